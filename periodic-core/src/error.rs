@@ -1,0 +1,168 @@
+//! The crate's error type.
+
+use std::fmt;
+
+/// A boxed error, the type-erased form in which task and store failures travel.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, for callers that need to branch on it.
+///
+/// New kinds may be added in minor releases, so a `match` needs a `_` arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A configuration value is out of range or inconsistent (a negative interval, an unknown
+    /// task name in a spacing override, ...). Permanent: fix the configuration.
+    Config,
+    /// Two periodic tasks of one manager type share a name.
+    DuplicateTask,
+    /// A registered task expects a context type other than the runner's.
+    ContextMismatch,
+    /// A periodic task failed and the runner was asked to propagate failures
+    /// ([`ErrorPolicy::Propagate`](crate::ErrorPolicy::Propagate), oslo's `raise_on_error`).
+    Task,
+    /// A looping call was started while it was already running.
+    AlreadyRunning,
+    /// A looping call was waited on before it was ever started.
+    NotStarted,
+    /// A looping call's timeout elapsed (oslo's `LoopingCallTimeOut`).
+    TimedOut,
+    /// A dynamic looping call's callee asked for the default delay but none is configured.
+    NoInterval,
+    /// A callee panicked.
+    Panicked,
+    /// A service-group store (database, memcached) failed or is unreachable. Usually
+    /// transient.
+    Store,
+    /// A record (a service, a task) does not exist.
+    NotFound,
+    /// Input could not be parsed (a URL, a scenario file, a request body).
+    Invalid,
+    /// An I/O operation failed.
+    Io,
+}
+
+impl ErrorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "invalid configuration",
+            ErrorKind::DuplicateTask => "duplicate periodic task",
+            ErrorKind::ContextMismatch => "context type mismatch",
+            ErrorKind::Task => "periodic task failed",
+            ErrorKind::AlreadyRunning => "already running",
+            ErrorKind::NotStarted => "not started",
+            ErrorKind::TimedOut => "timed out",
+            ErrorKind::NoInterval => "no interval",
+            ErrorKind::Panicked => "panicked",
+            ErrorKind::Store => "store error",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Invalid => "invalid input",
+            ErrorKind::Io => "I/O error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error type of this crate: a [`kind`](Error::kind), a message meant for humans and,
+/// where there is one, the underlying cause as [`source`](std::error::Error::source).
+///
+/// Driver and client types (sqlx, memcached, ...) never appear in it; they are carried
+/// boxed as the source.
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// Builds an error of `kind` with a human-readable `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, without the source chain.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Takes the underlying cause out of the error.
+    pub fn into_source(self) -> Option<BoxError> {
+        self.source
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    /// The message only; the cause is available through
+    /// [`source`](std::error::Error::source) (use [`Error::report`] for a one-line summary
+    /// with the whole chain).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error {
+    /// The message followed by `: cause` for every error in the source chain: the one line
+    /// the command-line tools print.
+    pub fn report(&self) -> String {
+        report(self)
+    }
+}
+
+/// Formats `err` and its source chain on one line (`outer: inner: innermost`), skipping a
+/// cause whose text the previous message already ends with.
+pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Shorthand for `Result<T, periodic::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,124 @@
+//! The compile-time registry: one [`TaskDescriptor`] per `#[periodic_task]` method,
+//! submitted through `inventory` by the code `#[periodic_tasks]` generates.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::Arc;
+
+use super::task::TaskCall;
+
+/// A periodic task declared with `#[periodic_task]`. Not public API: built by generated
+/// code, read by [`PeriodicRunner`](crate::PeriodicRunner) and [`registered_tasks`].
+#[doc(hidden)]
+pub struct TaskDescriptor {
+    /// The manager type the task belongs to.
+    pub owner: fn() -> TypeId,
+    /// The manager type as written in the impl block's last path segment.
+    pub owner_name: &'static str,
+    /// The Rust method name.
+    pub method: &'static str,
+    /// The task name (`name = "..."`, or the method name).
+    pub name: &'static str,
+    /// Spacing in seconds as declared: 0 means the default, negative disables.
+    pub spacing: f64,
+    /// `run_immediately`.
+    pub run_immediately: bool,
+    /// `enabled`.
+    pub enabled: bool,
+    /// `external_process_ok`.
+    pub external_process_ok: bool,
+    /// The context type the method takes, or `None` for a method without one.
+    pub context: Option<fn() -> TypeId>,
+    /// The context type as written, for error messages.
+    pub context_name: &'static str,
+    /// Where the method is declared: decides the order of tasks within a pass.
+    pub file: &'static str,
+    /// Line of the method.
+    pub line: u32,
+    /// Column of the method.
+    pub column: u32,
+    /// Builds one invocation from the (type-erased) manager and context.
+    pub call: fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>) -> TaskCall,
+}
+
+inventory::collect!(TaskDescriptor);
+
+impl fmt::Debug for TaskDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskDescriptor")
+            .field("owner", &self.owner_name)
+            .field("name", &self.name)
+            .field("spacing", &self.spacing)
+            .field("run_immediately", &self.run_immediately)
+            .field("enabled", &self.enabled)
+            .field("external_process_ok", &self.external_process_ok)
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tasks registered for manager type `M`, in source order (file, line, column).
+pub(crate) fn descriptors_for(owner: TypeId) -> Vec<&'static TaskDescriptor> {
+    let mut found: Vec<&'static TaskDescriptor> = inventory::iter::<TaskDescriptor>
+        .into_iter()
+        .filter(|d| (d.owner)() == owner)
+        .collect();
+    found.sort_by(|a, b| (a.file, a.line, a.column).cmp(&(b.file, b.line, b.column)));
+    found
+}
+
+/// A task declared with `#[periodic_task]`, as listed by [`registered_tasks`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RegisteredTask {
+    /// The manager type's name as written in its impl block.
+    pub owner: &'static str,
+    /// The task name.
+    pub name: &'static str,
+    /// The Rust method.
+    pub method: &'static str,
+    /// Declared spacing in seconds (0: default interval; negative: disabled).
+    pub spacing: f64,
+    /// `run_immediately`.
+    pub run_immediately: bool,
+    /// `enabled`.
+    pub enabled: bool,
+    /// `external_process_ok`.
+    pub external_process_ok: bool,
+    /// Source file of the method.
+    pub file: &'static str,
+    /// Source line of the method.
+    pub line: u32,
+}
+
+/// Every task declared with `#[periodic_task]` in the program, all manager types, ordered
+/// by owner then source position. Useful for a `--list-tasks` flag or a test that checks
+/// what is registered.
+///
+/// ```
+/// # use periodic::registered_tasks;
+/// for task in registered_tasks() {
+///     println!("{}.{} every {} s", task.owner, task.name, task.spacing);
+/// }
+/// ```
+pub fn registered_tasks() -> Vec<RegisteredTask> {
+    let mut all: Vec<&'static TaskDescriptor> =
+        inventory::iter::<TaskDescriptor>.into_iter().collect();
+    all.sort_by(|a, b| {
+        (a.owner_name, a.file, a.line, a.column).cmp(&(b.owner_name, b.file, b.line, b.column))
+    });
+    all.into_iter()
+        .map(|d| RegisteredTask {
+            owner: d.owner_name,
+            name: d.name,
+            method: d.method,
+            spacing: d.spacing,
+            run_immediately: d.run_immediately,
+            enabled: d.enabled,
+            external_process_ok: d.external_process_ok,
+            file: d.file,
+            line: d.line,
+        })
+        .collect()
+}

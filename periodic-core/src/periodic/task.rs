@@ -1,0 +1,251 @@
+//! What a periodic task is at run time: its call, its result, its failures, and tasks added
+//! at run time.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::BoxError;
+
+/// One run's result as the runner sees it.
+pub(crate) type TaskResult = Result<(), TaskFailure>;
+
+/// Why one run of a task failed. Not public API.
+#[doc(hidden)]
+pub enum TaskFailure {
+    /// The task returned an error that converts into a [`BoxError`].
+    Error(BoxError),
+    /// The task returned an error that only implements `Display`.
+    Message(String),
+    /// The task panicked; the panic payload's text.
+    Panic(String),
+}
+
+impl TaskFailure {
+    pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Self {
+        let text = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_owned()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "non-string panic payload".to_owned()
+        };
+        TaskFailure::Panic(text)
+    }
+
+    pub(crate) fn is_panic(&self) -> bool {
+        matches!(self, TaskFailure::Panic(_))
+    }
+}
+
+impl fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskFailure::Error(e) => f.write_str(&crate::error::report(e.as_ref())),
+            TaskFailure::Message(m) => f.write_str(m),
+            TaskFailure::Panic(m) => write!(f, "panicked: {m}"),
+        }
+    }
+}
+
+impl fmt::Debug for TaskFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskFailure::Error(e) => f.debug_tuple("Error").field(e).finish(),
+            TaskFailure::Message(m) => f.debug_tuple("Message").field(m).finish(),
+            TaskFailure::Panic(m) => f.debug_tuple("Panic").field(m).finish(),
+        }
+    }
+}
+
+/// A boxed future of one task run.
+pub(crate) type TaskFuture = Pin<Box<dyn Future<Output = TaskResult> + Send + 'static>>;
+
+/// One invocation of a task, ready to run. Not public API; built by generated code.
+#[doc(hidden)]
+pub enum TaskCall {
+    /// An `async fn` task: the runner awaits it.
+    Async(TaskFuture),
+    /// A plain `fn` task: the runner runs it on tokio's blocking pool.
+    Blocking(Box<dyn FnOnce() -> TaskResult + Send + 'static>),
+}
+
+impl fmt::Debug for TaskCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskCall::Async(_) => "TaskCall::Async(..)",
+            TaskCall::Blocking(_) => "TaskCall::Blocking(..)",
+        })
+    }
+}
+
+/// What a task added at run time may return: `()` or `Result<T, E>` whose error converts
+/// into a [`BoxError`] (every `std::error::Error + Send + Sync + 'static`, `String`,
+/// `&'static str`, `Box<dyn Error + Send + Sync>`, `anyhow::Error`, ...).
+///
+/// Tasks declared with `#[periodic_task]` accept more: any error type that implements
+/// `Display` is logged with its text.
+#[diagnostic::on_unimplemented(
+    message = "a periodic task must return `()` or `Result<_, E>` with `E: Into<BoxError>`, not `{Self}`"
+)]
+pub trait IntoTaskResult {
+    /// Converts the task's return value into the runner's view of it.
+    #[doc(hidden)]
+    fn into_task_result(self) -> Result<(), BoxError>;
+}
+
+impl IntoTaskResult for () {
+    fn into_task_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<T, E: Into<BoxError>> IntoTaskResult for Result<T, E> {
+    fn into_task_result(self) -> Result<(), BoxError> {
+        self.map(|_| ()).map_err(Into::into)
+    }
+}
+
+pub(crate) type AddedFn<M, C> = Arc<dyn Fn(Arc<M>, Arc<C>) -> TaskCall + Send + Sync>;
+
+/// A periodic task added at run time with
+/// [`PeriodicRunner::add_periodic_task`](crate::PeriodicRunner::add_periodic_task), oslo's
+/// `add_periodic_task`.
+///
+/// It takes the same settings as `#[periodic_task]`, as builder methods with the same
+/// names and defaults: `spacing` 0 (meaning [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL),
+/// 60 s), not `run_immediately`, `enabled`, not `external_process_ok`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use periodic::PeriodicTask;
+///
+/// struct Manager;
+///
+/// let task: PeriodicTask<Manager> = PeriodicTask::new("heal_cache", |_manager: Arc<Manager>, _ctx: Arc<()>| async {
+///     Ok::<(), std::io::Error>(())
+/// })
+/// .spacing(Duration::from_secs(30))
+/// .run_immediately(true);
+/// assert_eq!(task.name(), "heal_cache");
+/// ```
+pub struct PeriodicTask<M, C = ()> {
+    pub(crate) name: String,
+    pub(crate) spacing: f64,
+    pub(crate) run_immediately: bool,
+    pub(crate) enabled: bool,
+    pub(crate) external_process_ok: bool,
+    pub(crate) func: AddedFn<M, C>,
+}
+
+impl<M, C> PeriodicTask<M, C>
+where
+    M: Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    /// An async task: `f` gets the manager and the pass's context and returns the future of
+    /// one run.
+    pub fn new<F, Fut, R>(name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Arc<M>, Arc<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoTaskResult,
+    {
+        let func: AddedFn<M, C> = Arc::new(move |manager, ctx| {
+            let fut = f(manager, ctx);
+            TaskCall::Async(Box::pin(async move {
+                fut.await.into_task_result().map_err(TaskFailure::Error)
+            }))
+        });
+        Self::with_fn(name.into(), func)
+    }
+
+    /// A blocking task: `f` runs on tokio's blocking thread pool, so it may block its
+    /// thread (a synchronous database driver, a CPU-heavy scan) without stalling the
+    /// runtime.
+    pub fn blocking<F, R>(name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(&M, &C) -> R + Send + Sync + 'static,
+        R: IntoTaskResult,
+    {
+        let f = Arc::new(f);
+        let func: AddedFn<M, C> = Arc::new(move |manager, ctx| {
+            let f = Arc::clone(&f);
+            TaskCall::Blocking(Box::new(move || {
+                f(&manager, &ctx).into_task_result().map_err(TaskFailure::Error)
+            }))
+        });
+        Self::with_fn(name.into(), func)
+    }
+
+    fn with_fn(name: String, func: AddedFn<M, C>) -> Self {
+        PeriodicTask {
+            name,
+            spacing: 0.0,
+            run_immediately: false,
+            enabled: true,
+            external_process_ok: false,
+            func,
+        }
+    }
+}
+
+impl<M, C> PeriodicTask<M, C> {
+    /// Seconds between runs; zero means [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL).
+    #[must_use]
+    pub fn spacing(mut self, spacing: Duration) -> Self {
+        self.spacing = spacing.as_secs_f64();
+        self
+    }
+
+    /// Seconds between runs as oslo takes them: zero means the default interval, and a
+    /// negative value disables the task (it is kept for introspection but never runs).
+    #[must_use]
+    pub fn spacing_secs(mut self, spacing: f64) -> Self {
+        self.spacing = spacing;
+        self
+    }
+
+    /// Run on the first pass instead of one spacing after the task is added.
+    #[must_use]
+    pub fn run_immediately(mut self, yes: bool) -> Self {
+        self.run_immediately = yes;
+        self
+    }
+
+    /// A disabled task is listed but never runs.
+    #[must_use]
+    pub fn enabled(mut self, yes: bool) -> Self {
+        self.enabled = yes;
+        self
+    }
+
+    /// Marks a task that may run in another process; it is skipped when the runner is built
+    /// with `run_external_periodic_tasks(false)`.
+    #[must_use]
+    pub fn external_process_ok(mut self, yes: bool) -> Self {
+        self.external_process_ok = yes;
+        self
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<M, C> fmt::Debug for PeriodicTask<M, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeriodicTask")
+            .field("name", &self.name)
+            .field("spacing", &self.spacing)
+            .field("run_immediately", &self.run_immediately)
+            .field("enabled", &self.enabled)
+            .field("external_process_ok", &self.external_process_ok)
+            .finish_non_exhaustive()
+    }
+}
