@@ -1,0 +1,373 @@
+//! The arguments of `#[periodic_task(...)]`: `spacing`, `run_immediately`, `name`, `enabled`
+//! and `external_process_ok`, with oslo.service's defaults.
+//!
+//! Syntax errors (a missing comma, a key that is not an identifier) stop the parse; every
+//! other mistake (an unknown or repeated key, a value of the wrong kind) is collected so
+//! that all of them are reported together.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::ext::IdentExt as _;
+use syn::parse::ParseStream;
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
+
+use crate::errors::Errors;
+
+mod kw {
+    syn::custom_keyword!(spacing);
+    syn::custom_keyword!(run_immediately);
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(enabled);
+    syn::custom_keyword!(external_process_ok);
+}
+
+const EXPECTED: &str =
+    "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`";
+
+/// The settings of one task, as declared.
+pub(crate) struct TaskArgs {
+    /// Seconds between runs (oslo: 0 means the default interval, negative disables).
+    pub(crate) spacing: Spacing,
+    /// Run on the first pass.
+    pub(crate) run_immediately: bool,
+    /// `name = "..."`; `None` means the method's name.
+    pub(crate) name: Option<LitStr>,
+    /// `enabled = false` keeps the task listed but never runs it.
+    pub(crate) enabled: bool,
+    /// oslo's `external_process_ok`.
+    pub(crate) external_process_ok: bool,
+}
+
+impl Default for TaskArgs {
+    fn default() -> Self {
+        TaskArgs {
+            spacing: Spacing {
+                seconds: 0.0,
+                span: Span::call_site(),
+            },
+            run_immediately: false,
+            name: None,
+            enabled: true,
+            external_process_ok: false,
+        }
+    }
+}
+
+/// A `spacing` literal: its value in seconds and where it was written.
+#[derive(Clone, Copy)]
+pub(crate) struct Spacing {
+    pub(crate) seconds: f64,
+    pub(crate) span: Span,
+}
+
+impl ToTokens for Spacing {
+    /// An `f64` literal (`60.0`, `-1.0`) carrying the span of the user's literal.
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let mut literal = proc_macro2::Literal::f64_unsuffixed(self.seconds.abs());
+        literal.set_span(self.span);
+        if self.seconds.is_sign_negative() {
+            tokens.extend(quote!(-));
+        }
+        literal.to_tokens(tokens);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Spacing,
+    RunImmediately,
+    Name,
+    Enabled,
+    ExternalProcessOk,
+}
+
+impl Key {
+    fn as_str(self) -> &'static str {
+        match self {
+            Key::Spacing => "spacing",
+            Key::RunImmediately => "run_immediately",
+            Key::Name => "name",
+            Key::Enabled => "enabled",
+            Key::ExternalProcessOk => "external_process_ok",
+        }
+    }
+}
+
+/// One `key` or `key = value` as written.
+struct Arg {
+    key: Ident,
+    value: Option<(Token![=], Expr)>,
+}
+
+impl ToTokens for Arg {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.key.to_tokens(tokens);
+        if let Some((eq, value)) = &self.value {
+            eq.to_tokens(tokens);
+            value.to_tokens(tokens);
+        }
+    }
+}
+
+/// Parses the inside of `#[periodic_task(...)]`; `method` is the task's method, whose name
+/// is the default task name used in hints.
+pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskArgs> {
+    let mut errors = Errors::default();
+    let mut args = TaskArgs::default();
+    let mut seen: Vec<Key> = Vec::new();
+    let mut runtime_spacing: Option<Expr> = None;
+    while !input.is_empty() {
+        let (key, arg) = match parse_arg(input) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                errors.push(error);
+                break;
+            }
+        };
+        if let Err(error) = parse_separator(input) {
+            errors.push(error);
+            break;
+        }
+        let Some(key) = key else {
+            errors.push(unknown_key(&arg));
+            continue;
+        };
+        if seen.contains(&key) {
+            errors.push(syn::Error::new_spanned(
+                &arg,
+                format!("`{}` set multiple times", key.as_str()),
+            ));
+            continue;
+        }
+        seen.push(key);
+        match key {
+            Key::Spacing => match spacing(&arg) {
+                Ok(spacing) => args.spacing = spacing,
+                Err(Invalid::Error(error)) => errors.push(error),
+                Err(Invalid::NotLiteral(expr)) => runtime_spacing = Some(*expr),
+            },
+            Key::RunImmediately => {
+                if let Some(value) = errors.check(flag(&arg)) {
+                    args.run_immediately = value;
+                }
+            }
+            Key::ExternalProcessOk => {
+                if let Some(value) = errors.check(flag(&arg)) {
+                    args.external_process_ok = value;
+                }
+            }
+            Key::Enabled => {
+                if let Some(value) = errors.check(enabled(&arg)) {
+                    args.enabled = value;
+                }
+            }
+            Key::Name => args.name = errors.check(name(&arg)),
+        }
+    }
+    if let Some(expr) = runtime_spacing {
+        // Reported last so that the hint can use the final task name.
+        let task = args
+            .name
+            .as_ref()
+            .map_or_else(|| method.unraw().to_string(), LitStr::value);
+        errors.push(syn::Error::new_spanned(
+            expr,
+            format!(
+                "`spacing` must be a number literal of seconds (`spacing = 60`, `spacing = 0.5`); \
+                 constants and expressions are not evaluated here. \
+                 For a value known only at run time, use \
+                 `PeriodicRunner::builder(manager).spacing_override({task:?}, seconds)`"
+            ),
+        ));
+    }
+    match errors.into_error() {
+        Some(error) => Err(error),
+        None => Ok(args),
+    }
+}
+
+/// Parses `key` or `key = value`. Returns `None` as the key for an unknown one.
+fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
+    let lookahead = input.lookahead1();
+    let key = if lookahead.peek(kw::spacing) {
+        Some(Key::Spacing)
+    } else if lookahead.peek(kw::run_immediately) {
+        Some(Key::RunImmediately)
+    } else if lookahead.peek(kw::name) {
+        Some(Key::Name)
+    } else if lookahead.peek(kw::enabled) {
+        Some(Key::Enabled)
+    } else if lookahead.peek(kw::external_process_ok) {
+        Some(Key::ExternalProcessOk)
+    } else if input.peek(Ident::peek_any) {
+        None
+    } else if input.peek(syn::LitInt) || input.peek(syn::LitFloat) {
+        return Err(input.error(format!(
+            "expected `name` or `name = value`; for the interval write `spacing = {}`",
+            input.fork().parse::<Lit>()?.to_token_stream()
+        )));
+    } else {
+        return Err(lookahead.error());
+    };
+    let ident = input.call(Ident::parse_any)?;
+    let lookahead = input.lookahead1();
+    let value = if lookahead.peek(Token![=]) {
+        let eq: Token![=] = input.parse()?;
+        let value: Expr = input.parse()?;
+        Some((eq, value))
+    } else if input.is_empty() || lookahead.peek(Token![,]) {
+        None
+    } else {
+        return Err(lookahead.error());
+    };
+    Ok((key, Arg { key: ident, value }))
+}
+
+/// The `,` between arguments (a trailing one is allowed).
+fn parse_separator(input: ParseStream<'_>) -> syn::Result<()> {
+    if !input.is_empty() {
+        input.parse::<Token![,]>()?;
+    }
+    Ok(())
+}
+
+fn unknown_key(arg: &Arg) -> syn::Error {
+    let key = arg.key.unraw().to_string();
+    if key == "ticks_between_runs" {
+        return syn::Error::new_spanned(
+            arg,
+            "`ticks_between_runs` was removed in oslo.service; \
+             use `spacing = <seconds>` to set the time between runs",
+        );
+    }
+    syn::Error::new_spanned(&arg.key, format!("unknown argument `{key}`; {EXPECTED}"))
+}
+
+enum Invalid {
+    Error(syn::Error),
+    /// A constant or expression: reported with a hint about run-time spacing.
+    NotLiteral(Box<Expr>),
+}
+
+fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
+    let Some((_, value)) = &arg.value else {
+        return Err(Invalid::Error(syn::Error::new_spanned(
+            &arg.key,
+            "`spacing` needs a value in seconds: `spacing = 60`",
+        )));
+    };
+    let value = ungroup(value);
+    let (negative, lit) = match value {
+        Expr::Lit(ExprLit { lit, .. }) => (false, lit),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match ungroup(expr) {
+            Expr::Lit(ExprLit {
+                lit: lit @ (Lit::Int(_) | Lit::Float(_)),
+                ..
+            }) => (true, lit),
+            _ => return Err(Invalid::NotLiteral(Box::new(value.clone()))),
+        },
+        _ => return Err(Invalid::NotLiteral(Box::new(value.clone()))),
+    };
+    let magnitude = match lit {
+        Lit::Int(int) => int.base10_digits().parse::<f64>().ok(),
+        Lit::Float(float) => float.base10_digits().parse::<f64>().ok(),
+        Lit::Str(s) => {
+            return Err(Invalid::Error(syn::Error::new_spanned(
+                s,
+                format!(
+                    "`spacing` must be a number of seconds, not a string: `spacing = {}`",
+                    s.value().trim()
+                ),
+            )));
+        }
+        other => {
+            return Err(Invalid::Error(syn::Error::new_spanned(
+                other,
+                "`spacing` must be a number of seconds: `spacing = 60` or `spacing = 0.5`",
+            )));
+        }
+    };
+    match magnitude {
+        Some(seconds) if seconds.is_finite() => Ok(Spacing {
+            seconds: if negative { -seconds } else { seconds },
+            span: lit.span(),
+        }),
+        _ => Err(Invalid::Error(syn::Error::new_spanned(
+            value,
+            "`spacing` is out of range for an `f64` number of seconds",
+        ))),
+    }
+}
+
+/// `run_immediately` / `external_process_ok`: a bare flag means `true`.
+fn flag(arg: &Arg) -> syn::Result<bool> {
+    match &arg.value {
+        None => Ok(true),
+        Some((_, value)) => boolean(&arg.key, value),
+    }
+}
+
+fn enabled(arg: &Arg) -> syn::Result<bool> {
+    match &arg.value {
+        None => Err(syn::Error::new_spanned(
+            &arg.key,
+            "`enabled` needs a value: `enabled = false` (tasks are enabled by default)",
+        )),
+        Some((_, value)) => boolean(&arg.key, value),
+    }
+}
+
+fn boolean(key: &Ident, value: &Expr) -> syn::Result<bool> {
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Bool(b), ..
+    }) = ungroup(value)
+    {
+        return Ok(b.value);
+    }
+    let hint = match ungroup(value) {
+        Expr::Path(path) if path.path.is_ident("True") || path.path.is_ident("False") => {
+            " (Rust spells them in lower case)"
+        }
+        _ => "",
+    };
+    Err(syn::Error::new_spanned(
+        value,
+        format!("`{key}` must be `true` or `false`{hint}"),
+    ))
+}
+
+fn name(arg: &Arg) -> syn::Result<LitStr> {
+    let Some((_, value)) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            "`name` needs a value: `name = \"task_name\"`",
+        ));
+    };
+    match ungroup(value) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
+            if s.value().trim().is_empty() {
+                Err(syn::Error::new_spanned(s, "`name` must not be empty"))
+            } else {
+                Ok(s.clone())
+            }
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`name` must be a string literal: `name = \"task_name\"`",
+        )),
+    }
+}
+
+/// Looks through the invisible groups `macro_rules!` puts around `$x:expr`.
+fn ungroup(mut expr: &Expr) -> &Expr {
+    while let Expr::Group(group) = expr {
+        expr = &group.expr;
+    }
+    expr
+}

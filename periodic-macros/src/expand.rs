@@ -1,0 +1,212 @@
+//! Code generation: the impl block as written (helper attributes removed) followed by one
+//! registration per task. Generated code names everything by absolute path
+//! (`::periodic::__private`, `::core`, `::std`) and never relies on the user's imports.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
+use syn::{Item, Type};
+
+use crate::ast;
+use crate::check::{self, Task};
+use crate::errors::Errors;
+
+/// `#[periodic_tasks]` on an impl block.
+pub(crate) fn periodic_tasks(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    if !args.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            args,
+            "`#[periodic_tasks]` takes no arguments; \
+             put the settings on each method: `#[periodic_task(spacing = 60)]`",
+        ));
+    }
+    let item = match syn::parse2::<Item>(input.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            errors.push(error);
+            return with_errors(input, errors);
+        }
+    };
+    let mut item = match item {
+        Item::Impl(item) => item,
+        mut other => {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                "`#[periodic_tasks]` goes on an impl block of the manager type: \
+                 `#[periodic_tasks] impl Manager { ... }`",
+            ));
+            strip_trait_helpers(&mut other);
+            return with_errors(other.into_token_stream(), errors);
+        }
+    };
+    let methods = ast::take_tasks(&mut item, &mut errors);
+    let owner = check::impl_block(&item, &mut errors);
+    let tasks = check::tasks(methods, &item.self_ty, &mut errors);
+    match owner {
+        Some(owner) if errors.is_empty() => {
+            let registrations = tasks
+                .iter()
+                .map(|task| registration(&item.self_ty, &owner, task));
+            quote! {
+                #item
+                #(#registrations)*
+            }
+        }
+        _ => with_errors(item.into_token_stream(), errors),
+    }
+}
+
+/// `#[periodic_task]` anywhere `#[periodic_tasks]` did not remove it: always an error, with
+/// the item emitted unchanged so that nothing else breaks.
+pub(crate) fn stray_task(input: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        Span::call_site(),
+        "`#[periodic_task]` must be used on a method inside an impl block annotated with \
+         `#[periodic_tasks]`",
+    );
+    let mut errors = Errors::default();
+    errors.push(error);
+    with_errors(input, errors)
+}
+
+/// The user's item followed by the errors (the fallback: one mistake, one message).
+fn with_errors(mut item: TokenStream, errors: Errors) -> TokenStream {
+    if let Some(error) = errors.into_error() {
+        item.extend(error.to_compile_error());
+    }
+    item
+}
+
+/// `#[periodic_tasks]` put on a trait: its methods' helpers would each report the same
+/// mistake again, so they are removed.
+fn strip_trait_helpers(item: &mut Item) {
+    if let Item::Trait(item) = item {
+        for trait_item in &mut item.items {
+            if let syn::TraitItem::Fn(method) = trait_item {
+                method.attrs.retain(|attr| !ast::is_helper(attr));
+            }
+        }
+    }
+}
+
+/// One task's registration: a wrapper that calls the method, and its descriptor.
+///
+/// ```text
+/// #[cfg(...)]                       // the method's own cfgs
+/// const _: () = {
+///     fn __periodic_task(manager, context) -> TaskCall { ... }
+///     inventory::submit! { TaskDescriptor { ..., call: __periodic_task } }
+/// };
+/// ```
+fn registration(self_ty: &Type, owner: &str, task: &Task) -> TokenStream {
+    let private = quote!(::periodic::__private);
+    let method = &task.method;
+    let method_name = method.unraw().to_string();
+    let name = &task.name;
+    let spacing = task.args.spacing;
+    let run_immediately = task.args.run_immediately;
+    let enabled = task.args.enabled;
+    let external_process_ok = task.args.external_process_ok;
+    let cfgs = &task.cfgs;
+    let allow_deprecated = task.deprecated.then(|| quote!(#[allow(deprecated)]));
+    // `file!()`/`line!()`/`column!()` spanned at the method: the runner orders a pass by
+    // source position.
+    let at = method.span();
+    let file = quote_spanned!(at=> ::core::file!());
+    let line = quote_spanned!(at=> ::core::line!());
+    let column = quote_spanned!(at=> ::core::column!());
+
+    let (context_param, bind_context, context_arg, context_id, context_name) = match &task.context {
+        Some(ty) => (
+            quote!(context),
+            quote!(let context = #private::downcast::<#ty>(context);),
+            quote!(, &context),
+            quote!(::core::option::Option::Some(::core::any::TypeId::of::<#ty>)),
+            check::tokens_to_string(ty),
+        ),
+        None => (
+            quote!(_context),
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(::core::option::Option::None),
+            String::new(),
+        ),
+    };
+
+    let call = quote!(<#self_ty>::#method(&manager #context_arg));
+    let call = if task.is_async {
+        quote!(#call.await)
+    } else {
+        call
+    };
+    let body = match &task.output {
+        None => quote! {
+            #call;
+            ::core::result::Result::Ok(())
+        },
+        Some(output) => {
+            // Spanned at the return type: an unsupported one is reported there, by the
+            // `TaskReturn` trait's own message.
+            let into_result = quote_spanned! {output.span()=>
+                #private::TaskReturn::into_result(output)
+            };
+            quote! {
+                let output = #call;
+                #into_result.map_err(|error| {
+                    use #private::{ViaBoxError as _, ViaDisplay as _};
+                    (&error).__periodic_kind().failure(error)
+                })
+            }
+        }
+    };
+    let task_call = if task.is_async {
+        // Spanned at the method: a future that is not `Send` is reported there.
+        quote_spanned! {at=>
+            #private::TaskCall::Async(::std::boxed::Box::pin(async move { #body }))
+        }
+    } else {
+        quote! {
+            #private::TaskCall::Blocking(::std::boxed::Box::new(move || { #body }))
+        }
+    };
+
+    quote! {
+        #(#cfgs)*
+        const _: () = {
+            #allow_deprecated
+            fn __periodic_task(
+                manager: ::std::sync::Arc<
+                    dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
+                >,
+                #context_param: ::std::sync::Arc<
+                    dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
+                >,
+            ) -> #private::TaskCall {
+                let manager = #private::downcast::<#self_ty>(manager);
+                #bind_context
+                #task_call
+            }
+
+            #private::inventory::submit! {
+                #private::TaskDescriptor {
+                    owner: ::core::any::TypeId::of::<#self_ty>,
+                    owner_name: #owner,
+                    method: #method_name,
+                    name: #name,
+                    spacing: #spacing,
+                    run_immediately: #run_immediately,
+                    enabled: #enabled,
+                    external_process_ok: #external_process_ok,
+                    context: #context_id,
+                    context_name: #context_name,
+                    file: #file,
+                    line: #line,
+                    column: #column,
+                    call: __periodic_task,
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,127 @@
+//! The code `#[periodic_tasks]` generates must be clean under strict lints in the user's
+//! crate. Compiled by `cargo test`; the clippy lints are checked by
+//! `cargo clippy --all-targets` (see `.ci/run`).
+
+#![deny(
+    warnings,
+    unused_qualifications,
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unused_results,
+    single_use_lifetimes,
+    trivial_casts,
+    trivial_numeric_casts,
+    unused_lifetimes,
+    clippy::all,
+    clippy::pedantic,
+    clippy::nursery,
+    clippy::allow_attributes,
+    clippy::allow_attributes_without_reason
+)]
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::io;
+use std::sync::Mutex;
+
+use periodic::periodic_tasks;
+
+/// A context type.
+#[derive(Debug)]
+struct Context;
+
+/// An error that only implements `Display`.
+#[derive(Debug)]
+struct Oops;
+
+impl fmt::Display for Oops {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("oops")
+    }
+}
+
+/// A manager.
+#[derive(Debug, Default)]
+struct Manager {
+    runs: Mutex<u32>,
+}
+
+impl Manager {
+    fn bump(&self) -> u32 {
+        let mut runs = self
+            .runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *runs += 1;
+        *runs
+    }
+}
+
+#[periodic_tasks]
+impl Manager {
+    /// Async, with a context and an `io::Error`.
+    #[periodic_task(spacing = 60, run_immediately)]
+    async fn with_context(&self, _ctx: &Context) -> Result<(), io::Error> {
+        tokio::task::yield_now().await;
+        if self.bump() > 3 {
+            return Err(io::Error::other("too many runs"));
+        }
+        Ok(())
+    }
+
+    /// Blocking, no context, returns nothing.
+    #[periodic_task]
+    fn blocking(&self) {
+        let _ = self.bump();
+    }
+
+    /// A `Display`-only error and a value that is dropped.
+    #[periodic_task(spacing = 0.5, name = "renamed")]
+    fn display_error(&self, _ctx: &Context) -> Result<u32, Oops> {
+        match self.bump() {
+            0 => Err(Oops),
+            n => Ok(n),
+        }
+    }
+
+    /// Negative spacing, explicit booleans.
+    #[periodic::periodic_task(spacing = -1, enabled = false, external_process_ok = true)]
+    async fn disabled(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        tokio::task::yield_now().await;
+        if self.bump() == 0 {
+            return Err("never".into());
+        }
+        Ok(())
+    }
+
+    /// `Self` as the context type.
+    #[periodic_task(run_immediately = false)]
+    async fn self_context(&self, ctx: &Self) -> Result<(), String> {
+        tokio::task::yield_now().await;
+        if ctx.bump() == self.bump() {
+            return Err("same".to_owned());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn tasks_are_registered() {
+    let names: Vec<_> = periodic::registered_tasks()
+        .into_iter()
+        .filter(|task| task.owner == "Manager")
+        .map(|task| task.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "with_context",
+            "blocking",
+            "renamed",
+            "disabled",
+            "self_context"
+        ]
+    );
+}
