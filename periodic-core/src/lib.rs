@@ -33,13 +33,12 @@ pub mod __private {
     /// type-erased handle; the runner only calls a task with the types it was registered
     /// for, so a mismatch is a bug in this crate.
     pub fn downcast<T: Any + Send + Sync>(value: Arc<dyn Any + Send + Sync>) -> Arc<T> {
-        match value.downcast::<T>() {
-            Ok(v) => v,
-            Err(_) => panic!(
+        value.downcast::<T>().unwrap_or_else(|_| {
+            panic!(
                 "periodic: internal error: a task was called with a value that is not a `{}`",
                 std::any::type_name::<T>()
-            ),
-        }
+            )
+        })
     }
 
     /// Not public API. What a `#[periodic_task]` method may return.
@@ -90,6 +89,15 @@ pub mod __private {
         }
     }
 
+    /// Not public API: a borrowed task error, the receiver of the autoref specialisation
+    /// that picks how the error is kept. Generated code calls
+    /// `(&&ErrorRef(&err)).__periodic_kind().failure(err)`; method lookup tries the
+    /// receiver shapes `&ErrorRef`, then `&&ErrorRef`, then `ErrorRef`, so [`ViaBoxError`]
+    /// wins over [`ViaDisplay`], which wins over [`ViaNeither`]. Wrapping the error keeps
+    /// the shapes apart when the error type is itself a reference (`&'static str`).
+    #[derive(Debug)]
+    pub struct ErrorRef<'a, E: ?Sized>(pub &'a E);
+
     /// Not public API (autoref specialisation: preferred when the error converts into a
     /// `BoxError`).
     pub trait ViaBoxError {
@@ -99,12 +107,9 @@ pub mod __private {
         }
     }
 
-    impl<E: Into<BoxError>> ViaBoxError for E {}
+    impl<E: Into<BoxError>> ViaBoxError for &ErrorRef<'_, E> {}
 
     /// Not public API (autoref specialisation: the fallback for `Display` errors).
-    #[diagnostic::on_unimplemented(
-        message = "the error type of a periodic task must implement `std::error::Error` or `Display`"
-    )]
     pub trait ViaDisplay {
         /// Not public API.
         fn __periodic_kind(&self) -> DisplayKind {
@@ -112,5 +117,38 @@ pub mod __private {
         }
     }
 
-    impl<E: ?Sized + Display> ViaDisplay for &E {}
+    impl<E: ?Sized + Display> ViaDisplay for &&ErrorRef<'_, E> {}
+
+    /// Not public API (autoref specialisation: an error type that is neither, reported by
+    /// [`NeitherKind::failure`] through [`TaskError`]'s message).
+    pub trait ViaNeither {
+        /// Not public API.
+        fn __periodic_kind(&self) -> NeitherKind {
+            NeitherKind
+        }
+    }
+
+    impl<E: ?Sized> ViaNeither for ErrorRef<'_, E> {}
+
+    /// Not public API: the error type implements neither `Error` nor `Display`.
+    #[derive(Debug)]
+    pub struct NeitherKind;
+
+    impl NeitherKind {
+        /// Not public API. Cannot be called: no type implements [`TaskError`].
+        pub fn failure<E: TaskError>(self, err: E) -> TaskFailure {
+            err.unreachable()
+        }
+    }
+
+    /// Not public API. Implemented by no type: it only carries the compile error for a task
+    /// error type that implements neither `std::error::Error` nor `Display`.
+    #[diagnostic::on_unimplemented(
+        message = "the error type of a periodic task must implement `std::error::Error` or `Display`, and `{Self}` implements neither",
+        label = "this error type implements neither `std::error::Error` nor `Display`"
+    )]
+    pub trait TaskError {
+        /// Not public API.
+        fn unreachable(self) -> TaskFailure;
+    }
 }

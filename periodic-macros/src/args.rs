@@ -203,7 +203,7 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
         None
     } else if input.peek(syn::LitInt) || input.peek(syn::LitFloat) {
         return Err(input.error(format!(
-            "expected `name` or `name = value`; for the interval write `spacing = {}`",
+            "expected `key = value` arguments; for the time between runs write `spacing = {}`",
             input.fork().parse::<Lit>()?.to_token_stream()
         )));
     } else {

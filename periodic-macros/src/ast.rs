@@ -16,8 +16,8 @@ pub(crate) struct TaskMethod {
     pub(crate) cfgs: Vec<Attribute>,
     /// Whether the method is `#[deprecated]` (the registration then allows the call).
     pub(crate) deprecated: bool,
-    /// The parsed arguments (the defaults if they had errors, which are reported).
-    pub(crate) args: TaskArgs,
+    /// The parsed arguments, or what is wrong with them and with the helper attributes.
+    pub(crate) args: syn::Result<TaskArgs>,
 }
 
 /// Whether `attr` is the helper, written `#[periodic_task]` or with a path such as
@@ -82,25 +82,24 @@ pub(crate) fn take_tasks(item: &mut ItemImpl, errors: &mut Errors) -> Vec<TaskMe
 fn take_task(
     attrs: &mut Vec<Attribute>,
     sig: &Signature,
-    errors: &mut Errors,
+    outer: &mut Errors,
 ) -> Option<TaskMethod> {
     let mut helper: Option<Attribute> = None;
-    let mut found = false;
+    let mut misplaced = Errors::default();
     attrs.retain(|attr| {
         if is_helper(attr) {
-            if found {
-                errors.push(syn::Error::new_spanned(
+            if helper.is_some() {
+                misplaced.push(syn::Error::new_spanned(
                     attr,
                     "`#[periodic_task]` is given more than once on this method; \
                      put all arguments in one attribute",
                 ));
             } else {
                 helper = Some(attr.clone());
-                found = true;
             }
             false
         } else if is_helper_in_cfg_attr(attr) {
-            errors.push(syn::Error::new_spanned(
+            misplaced.push(syn::Error::new_spanned(
                 attr,
                 "`#[periodic_task]` cannot be applied through `cfg_attr`; \
                  put `#[cfg(...)]` on the method to compile the task conditionally",
@@ -110,7 +109,10 @@ fn take_task(
             true
         }
     });
-    let helper = helper?;
+    let Some(helper) = helper else {
+        outer.extend(misplaced);
+        return None;
+    };
     let args = match &helper.meta {
         Meta::Path(_) => Ok(TaskArgs::default()),
         Meta::List(list) => list
@@ -120,7 +122,10 @@ fn take_task(
             "expected `#[periodic_task]` or `#[periodic_task(spacing = 60, ...)]`",
         )),
     };
+    let mut errors = Errors::default();
     let args = errors.check(args).unwrap_or_default();
+    errors.extend(misplaced);
+    let args = errors.into_result(args);
     Some(TaskMethod {
         sig: sig.clone(),
         cfgs: attrs

@@ -95,7 +95,12 @@ pub(crate) fn tasks(methods: Vec<TaskMethod>, self_ty: &Type, errors: &mut Error
             deprecated,
             args,
         } = method;
+        // This method's mistakes are reported together, in source order.
+        let args = errors.check(args);
         let checked = errors.check(signature(&sig, self_ty));
+        let Some(args) = args else {
+            continue;
+        };
         let name = args
             .name
             .clone()

@@ -20,6 +20,21 @@ impl Errors {
         result.map_err(|error| self.push(error)).ok()
     }
 
+    /// Records every error of `other` after the ones already collected.
+    pub(crate) fn extend(&mut self, other: Errors) {
+        if let Some(error) = other.first {
+            self.push(error);
+        }
+    }
+
+    /// `value`, or the collected errors if there are any.
+    pub(crate) fn into_result<T>(self, value: T) -> syn::Result<T> {
+        match self.first {
+            Some(error) => Err(error),
+            None => Ok(value),
+        }
+    }
+
     /// Whether nothing was recorded.
     pub(crate) fn is_empty(&self) -> bool {
         self.first.is_none()

@@ -101,96 +101,33 @@ fn strip_trait_helpers(item: &mut Item) {
 /// };
 /// ```
 fn registration(self_ty: &Type, owner: &str, task: &Task) -> TokenStream {
-    let private = quote!(::periodic::__private);
-    let method = &task.method;
-    let method_name = method.unraw().to_string();
+    let method_name = task.method.unraw().to_string();
     let name = &task.name;
     let spacing = task.args.spacing;
     let run_immediately = task.args.run_immediately;
     let enabled = task.args.enabled;
     let external_process_ok = task.args.external_process_ok;
     let cfgs = &task.cfgs;
-    let allow_deprecated = task.deprecated.then(|| quote!(#[allow(deprecated)]));
-    // `file!()`/`line!()`/`column!()` spanned at the method: the runner orders a pass by
-    // source position.
-    let at = method.span();
-    let file = quote_spanned!(at=> ::core::file!());
-    let line = quote_spanned!(at=> ::core::line!());
-    let column = quote_spanned!(at=> ::core::column!());
-
-    let (context_param, bind_context, context_arg, context_id, context_name) = match &task.context {
+    let (context, context_name) = match &task.context {
         Some(ty) => (
-            quote!(context),
-            quote!(let context = #private::downcast::<#ty>(context);),
-            quote!(, &context),
             quote!(::core::option::Option::Some(::core::any::TypeId::of::<#ty>)),
             check::tokens_to_string(ty),
         ),
-        None => (
-            quote!(_context),
-            TokenStream::new(),
-            TokenStream::new(),
-            quote!(::core::option::Option::None),
-            String::new(),
-        ),
+        None => (quote!(::core::option::Option::None), String::new()),
     };
-
-    let call = quote!(<#self_ty>::#method(&manager #context_arg));
-    let call = if task.is_async {
-        quote!(#call.await)
-    } else {
-        call
-    };
-    let body = match &task.output {
-        None => quote! {
-            #call;
-            ::core::result::Result::Ok(())
-        },
-        Some(output) => {
-            // Spanned at the return type: an unsupported one is reported there, by the
-            // `TaskReturn` trait's own message.
-            let into_result = quote_spanned! {output.span()=>
-                #private::TaskReturn::into_result(output)
-            };
-            quote! {
-                let output = #call;
-                #into_result.map_err(|error| {
-                    use #private::{ViaBoxError as _, ViaDisplay as _};
-                    (&error).__periodic_kind().failure(error)
-                })
-            }
-        }
-    };
-    let task_call = if task.is_async {
-        // Spanned at the method: a future that is not `Send` is reported there.
-        quote_spanned! {at=>
-            #private::TaskCall::Async(::std::boxed::Box::pin(async move { #body }))
-        }
-    } else {
-        quote! {
-            #private::TaskCall::Blocking(::std::boxed::Box::new(move || { #body }))
-        }
-    };
-
+    // Spanned at the method: the runner orders a pass by source position.
+    let at = task.method.span();
+    let file = quote_spanned!(at=> ::core::file!());
+    let line = quote_spanned!(at=> ::core::line!());
+    let column = quote_spanned!(at=> ::core::column!());
+    let wrapper = wrapper(self_ty, task);
     quote! {
         #(#cfgs)*
         const _: () = {
-            #allow_deprecated
-            fn __periodic_task(
-                manager: ::std::sync::Arc<
-                    dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
-                >,
-                #context_param: ::std::sync::Arc<
-                    dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
-                >,
-            ) -> #private::TaskCall {
-                let manager = #private::downcast::<#self_ty>(manager);
-                #bind_context
-                #task_call
-            }
+            #wrapper
 
-            #private::inventory::submit! {
-                #private::TaskDescriptor {
+            ::periodic::__private::inventory::submit! {
+                ::periodic::__private::TaskDescriptor {
                     owner: ::core::any::TypeId::of::<#self_ty>,
                     owner_name: #owner,
                     method: #method_name,
@@ -199,7 +136,7 @@ fn registration(self_ty: &Type, owner: &str, task: &Task) -> TokenStream {
                     run_immediately: #run_immediately,
                     enabled: #enabled,
                     external_process_ok: #external_process_ok,
-                    context: #context_id,
+                    context: #context,
                     context_name: #context_name,
                     file: #file,
                     line: #line,
@@ -208,5 +145,81 @@ fn registration(self_ty: &Type, owner: &str, task: &Task) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+/// `fn __periodic_task`: recovers the manager and the context from the runner's
+/// type-erased handles and builds one run of the method.
+fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
+    let method = &task.method;
+    let allow_deprecated = task.deprecated.then(|| quote!(#[allow(deprecated)]));
+    let (context_param, bind_context, context_arg) = match &task.context {
+        Some(ty) => (
+            quote!(context),
+            quote!(let context = ::periodic::__private::downcast::<#ty>(context);),
+            quote!(, &context),
+        ),
+        None => (quote!(_context), TokenStream::new(), TokenStream::new()),
+    };
+    let call = quote!(<#self_ty>::#method(&manager #context_arg));
+    let task_call = if task.is_async {
+        let body = body(&quote!(#call.await), task);
+        // Spanned at the method: a future that is not `Send` is reported there.
+        quote_spanned! {method.span()=>
+            ::periodic::__private::TaskCall::Async(::std::boxed::Box::pin(async move { #body }))
+        }
+    } else {
+        let body = body(&call, task);
+        quote! {
+            ::periodic::__private::TaskCall::Blocking(::std::boxed::Box::new(move || { #body }))
+        }
+    };
+    quote! {
+        #allow_deprecated
+        fn __periodic_task(
+            manager: ::std::sync::Arc<
+                dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
+            >,
+            #context_param: ::std::sync::Arc<
+                dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
+            >,
+        ) -> ::periodic::__private::TaskCall {
+            let manager = ::periodic::__private::downcast::<#self_ty>(manager);
+            #bind_context
+            #task_call
+        }
+    }
+}
+
+/// Calls the method and turns what it returns into the runner's `Result<(), TaskFailure>`.
+fn body(call: &TokenStream, task: &Task) -> TokenStream {
+    let Some(output) = &task.output else {
+        return quote! {
+            #call;
+            ::core::result::Result::Ok(())
+        };
+    };
+    // Not spanned at the return type, so that the two kinds not used are not reported as
+    // unused imports in the user's code.
+    let import_kinds = quote! {
+        use ::periodic::__private::{ViaBoxError as _, ViaDisplay as _, ViaNeither as _};
+    };
+    // Spanned at the return type: an unsupported return or error type is reported there,
+    // with the message of `TaskReturn` or `TaskError`.
+    let span = output.span();
+    let kind = quote_spanned! {span=>
+        (&&::periodic::__private::ErrorRef(&error))
+            .__periodic_kind()
+            .failure(error)
+    };
+    let convert = quote_spanned! {span=>
+        ::periodic::__private::TaskReturn::into_result(output).map_err(|error| {
+            #import_kinds
+            #kind
+        })
+    };
+    quote! {
+        let output = #call;
+        #convert
     }
 }

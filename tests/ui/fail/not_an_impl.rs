@@ -1,0 +1,6 @@
+use periodic::periodic_tasks;
+
+#[periodic_tasks]
+struct Manager;
+
+fn main() {}
