@@ -52,6 +52,14 @@ pub(crate) fn take_tasks(item: &mut ItemImpl, errors: &mut Errors) -> Vec<TaskMe
         let (attrs, what) = match impl_item {
             ImplItem::Fn(method) => {
                 if let Some(task) = take_task(&mut method.attrs, &method.sig, errors) {
+                    if method.sig.asyncness.is_some() {
+                        // Whether a task is `async` decides where it runs (on the runtime or
+                        // on the blocking pool), so one without `.await` is deliberate.
+                        method.attrs.push(syn::parse_quote!(#[allow(
+                            clippy::unused_async,
+                            reason = "`async` decides where a periodic task runs"
+                        )]));
+                    }
                     // A C-variadic method is rejected by `check`; emitting the impl without
                     // the `...` keeps rustc from reporting the same mistake a second time.
                     method.sig.variadic = None;
