@@ -156,10 +156,24 @@ fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
     let (context_param, bind_context, context_arg) = match &task.context {
         Some(ty) => (
             quote!(context),
-            quote!(let context = ::periodic::__private::downcast::<#ty>(context);),
+            {
+                // Spanned at the context type: one that is not `Send + Sync + 'static` is
+                // reported there.
+                let span = ty
+                    .clone()
+                    .into_iter()
+                    .next()
+                    .map_or_else(Span::call_site, |t| t.span());
+                quote_spanned!(span=> let context = ::periodic::__private::downcast::<#ty>(context);)
+            },
             quote!(, &context),
         ),
         None => (quote!(_context), TokenStream::new(), TokenStream::new()),
+    };
+    // Spanned at the manager type: one that is not `Send + Sync + 'static` is reported
+    // there.
+    let bind_manager = quote_spanned! {self_ty.span()=>
+        let manager = ::periodic::__private::downcast::<#self_ty>(manager);
     };
     let call = quote!(<#self_ty>::#method(&manager #context_arg));
     let task_call = if task.is_async {
@@ -184,7 +198,7 @@ fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
                 dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
             >,
         ) -> ::periodic::__private::TaskCall {
-            let manager = ::periodic::__private::downcast::<#self_ty>(manager);
+            #bind_manager
             #bind_context
             #task_call
         }
