@@ -107,6 +107,40 @@ impl Manager {
     }
 }
 
+/// A generic type, used at one concrete instance.
+#[derive(Debug, Default)]
+struct Fleet<T>(T);
+
+#[periodic_tasks]
+impl Fleet<u8> {
+    /// A raw identifier, a deprecated method and a `#[cfg]`.
+    #[periodic_task]
+    #[deprecated = "checks that calling a deprecated task is not a warning"]
+    #[cfg(not(any()))]
+    fn r#loop(&self) -> Result<(), Oops> {
+        if self.0.to_string().len() > 3 {
+            return Err(Oops);
+        }
+        Ok(())
+    }
+
+    /// Never compiled, nor is its registration.
+    #[periodic_task]
+    #[cfg(any())]
+    fn never(&self, _ctx: &Missing) {}
+}
+
+#[test]
+fn fleet_tasks_are_registered() {
+    let names: Vec<_> = periodic::registered_tasks()
+        .into_iter()
+        .filter(|task| task.owner == "Fleet")
+        .map(|task| (task.name, task.method))
+        .collect();
+    assert_eq!(names, [("loop", "loop")]);
+    let _ = Fleet::<u8>::default();
+}
+
 #[test]
 fn tasks_are_registered() {
     let names: Vec<_> = periodic::registered_tasks()
