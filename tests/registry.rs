@@ -336,6 +336,30 @@ async fn a_context_type_other_than_the_runners_is_rejected_at_build() {
     assert!(err.to_string().contains("RequestContext"), "{err}");
 }
 
+struct Labelled<T>(T);
+
+struct GenericContext;
+
+#[periodic_tasks]
+impl GenericContext {
+    #[periodic_task]
+    async fn labelled(&self, ctx: &Labelled<Vec<(u8, &'static str)>>) {
+        let Labelled(labels) = ctx;
+        assert!(labels.is_empty());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_mismatch_error_names_the_context_type_as_written() {
+    let err = PeriodicRunner::<GenericContext>::new(GenericContext).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ContextMismatch);
+    assert!(
+        err.to_string()
+            .contains("takes a context of type `Labelled<Vec<(u8, &'static str)>>`"),
+        "{err}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn tasks_without_a_context_run_with_any_context_type() {
     let runner = PeriodicRunner::<Compute, String>::new(Compute::default()).unwrap();

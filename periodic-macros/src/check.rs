@@ -417,7 +417,7 @@ pub(crate) fn tokens_to_string(tokens: &TokenStream) -> String {
             let prev = out.chars().last();
             let next = chars.peek().copied();
             let glue_before = matches!(prev, Some(':' | '<' | '&' | '(' | '[' | '\''));
-            let glue_after = matches!(next, Some(':' | '<' | '>' | ',' | ')' | ']'));
+            let glue_after = matches!(next, Some(':' | '<' | '>' | ',' | ';' | ')' | ']'));
             if glue_before || glue_after {
                 continue;
             }

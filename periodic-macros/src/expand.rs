@@ -46,9 +46,16 @@ pub(crate) fn periodic_tasks(args: TokenStream, input: TokenStream) -> TokenStre
     let tasks = check::tasks(methods, &item.self_ty, &mut errors);
     match owner {
         Some(owner) if errors.is_empty() => {
+            // `#[periodic_tasks] #[cfg(...)] impl ...`: the cfg applies to the registrations
+            // too (a cfg written above `#[periodic_tasks]` is applied before it runs).
+            let impl_cfgs: Vec<&syn::Attribute> = item
+                .attrs
+                .iter()
+                .filter(|attr| attr.path().is_ident("cfg"))
+                .collect();
             let registrations = tasks
                 .iter()
-                .map(|task| registration(&item.self_ty, &owner, task));
+                .map(|task| registration(&item.self_ty, &owner, &impl_cfgs, task));
             quote! {
                 #item
                 #(#registrations)*
@@ -100,7 +107,12 @@ fn strip_trait_helpers(item: &mut Item) {
 ///     inventory::submit! { TaskDescriptor { ..., call: __periodic_task } }
 /// };
 /// ```
-fn registration(self_ty: &Type, owner: &str, task: &Task) -> TokenStream {
+fn registration(
+    self_ty: &Type,
+    owner: &str,
+    impl_cfgs: &[&syn::Attribute],
+    task: &Task,
+) -> TokenStream {
     let method_name = task.method.unraw().to_string();
     let name = &task.name;
     let spacing = task.args.spacing;
@@ -122,6 +134,7 @@ fn registration(self_ty: &Type, owner: &str, task: &Task) -> TokenStream {
     let column = quote_spanned!(at=> ::core::column!());
     let wrapper = wrapper(self_ty, task);
     quote! {
+        #(#impl_cfgs)*
         #(#cfgs)*
         const _: () = {
             #wrapper
@@ -154,20 +167,22 @@ fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
     let method = &task.method;
     let allow_deprecated = task.deprecated.then(|| quote!(#[allow(deprecated)]));
     let (context_param, bind_context, context_arg) = match &task.context {
-        Some(ty) => (
-            quote!(context),
-            {
-                // Spanned at the context type: one that is not `Send + Sync + 'static` is
-                // reported there.
-                let span = ty
-                    .clone()
-                    .into_iter()
-                    .next()
-                    .map_or_else(Span::call_site, |t| t.span());
-                quote_spanned!(span=> let context = ::periodic::__private::downcast::<#ty>(context);)
-            },
-            quote!(, &context),
-        ),
+        Some(ty) => {
+            // Spanned at the context type: one that is not `Send + Sync + 'static` is
+            // reported there.
+            let span = ty
+                .clone()
+                .into_iter()
+                .next()
+                .map_or_else(Span::call_site, |token| token.span());
+            (
+                quote!(context),
+                quote_spanned! {span=>
+                    let context = ::periodic::__private::downcast::<#ty>(context);
+                },
+                quote!(, &context),
+            )
+        }
         None => (quote!(_context), TokenStream::new(), TokenStream::new()),
     };
     // Spanned at the manager type: one that is not `Send + Sync + 'static` is reported

@@ -75,6 +75,14 @@ impl Manager {
     }
 }
 
+/// A cfg on the impl block, below `#[periodic_tasks]`, also applies to the registrations.
+#[periodic_tasks]
+#[cfg(any())]
+impl Manager {
+    #[periodic_task]
+    fn never(&self, _ctx: &Missing) {}
+}
+
 fn main() {
     let manager = Manager::default();
     assert_eq!(manager.interval(), 60);
