@@ -31,6 +31,13 @@ pub enum ErrorKind {
     NoInterval,
     /// A callee panicked.
     Panicked,
+    /// The function run by a looping call returned an error; the error itself is carried
+    /// by [`LoopingCallError`](crate::LoopingCallError) (or as the source of an
+    /// [`Error`]).
+    Callee,
+    /// A looping call's task was cancelled because its runtime shut down; its callee was
+    /// dropped with it, so the call cannot be started again.
+    Cancelled,
     /// A service-group store (database, memcached) failed or is unreachable. Usually
     /// transient.
     Store,
@@ -54,6 +61,8 @@ impl ErrorKind {
             ErrorKind::TimedOut => "timed out",
             ErrorKind::NoInterval => "no interval",
             ErrorKind::Panicked => "panicked",
+            ErrorKind::Callee => "looping call callee failed",
+            ErrorKind::Cancelled => "cancelled",
             ErrorKind::Store => "store error",
             ErrorKind::NotFound => "not found",
             ErrorKind::Invalid => "invalid input",

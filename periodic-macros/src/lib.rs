@@ -21,6 +21,7 @@ use proc_macro::TokenStream;
 /// its type.
 ///
 #[doc = include_str!("guide.md")]
+#[doc(alias = "PeriodicTasks")]
 #[proc_macro_attribute]
 pub fn periodic_tasks(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::periodic_tasks(args.into(), input.into()).into()
