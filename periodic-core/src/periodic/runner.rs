@@ -190,7 +190,29 @@ struct State<M, C> {
     by_name: HashMap<Arc<str>, usize>,
     due: MinTree,
     min_spacing: Option<Duration>,
-    rng: StdRng,
+    uniform: Uniform,
+}
+
+/// The source of the uniform draws in `[0, 1)` behind oslo's jitter.
+enum Uniform {
+    Rng(StdRng),
+    Custom(Box<dyn FnMut() -> f64 + Send>),
+}
+
+impl Uniform {
+    fn draw(&mut self) -> f64 {
+        match self {
+            Uniform::Rng(rng) => rng.random::<f64>(),
+            Uniform::Custom(f) => {
+                let u = f();
+                if u.is_finite() {
+                    u.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
 }
 
 struct Settings {
@@ -280,6 +302,7 @@ pub struct PeriodicRunnerBuilder<M, C = ()> {
     manager: Arc<M>,
     settings: Settings,
     seed: Option<u64>,
+    uniform: Option<Box<dyn FnMut() -> f64 + Send>>,
     overrides: Vec<(String, f64)>,
     observer: Option<Observer>,
     _context: std::marker::PhantomData<fn(C)>,
@@ -336,6 +359,25 @@ where
         self
     }
 
+    /// Replaces the random source of the jitter with `draw`, which must return values in
+    /// `[0, 1)` (values outside are clamped). oslo's tests patch `random.random` the same
+    /// way; use it to reproduce a schedule with known draws.
+    ///
+    /// ```
+    /// # use periodic::{PeriodicRunner, Jitter};
+    /// # struct Manager;
+    /// let runner = PeriodicRunner::<Manager>::builder(Manager)
+    ///     .jitter(Jitter::Oslo)
+    ///     .jitter_source(|| 0.5) // spacing 200 gets int(200 * 0.5 / 20) = 5 s
+    ///     .build()?;
+    /// # let _ = runner; Ok::<(), periodic::Error>(())
+    /// ```
+    #[must_use]
+    pub fn jitter_source(mut self, draw: impl FnMut() -> f64 + Send + 'static) -> Self {
+        self.uniform = Some(Box::new(draw));
+        self
+    }
+
     /// oslo's `run_external_periodic_tasks` (default `true`). When `false`, tasks marked
     /// `external_process_ok` never run here and do not count towards the idle time.
     #[must_use]
@@ -376,9 +418,10 @@ where
     pub fn build(self) -> Result<PeriodicRunner<M, C>> {
         let owner_name: Arc<str> = short_type_name(std::any::type_name::<M>()).into();
         let origin = Instant::now();
-        let rng = match self.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
+        let uniform = match (self.uniform, self.seed) {
+            (Some(draw), _) => Uniform::Custom(draw),
+            (None, Some(seed)) => Uniform::Rng(StdRng::seed_from_u64(seed)),
+            (None, None) => Uniform::Rng(StdRng::from_os_rng()),
         };
         let mut state = State {
             origin,
@@ -386,7 +429,7 @@ where
             by_name: HashMap::new(),
             due: MinTree::new(),
             min_spacing: None,
-            rng,
+            uniform,
         };
         for desc in descriptors_for(TypeId::of::<M>()) {
             check_context::<C>(desc, &owner_name)?;
@@ -456,7 +499,9 @@ fn effective_spacing(name: &str, spacing: f64) -> Result<Option<Duration>> {
     if !spacing.is_finite() {
         return Err(Error::new(
             ErrorKind::Config,
-            format!("spacing of periodic task {name} must be a finite number of seconds, got {spacing}"),
+            format!(
+                "spacing of periodic task {name} must be a finite number of seconds, got {spacing}"
+            ),
         ));
     }
     if spacing < 0.0 {
@@ -466,7 +511,11 @@ fn effective_spacing(name: &str, spacing: f64) -> Result<Option<Duration>> {
         return Ok(Some(DEFAULT_INTERVAL));
     }
     let d = Duration::try_from_secs_f64(spacing).map_err(|e| {
-        Error::new(ErrorKind::Config, format!("spacing of periodic task {name} is out of range: {spacing}")).with_source(e)
+        Error::new(
+            ErrorKind::Config,
+            format!("spacing of periodic task {name} is out of range: {spacing}"),
+        )
+        .with_source(e)
     })?;
     if d.is_zero() {
         return Err(Error::new(
@@ -482,11 +531,20 @@ impl<M, C> State<M, C> {
         u64::try_from(t.saturating_duration_since(self.origin).as_nanos()).unwrap_or(NEVER - 1)
     }
 
-    fn push(&mut self, spec: SlotSpec<M, C>, owner: &str, settings: &Settings, now: Instant) -> Result<bool> {
+    fn push(
+        &mut self,
+        spec: SlotSpec<M, C>,
+        owner: &str,
+        settings: &Settings,
+        now: Instant,
+    ) -> Result<bool> {
         if self.by_name.contains_key(&spec.name) {
             return Err(Error::new(
                 ErrorKind::DuplicateTask,
-                format!("two periodic tasks of {owner} are named `{}`; give one of them another `name`", spec.name),
+                format!(
+                    "two periodic tasks of {owner} are named `{}`; give one of them another `name`",
+                    spec.name
+                ),
             ));
         }
         let spacing = effective_spacing(&spec.name, spec.spacing)?;
@@ -499,7 +557,11 @@ impl<M, C> State<M, C> {
             && spacing.is_some()
             && (settings.run_external || !spec.external_process_ok);
         let spacing = spacing.unwrap_or(DEFAULT_INTERVAL);
-        let last_run = if spec.run_immediately { None } else { Some(now) };
+        let last_run = if spec.run_immediately {
+            None
+        } else {
+            Some(now)
+        };
         let due = last_run.map_or(now, |t| t + spacing);
         let full_name: Arc<str> = format!("{owner}.{}", spec.name).into();
         let index = self.slots.len();
@@ -527,7 +589,14 @@ impl<M, C> State<M, C> {
         Ok(runnable)
     }
 
-    fn set_spacing(&mut self, name: &str, configured: f64, owner: &str, settings: &Settings, now: Instant) -> Result<()> {
+    fn set_spacing(
+        &mut self,
+        name: &str,
+        configured: f64,
+        owner: &str,
+        settings: &Settings,
+        now: Instant,
+    ) -> Result<()> {
         let Some(&index) = self.by_name.get(name) else {
             let mut known: Vec<&str> = self.slots.iter().map(|s| &*s.name).collect();
             known.sort_unstable();
@@ -535,7 +604,11 @@ impl<M, C> State<M, C> {
                 ErrorKind::Config,
                 format!(
                     "spacing override for `{name}`: {owner} has no periodic task of that name (its tasks: {})",
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             ));
         };
@@ -555,9 +628,18 @@ impl<M, C> State<M, C> {
             None => slot.due.min(now),
         };
         slot.due = anchor_due;
-        let value = if slot.runnable { self.ns(anchor_due) } else { NEVER };
+        let value = if slot.runnable {
+            self.ns(anchor_due)
+        } else {
+            NEVER
+        };
         self.due.set(index, value);
-        self.min_spacing = self.slots.iter().filter(|s| s.runnable).map(|s| s.spacing).min();
+        self.min_spacing = self
+            .slots
+            .iter()
+            .filter(|s| s.runnable)
+            .map(|s| s.spacing)
+            .min();
         Ok(())
     }
 
@@ -628,6 +710,7 @@ where
                 run_external: true,
             },
             seed: None,
+            uniform: None,
             overrides: Vec::new(),
             observer: None,
             _context: std::marker::PhantomData,
@@ -648,7 +731,10 @@ where
     fn state(&self) -> MutexGuard<'_, State<M, C>> {
         // A panic while the lock is held can only come from this module's own code, which
         // leaves the state consistent between statements; keep going with it.
-        self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Adds a task to this runner (oslo's `add_periodic_task`). A task that is not
@@ -697,7 +783,10 @@ where
     /// One task's snapshot by name.
     pub fn task(&self, name: &str) -> Option<TaskInfo> {
         let state = self.state();
-        state.by_name.get(name).map(|&i| state.info(&state.slots[i]))
+        state
+            .by_name
+            .get(name)
+            .map(|&i| state.info(&state.slots[i]))
     }
 
     /// The earliest time any task is next due, or `None` when no task runs.
@@ -743,7 +832,11 @@ where
     /// # Cancel safety
     ///
     /// As [`run_periodic_tasks`](Self::run_periodic_tasks).
-    pub async fn run_periodic_tasks_with(&self, ctx: impl Into<Arc<C>>, policy: ErrorPolicy) -> Result<Duration> {
+    pub async fn run_periodic_tasks_with(
+        &self,
+        ctx: impl Into<Arc<C>>,
+        policy: ErrorPolicy,
+    ) -> Result<Duration> {
         let ctx: Arc<C> = ctx.into();
         let _pass = self.inner.pass.lock().await;
         match self.inner.settings.concurrency {
@@ -754,14 +847,20 @@ where
 
     /// Picks task `index` to run now: advances its last run and due time, marks it in
     /// flight and builds its call.
-    fn launch(&self, state: &mut State<M, C>, index: usize, now: Instant, ctx: &Arc<C>) -> Launched {
+    fn launch(
+        &self,
+        state: &mut State<M, C>,
+        index: usize,
+        now: Instant,
+        ctx: &Arc<C>,
+    ) -> Launched {
         let jitter_mode = self.inner.settings.jitter;
         let slot = &state.slots[index];
         let spacing = slot.spacing;
         let previous = slot.last_run;
         // oslo draws the random number only for a task that has run before.
         let jitter = match (jitter_mode, previous) {
-            (Jitter::Oslo, Some(_)) => jitter_for(spacing, state.rng.random::<f64>()),
+            (Jitter::Oslo, Some(_)) => jitter_for(spacing, state.uniform.draw()),
             _ => Duration::ZERO,
         };
         let last = nearest_boundary(previous, spacing, now, jitter);
@@ -894,7 +993,14 @@ where
             start = launched.index + 1;
             tracing::debug!(task = %launched.full_name, "Running periodic task {}", launched.full_name);
             let started = Instant::now();
-            let Launched { index, name, full_name, due, call, guard } = launched;
+            let Launched {
+                index,
+                name,
+                full_name,
+                due,
+                call,
+                guard,
+            } = launched;
             let result = run_call(call, guard).await;
             now = Instant::now();
             let finished = Finished {
@@ -947,7 +1053,8 @@ where
             }
         }
         let mut set = tokio::task::JoinSet::new();
-        let mut waiting: HashMap<tokio::task::Id, (usize, Arc<str>, Arc<str>, Instant)> = HashMap::new();
+        let mut waiting: HashMap<tokio::task::Id, (usize, Arc<str>, Arc<str>, Instant)> =
+            HashMap::new();
         for l in launched {
             tracing::debug!(task = %l.full_name, "Running periodic task {}", l.full_name);
             let meta = (l.index, l.name, l.full_name, l.due);
@@ -1002,7 +1109,11 @@ where
         if let Some(err) = first_error {
             return Err(err);
         }
-        if oslo { Ok(idle) } else { Ok(self.precise_idle()) }
+        if oslo {
+            Ok(idle)
+        } else {
+            Ok(self.precise_idle())
+        }
     }
 
     fn precise_idle(&self) -> Duration {
