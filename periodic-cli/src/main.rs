@@ -1,1 +1,104 @@
-fn main() {}
+//! The `periodic` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod scenario;
+mod simulate;
+
+/// oslo.service-style periodic tasks and service heartbeats: tools.
+#[derive(Debug, Parser)]
+#[command(name = "periodic", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Preview a schedule: run a scenario's synthetic tasks in paused time and print what
+    /// runs when, as JSON lines.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum IdlePolicyArg {
+    /// oslo.service's idle_for, exactly.
+    Oslo,
+    /// Sleep until the earliest next due run (the default).
+    Precise,
+}
+
+#[derive(Debug, clap::Args)]
+struct SimulateArgs {
+    /// The scenario file (JSON).
+    scenario: PathBuf,
+    /// How long a pass idles: oslo reproduces oslo.service's trace.
+    #[arg(long, value_enum)]
+    idle_policy: Option<IdlePolicyArg>,
+    /// Seed for the jitter (when the scenario asks for jitter).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PERIODIC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Simulate(args) => simulate_command(&args),
+    }
+}
+
+fn simulate_command(args: &SimulateArgs) -> ExitCode {
+    let scenario = match scenario::Scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("periodic simulate: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let idle_policy = match (args.idle_policy, scenario.idle_policy.as_deref()) {
+        (Some(IdlePolicyArg::Oslo), _) | (None, Some("oslo")) => periodic::IdlePolicy::Oslo,
+        _ => periodic::IdlePolicy::Precise,
+    };
+    let options = simulate::Options {
+        idle_policy,
+        seed: args.seed,
+    };
+    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let out = std::sync::Arc::new(std::sync::Mutex::new((out, None::<std::io::Error>)));
+    let sink_out = std::sync::Arc::clone(&out);
+    let result = simulate::run(&scenario, options, move |event| {
+        let mut guard = sink_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (w, err) = &mut *guard;
+        if err.is_none() {
+            if let Err(e) = event.write_json(w) {
+                *err = Some(e);
+            }
+        }
+    });
+    let mut guard = out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (w, err) = &mut *guard;
+    let flushed = std::io::Write::flush(w);
+    if let Some(e) = err.take().or(flushed.err()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("periodic simulate: cannot write the trace: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("periodic simulate: {}", err.report());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `periodic simulate`: a scenario's schedule, computed in paused tokio time by the real
+//! runner driven by a real `DynamicInterval`, exactly as a service drives its manager.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use periodic::{BoxError, DynamicInterval, IdlePolicy, Jitter, PeriodicRunner, PeriodicTask};
+use tokio::time::Instant;
+
+use crate::scenario::Scenario;
+
+/// One line of the trace.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Event {
+    /// A task started at `t`.
+    Task { t: f64, task: Arc<str> },
+    /// A pass ended at `t` and the loop sleeps `idle`.
+    Idle { t: f64, idle: f64 },
+}
+
+/// Seconds rounded to the microsecond, as `oslo_trace.py` rounds them.
+pub(crate) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+impl Event {
+    /// The JSON line, formatted as Python's `json.dumps` formats it.
+    pub(crate) fn write_json(&self, out: &mut impl Write) -> std::io::Result<()> {
+        match self {
+            Event::Task { t, task } => {
+                let name = serde_json::to_string(&**task).unwrap_or_default();
+                writeln!(out, "{{\"t\": {}, \"task\": {name}}}", num(*t))
+            }
+            Event::Idle { t, idle } => {
+                writeln!(out, "{{\"t\": {}, \"idle\": {}}}", num(*t), num(*idle))
+            }
+        }
+    }
+}
+
+fn num(x: f64) -> String {
+    serde_json::to_string(&x).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// The manager of a simulation: its tasks are the scenario's, added at run time.
+#[derive(Debug)]
+struct Simulated;
+
+/// Options from the command line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    pub(crate) idle_policy: IdlePolicy,
+    pub(crate) seed: Option<u64>,
+}
+
+/// Runs the scenario and hands every event to `sink` in order. Builds its own paused
+/// current-thread runtime, so simulated hours take milliseconds.
+pub(crate) fn run(scenario: &Scenario, options: Options, sink: impl FnMut(Event) + Send + 'static) -> Result<(), periodic::Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime").with_source(e))?;
+    runtime.block_on(simulate(scenario.clone(), options, sink))
+}
+
+async fn simulate(scenario: Scenario, options: Options, sink: impl FnMut(Event) + Send + 'static) -> Result<(), periodic::Error> {
+    let start = Instant::now();
+    let since = move |t: Instant| round6((t - start).as_secs_f64());
+    let sink = Arc::new(Mutex::new(sink));
+
+    let task_sink = Arc::clone(&sink);
+    let mut builder = PeriodicRunner::<Simulated>::builder(Simulated)
+        .idle_policy(options.idle_policy)
+        .run_external_periodic_tasks(scenario.run_external_periodic_tasks)
+        .jitter(if scenario.jitter { Jitter::Oslo } else { Jitter::None })
+        .on_task_run(move |run| {
+            let event = Event::Task {
+                t: since(run.started),
+                task: Arc::clone(&run.name),
+            };
+            (task_sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(event);
+        });
+    if let Some(seed) = options.seed {
+        builder = builder.seed(seed);
+    }
+    let runner = builder.build()?;
+    for spec in &scenario.tasks {
+        let duration = Duration::from_secs_f64(spec.duration);
+        let fails = spec.fails;
+        let task = PeriodicTask::new(spec.name.clone(), move |_m: Arc<Simulated>, _c: Arc<()>| async move {
+            if !duration.is_zero() {
+                tokio::time::sleep(duration).await;
+            }
+            if fails {
+                Err::<(), BoxError>("boom".into())
+            } else {
+                Ok(())
+            }
+        })
+        .spacing_secs(spec.spacing)
+        .run_immediately(spec.run_immediately)
+        .enabled(spec.enabled)
+        .external_process_ok(spec.external_process_ok);
+        runner.add_periodic_task(task)?;
+    }
+
+    let horizon = Duration::from_secs_f64(scenario.horizon);
+    let cap = scenario.periodic_interval_max.map(Duration::from_secs_f64);
+    let pass_runner = runner.clone();
+    let pass_sink = Arc::clone(&sink);
+    let mut looping = DynamicInterval::new(move || {
+        let runner = pass_runner.clone();
+        let sink = Arc::clone(&pass_sink);
+        async move {
+            if Instant::now() - start > horizon {
+                return ControlFlow::Break(());
+            }
+            // Task failures are logged by the runner (ErrorPolicy::Log), as in a service.
+            let idle = match runner.run_periodic_tasks(()).await {
+                Ok(idle) => idle,
+                Err(err) => return ControlFlow::Break(drop(err)),
+            };
+            let idle = cap.map_or(idle, |cap| idle.min(cap));
+            let event = Event::Idle {
+                t: since(Instant::now()),
+                idle: round6(idle.as_secs_f64()),
+            };
+            (sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(event);
+            ControlFlow::Continue(Some(idle))
+        }
+    })
+    .name("run_periodic_tasks")
+    .initial_delay(Duration::from_secs_f64(scenario.initial_delay));
+    if let Some(cap) = cap {
+        looping = looping.periodic_interval_max(cap);
+    }
+    let mut call = looping.start();
+    call.wait().await.map_err(|e| {
+        periodic::Error::new(periodic::ErrorKind::Task, format!("the simulation's looping call failed: {e}"))
+    })?;
+    Ok(())
+}
