@@ -114,6 +114,14 @@ pub struct Logs {
 impl Logs {
     /// Installs the collector as the thread's default subscriber.
     pub fn capture() -> (Logs, DefaultGuard) {
+        // A global subscriber that is interested in everything: without it, a test
+        // thread that logs without a collector can get a callsite's interest cached as
+        // "never" while another thread installs its collector (tracing computes interest
+        // across all dispatchers), and that thread then misses events.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let logs = Logs::default();
         let subscriber = tracing_subscriber::registry().with(logs.clone());
         let guard = tracing::subscriber::set_default(subscriber);

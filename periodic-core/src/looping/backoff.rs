@@ -36,7 +36,7 @@ type Gauss = Box<dyn FnMut(f64, f64) -> f64 + Send>;
 ///
 /// Defaults as in oslo: `starting_interval` 1 s, `timeout` 300 s, `max_interval` 300 s,
 /// `jitter` 0.75, `min_interval` 1 ms, no initial delay. A failing callee (an `Err` or a
-/// panic) always ends the loop: there is no [`OnError`](crate::OnError) option, as oslo
+/// panic) always ends the loop: there is no [`OnError`] option, as oslo
 /// has no `stop_on_exception` here.
 ///
 /// ```text

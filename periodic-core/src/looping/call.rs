@@ -212,13 +212,13 @@ where
     /// Runs the loop until it breaks, fails or is stopped.
     async fn run(&mut self, ctx: &RunCtx) -> Outcome<F::Break, F::Error> {
         let kind = self.policy.kind();
-        // One timer entry for the whole loop, reset for every sleep.
-        let mut sleep = pin!(tokio::time::sleep_until(ctx.started));
         let mut deadline = self.policy.first(ctx.started);
         loop {
-            // Sleep until the deadline (at once if it has passed) unless stopped.
-            sleep.as_mut().reset(deadline);
+            // Sleep until the deadline (at once if it has passed) unless stopped. A new
+            // `Sleep` each time: no allocation (the timer entry is inline), and measurably
+            // more punctual than resetting one (see `tests/looping_fixed.rs`).
             let slept = {
+                let mut sleep = pin!(tokio::time::sleep_until(deadline));
                 let mut stopped = pin!(ctx.tokens.stop.cancelled());
                 poll_fn(|cx| match stopped.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(false),
@@ -477,6 +477,26 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// # Panics
     ///
     /// Outside a tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use std::time::Duration;
+    /// use periodic_core::{ErrorKind, FixedInterval};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut call = FixedInterval::new(Duration::from_secs(1), || async {
+    ///     ControlFlow::Break("done")
+    /// })
+    /// .build();
+    /// call.start().unwrap();
+    /// assert_eq!(call.start().unwrap_err().kind(), ErrorKind::AlreadyRunning);
+    /// assert_eq!(call.wait().await.unwrap(), Some("done"));
+    /// call.start().unwrap(); // ended: may start again
+    /// # }
+    /// ```
     pub fn start(&mut self) -> Result<(), LoopingCallError<E>> {
         let runner = match std::mem::replace(&mut self.state, State::Lost) {
             State::Idle { runner, .. } => runner,
@@ -523,7 +543,7 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     ///
     /// # Errors
     ///
-    /// * [`ErrorKind::Callee`]: the callee failed (with [`OnError::Stop`](crate::OnError::Stop),
+    /// * [`ErrorKind::Callee`]: the callee failed (with [`OnError::Stop`],
     ///   the default); the error is inside, see [`LoopingCallError::into_callee`];
     /// * [`ErrorKind::Panicked`], [`ErrorKind::TimedOut`], [`ErrorKind::NoInterval`]: the
     ///   loop ended for that reason;
@@ -584,6 +604,24 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// Used by [`TaskGroup::stop`](crate::TaskGroup::stop) with
     /// [`Shutdown::Immediate`](crate::Shutdown::Immediate). oslo has no equivalent for a
     /// single looping call (its eventlet backend kills greenthreads).
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use std::time::Duration;
+    /// use periodic_core::FixedInterval;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut call = FixedInterval::new(Duration::from_secs(1), || async {
+    ///     tokio::time::sleep(Duration::from_secs(3600)).await; // a run that hangs
+    ///     ControlFlow::Break(())
+    /// })
+    /// .start();
+    /// tokio::time::sleep(Duration::from_secs(1)).await;
+    /// call.abort();
+    /// assert_eq!(call.wait().await.unwrap(), None); // at t = 1 s
+    /// # }
+    /// ```
     pub fn abort(&self) {
         self.control.with_tokens(RunTokens::abort);
     }
@@ -592,6 +630,25 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     ///
     /// Unlike oslo's `_running`, this is `false` once the loop has ended by itself
     /// (after a `Break`, an error or a timeout).
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use std::time::Duration;
+    /// use periodic_core::FixedInterval;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut call = FixedInterval::new(Duration::from_secs(1), || async {
+    ///     ControlFlow::Break(())
+    /// })
+    /// .build();
+    /// assert!(!call.is_running());
+    /// call.start().unwrap();
+    /// assert!(call.is_running());
+    /// tokio::task::yield_now().await; // the loop runs once and breaks
+    /// assert!(!call.is_running());
+    /// # }
+    /// ```
     pub fn is_running(&self) -> bool {
         matches!(&self.state, State::Running(handle) if !handle.is_finished())
     }
@@ -695,6 +752,24 @@ impl fmt::Debug for StopHandle {
 ///
 /// Either way the failure is logged at ERROR as `"<kind> 'name' failed"` (oslo's text,
 /// e.g. `Fixed interval looping call 'heartbeat' failed`) with the error as a field.
+///
+/// ```
+/// use std::time::Duration;
+/// use periodic_core::{FixedInterval, OnError};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let mut call = FixedInterval::new(Duration::from_secs(1), || async {
+///     Err::<(), _>("flaky")
+/// })
+/// .on_error(OnError::Log) // keep going: a heartbeat must survive a bad run
+/// .start();
+/// tokio::time::sleep(Duration::from_secs(5)).await;
+/// assert!(call.is_running());
+/// call.stop();
+/// # call.wait().await.unwrap();
+/// # }
+/// ```
 #[doc(alias = "stop_on_exception")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OnError {
