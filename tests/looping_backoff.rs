@@ -329,3 +329,11 @@ async fn stop_and_restart_resets_the_backoff() {
         [1.6, 2.4000000000000004, 3.6, 1.6, 2.4000000000000004]
     );
 }
+
+/// A jitter that is not a number is refused.
+#[test]
+#[should_panic(expected = "`jitter` must be finite")]
+fn non_finite_jitter_panics() {
+    let _ =
+        BackOff::new(|| async { ControlFlow::<(), _>::Continue(Attempt::Failed) }).jitter(f64::NAN);
+}

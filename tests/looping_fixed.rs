@@ -620,6 +620,13 @@ async fn timeout_zero_never_and_initial_delay_counts() {
     assert_ms(&calls, &[5000, 6000]);
 }
 
+/// A zero interval is refused, as by `tokio::time::interval`.
+#[test]
+#[should_panic(expected = "`interval` must be greater than zero")]
+fn zero_interval_panics() {
+    let _ = FixedInterval::new(Duration::ZERO, || async {});
+}
+
 // ===== names and errors =====
 
 async fn beat() -> Result<ControlFlow<()>, String> {
