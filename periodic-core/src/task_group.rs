@@ -265,10 +265,7 @@ impl TaskGroup {
         mut call: LoopingCall<T, E>,
     ) -> LoopingCall<T, E> {
         call.set_group(Arc::clone(&self.shared));
-        match call.start() {
-            Ok(()) => call,
-            Err(_) => unreachable!("a new looping call is not running"),
-        }
+        call.started()
     }
 
     /// Runs `task` on a new tokio task in the group: oslo's `add_thread`.

@@ -231,11 +231,7 @@ impl<F: Callee<Attempt>> BackOff<F> {
     ///
     /// Outside a tokio runtime.
     pub fn start(self) -> LoopingCall<F::Break, F::Error> {
-        let mut call = self.build();
-        match call.start() {
-            Ok(()) => call,
-            Err(_) => unreachable!("a new looping call is not running"),
-        }
+        self.build().started()
     }
 }
 

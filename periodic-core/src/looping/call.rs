@@ -460,6 +460,14 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
         self.group = Some(group);
     }
 
+    /// Starts a call that was just built (which cannot be running yet).
+    pub(crate) fn started(mut self) -> Self {
+        match self.start() {
+            Ok(()) => self,
+            Err(_) => unreachable!("a new looping call is not running"),
+        }
+    }
+
     /// Starts the loop on a new tokio task.
     ///
     /// A stop requested before this call has no effect on the new run. The initial delay,

@@ -155,11 +155,7 @@ impl<F: Callee<Option<Duration>>> DynamicInterval<F> {
     ///
     /// Outside a tokio runtime.
     pub fn start(self) -> LoopingCall<F::Break, F::Error> {
-        let mut call = self.build();
-        match call.start() {
-            Ok(()) => call,
-            Err(_) => unreachable!("a new looping call is not running"),
-        }
+        self.build().started()
     }
 }
 

@@ -118,7 +118,7 @@ pub(super) struct Fixed {
     initial_delay: Duration,
     timeout: Option<Duration>,
     on_error: OnError,
-    /// The deadline of the last run; the grid is `due + k * interval`.
+    /// The deadline of the last run; the grid is `due + k * interval`. Set by `first`.
     due: Instant,
 }
 
@@ -200,11 +200,7 @@ impl<F: Callee<()>> FixedInterval<F> {
     ///
     /// Outside a tokio runtime.
     pub fn start(self) -> LoopingCall<F::Break, F::Error> {
-        let mut call = self.build();
-        match call.start() {
-            Ok(()) => call,
-            Err(_) => unreachable!("a new looping call is not running"),
-        }
+        self.build().started()
     }
 }
 
