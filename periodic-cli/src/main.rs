@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench_looping;
+mod bench_memory;
 mod scenario;
 mod simulate;
 
@@ -21,6 +23,37 @@ enum Command {
     /// Preview a schedule: run a scenario's synthetic tasks in paused time and print what
     /// runs when, as JSON lines.
     Simulate(SimulateArgs),
+    /// Benchmarks (real time).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Lateness of a FixedInterval looping call against its ideal grid, as JSON.
+    Looping(BenchLoopingArgs),
+    /// Resident memory per running looping call and per registered task, as JSON.
+    Memory(BenchMemoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchMemoryArgs {
+    /// How many looping calls, then how many tasks.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    count: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchLoopingArgs {
+    /// The interval, in milliseconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    interval_ms: u64,
+    /// How many calls.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    ticks: u64,
+    /// CPU work per call, in milliseconds.
+    #[arg(long, default_value_t = 0.0)]
+    work_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -54,6 +87,19 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Simulate(args) => simulate_command(&args),
+        Command::Bench(BenchCommand::Looping(args)) => bench_looping_command(&args),
+        Command::Bench(BenchCommand::Memory(args)) => {
+            match bench_memory::run(usize::try_from(args.count).unwrap_or(usize::MAX)) {
+                Ok(report) => {
+                    println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("periodic bench memory: {}", err.report());
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 
@@ -98,6 +144,26 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("periodic simulate: {}", err.report());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench_looping_command(args: &BenchLoopingArgs) -> ExitCode {
+    if !args.work_ms.is_finite() || args.work_ms < 0.0 {
+        eprintln!("periodic bench looping: --work-ms must be a number of milliseconds, 0 or more");
+        return ExitCode::from(2);
+    }
+    let interval = std::time::Duration::from_millis(args.interval_ms);
+    let work = std::time::Duration::from_secs_f64(args.work_ms / 1000.0);
+    let ticks = usize::try_from(args.ticks).unwrap_or(usize::MAX);
+    match bench_looping::run(interval, ticks, work) {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("periodic bench looping: {}", err.report());
             ExitCode::FAILURE
         }
     }

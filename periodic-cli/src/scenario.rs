@@ -69,7 +69,7 @@ impl Scenario {
         let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            if path == "." {
+            if path == "." || path == "?" {
                 ScenarioError(format!("invalid scenario: {inner}"))
             } else {
                 ScenarioError(format!("invalid scenario field `{path}`: {inner}"))
@@ -154,7 +154,7 @@ mod tests {
     fn errors_name_the_field() {
         assert_eq!(
             err(r#"{"tasks": [{"name": "a", "spacing": "7"}], "horizon": 10}"#),
-            "invalid scenario field `tasks[0].spacing`: invalid type: string \"7\", expected f64 at line 1 column 40"
+            "invalid scenario field `tasks[0].spacing`: invalid type: string \"7\", expected f64 at line 1 column 39"
         );
         assert!(err(r#"{"tasks": [{"name": "a", "spacng": 7}], "horizon": 10}"#)
             .starts_with("invalid scenario field `tasks[0].spacng`: unknown field `spacng`, expected one of"));

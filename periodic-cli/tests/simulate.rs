@@ -1,0 +1,186 @@
+//! `periodic simulate` end to end: traces equal to oslo.service's, errors, exit codes.
+//!
+//! `tests/data/NAME.json` are scenarios; `NAME.POLICY.expected.jsonl` is what oslo.service's
+//! own `run_periodic_tasks` produced for them, recorded with `shared/tools/oslo_trace.py`
+//! (oslo.service 4.x, jitter off). When `PERIODIC_OSLO_PYTHON` names a Python that can
+//! import oslo.service, `live_random_scenarios_match_oslo` also compares fresh random
+//! scenarios against the real package (`.ci/run` sets it up).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn periodic() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_periodic"))
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+fn parse(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// Equal event by event; numbers compared as numbers (oslo prints `5` where we print `5.0`).
+fn assert_same_trace(ours: &[serde_json::Value], oslo: &[serde_json::Value], what: &str) {
+    for (i, (a, b)) in ours.iter().zip(oslo).enumerate() {
+        let a_obj = a.as_object().unwrap();
+        let b_obj = b.as_object().unwrap();
+        let same = a_obj.len() == b_obj.len()
+            && a_obj.iter().all(|(k, v)| match (v, b_obj.get(k)) {
+                (serde_json::Value::Number(x), Some(serde_json::Value::Number(y))) => {
+                    (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-9
+                }
+                (x, Some(y)) => x == y,
+                (_, None) => false,
+            });
+        assert!(same, "{what}: line {} differs: ours {a}, oslo {b}", i + 1);
+    }
+    assert_eq!(ours.len(), oslo.len(), "{what}: trace lengths differ");
+}
+
+fn simulate(scenario: &Path, policy: &str) -> Vec<serde_json::Value> {
+    let out = periodic()
+        .args(["simulate", scenario.to_str().unwrap(), "--idle-policy", policy])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    parse(&String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn recorded_oslo_traces_are_reproduced_exactly() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(data("")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        for policy in ["oslo", "precise"] {
+            let expected = std::fs::read_to_string(data(&format!("{stem}.{policy}.expected.jsonl"))).unwrap();
+            let ours = simulate(&path, policy);
+            assert_same_trace(&ours, &parse(&expected), &format!("{stem} --idle-policy {policy}"));
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 14, "every scenario, both policies");
+}
+
+#[test]
+fn output_format_matches_the_issue() {
+    let out = periodic()
+        .args(["simulate", data("example.json").to_str().unwrap(), "--idle-policy", "oslo"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(r#"{"t": 0.0, "task": "a"}"#));
+    assert_eq!(lines.next(), Some(r#"{"t": 0.5, "idle": 7.0}"#));
+    assert_eq!(lines.next(), Some(r#"{"t": 7.5, "task": "a"}"#));
+}
+
+#[test]
+fn default_policy_is_precise() {
+    let out = periodic()
+        .args(["simulate", data("overdue_grid.json").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let ours = parse(&String::from_utf8(out.stdout).unwrap());
+    let expected = std::fs::read_to_string(data("overdue_grid.precise.expected.jsonl")).unwrap();
+    assert_same_trace(&ours, &parse(&expected), "default policy");
+}
+
+#[test]
+fn jitter_is_seeded_and_reproducible() {
+    let dir = tempdir();
+    let path = dir.join("jitter.json");
+    std::fs::write(
+        &path,
+        r#"{"tasks": [{"name": "a", "spacing": 200}, {"name": "b", "spacing": 120, "run_immediately": true}], "horizon": 5000, "jitter": true}"#,
+    )
+    .unwrap();
+    let run = |seed: &str| {
+        let out = periodic()
+            .args(["simulate", path.to_str().unwrap(), "--seed", seed])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run("3"), run("3"));
+    assert_ne!(run("3"), run("4"));
+    // Without jitter, a runs exactly on 200 s multiples; with it, some runs are pushed later.
+    let starts: Vec<f64> = parse(&run("3"))
+        .iter()
+        .filter(|e| e["task"] == "a")
+        .map(|e| e["t"].as_f64().unwrap())
+        .collect();
+    assert!(starts.iter().any(|t| t % 200.0 != 0.0), "{starts:?}");
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("periodic-simulate-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A bad scenario: exit code 2 and one line naming the field.
+fn bad(scenario: &str) -> String {
+    let dir = tempdir();
+    let path = dir.join(format!("bad-{}.json", scenario.len()));
+    std::fs::write(&path, scenario).unwrap();
+    let out = periodic().args(["simulate", path.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "exit code for {scenario}");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn bad_scenarios_name_the_field() {
+    assert!(bad(r#"{"tasks": [{"name": "a", "spacing": "7"}], "horizon": 10}"#)
+        .contains("invalid scenario field `tasks[0].spacing`: invalid type: string \"7\", expected f64"));
+    assert!(bad(r#"{"tasks": [{"name": "a", "duraton": 1}], "horizon": 10}"#)
+        .contains("`tasks[0].duraton`: unknown field `duraton`"));
+    assert!(bad(r#"{"tasks": [{"spacing": 1}], "horizon": 10}"#).contains("missing field `name`"));
+    assert!(bad(r#"{"tasks": [], "horizon": -1}"#).contains("`horizon`"));
+    assert!(bad(r#"{"tasks": [{"name": "a", "duration": -2}], "horizon": 1}"#).contains("`tasks[0].duration`"));
+    assert!(bad("not json").contains("invalid scenario"));
+    let missing = periodic().args(["simulate", "/nonexistent/scenario.json"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read scenario /nonexistent/scenario.json"));
+}
+
+#[test]
+fn live_random_scenarios_match_oslo() {
+    let Ok(python) = std::env::var("PERIODIC_OSLO_PYTHON") else {
+        eprintln!(
+            "skipped: PERIODIC_OSLO_PYTHON is not set (a Python with oslo.service installed); \
+             the recorded traces above are still checked"
+        );
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let trace = root.join("../shared/tools/oslo_trace.py");
+    let trace = if trace.exists() { trace } else { root.join("tools/oslo_trace.py") };
+    let cases = std::env::var("PERIODIC_OSLO_CASES").unwrap_or_else(|_| "40".to_owned());
+    let out = Command::new(&python)
+        .arg(root.join("tools/compare_oslo.py"))
+        .arg(env!("CARGO_BIN_EXE_periodic"))
+        .arg(&trace)
+        .args(["--cases", &cases, "--seed", "20261123"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
+}
