@@ -297,6 +297,21 @@ async fn abort_drops_the_running_callee() {
     assert_eq!(calls.count(), 2);
 }
 
+/// `abort()` after `stop()` still drops a callee that is running (a graceful stop that
+/// took too long, then a forced one).
+#[tokio::test(start_paused = true)]
+async fn abort_after_stop_drops_the_running_callee() {
+    let calls = Calls::new();
+    let mut call = fixed(&calls, 1000, vec![(10_000, Done("finished"))]).start();
+    let stopper = call.stop_handle();
+    sleep(ms(2000)).await;
+    stopper.stop();
+    sleep(ms(1000)).await;
+    stopper.abort();
+    assert_eq!(call.wait().await.unwrap(), None);
+    assert_eq!(calls.elapsed(), ms(3000));
+}
+
 /// Case 52: a finished call can be started again, with the same (stateful) callee;
 /// waiting is optional.
 #[tokio::test(start_paused = true)]

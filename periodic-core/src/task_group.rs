@@ -130,7 +130,7 @@ impl GroupShared {
         let tokens = self.tokens();
         RunTokens {
             stop: tokens.timers_stop.child_token(),
-            abort: tokens.timers_abort.child_token(),
+            group_abort: Some(tokens.timers_abort.clone()),
         }
     }
 

@@ -8,10 +8,12 @@ use std::future::poll_fn;
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 
 use futures::FutureExt as _;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -72,33 +74,21 @@ pub(crate) fn default_name<F>() -> Cow<'static, str> {
     Cow::Borrowed(std::any::type_name::<F>())
 }
 
-// ===== the tokens of one run =====
+// ===== stopping and aborting =====
 
-/// The two signals of one run: `stop` ends the loop at its next sleep (a running callee
-/// finishes first), `abort` also drops a running callee.
-#[derive(Clone)]
+/// The signals of one run: `stop` ends the loop at its next sleep (a running callee
+/// finishes first); an abort also drops a running callee, see [`Control::abort`].
 pub(crate) struct RunTokens {
     pub(crate) stop: CancellationToken,
-    pub(crate) abort: CancellationToken,
-}
-
-impl RunTokens {
-    pub(crate) fn new() -> Self {
-        RunTokens {
-            stop: CancellationToken::new(),
-            abort: CancellationToken::new(),
-        }
-    }
-
-    fn abort(&self) {
-        self.abort.cancel();
-        self.stop.cancel();
-    }
+    /// For a [`TaskGroup`](crate::TaskGroup) timer: the group's abort token (a clone, not
+    /// a child: no allocation per timer).
+    pub(crate) group_abort: Option<CancellationToken>,
 }
 
 /// What a loop gets when it starts.
 pub(crate) struct RunCtx {
     pub(crate) tokens: RunTokens,
+    pub(crate) control: Arc<Control>,
     /// When `start()` was called: the origin of the initial delay, the fixed grid and the
     /// timeout.
     pub(crate) started: Instant,
@@ -108,24 +98,50 @@ impl RunCtx {
     pub(crate) fn is_stopped(&self) -> bool {
         self.tokens.stop.is_cancelled()
     }
+
+    fn is_aborted(&self) -> bool {
+        self.control.aborted.load(Ordering::SeqCst)
+            || self
+                .tokens
+                .group_abort
+                .as_ref()
+                .is_some_and(CancellationToken::is_cancelled)
+    }
 }
 
-/// Shared by a [`LoopingCall`] and its [`StopHandle`]s: the tokens of the current run.
+/// Shared by a [`LoopingCall`], its [`StopHandle`]s and its running loop.
+///
+/// An abort is a flag plus a notification rather than a second token, which saves an
+/// allocation per running call (the budget is 1 KiB per call).
 #[derive(Default)]
-struct Control {
-    tokens: Mutex<Option<RunTokens>>,
+pub(crate) struct Control {
+    /// The stop token of the current run.
+    stop: Mutex<Option<CancellationToken>>,
+    /// Set by `abort()`, cleared by `start()`.
+    aborted: AtomicBool,
+    /// Wakes a loop whose callee is running when `abort()` is called.
+    abort: Notify,
 }
 
 impl Control {
-    fn with_tokens(&self, f: impl FnOnce(&RunTokens)) {
-        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(tokens) = tokens.as_ref() {
-            f(tokens);
+    fn begin(&self, stop: CancellationToken) {
+        let mut current = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+        *current = Some(stop);
+        self.aborted.store(false, Ordering::SeqCst);
+    }
+
+    fn stop(&self) {
+        let current = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stop) = current.as_ref() {
+            stop.cancel();
         }
     }
 
-    fn replace(&self, tokens: RunTokens) {
-        *self.tokens.lock().unwrap_or_else(PoisonError::into_inner) = Some(tokens);
+    fn abort(&self) {
+        // (Before the first start this sets only the flag, which `begin` clears.)
+        self.aborted.store(true, Ordering::SeqCst);
+        self.stop();
+        self.abort.notify_waiters();
     }
 }
 
@@ -237,11 +253,31 @@ where
                 let callee = &mut self.callee;
                 let mut run =
                     pin!(AssertUnwindSafe(async move { callee.call().await }).catch_unwind());
-                let mut aborted = pin!(ctx.tokens.abort.cancelled());
-                // The callee comes first: a run that ends as it is aborted keeps its result.
-                poll_fn(|cx| match run.as_mut().poll(cx) {
-                    Poll::Ready(result) => Poll::Ready(Some(result)),
-                    Poll::Pending => aborted.as_mut().poll(cx).map(|()| None),
+                let mut aborted = pin!(ctx.control.abort.notified());
+                let mut group_aborted = pin!(
+                    ctx.tokens
+                        .group_abort
+                        .as_ref()
+                        .map(CancellationToken::cancelled)
+                );
+                poll_fn(|cx| {
+                    // The callee comes first: a run that ends as it is aborted keeps its
+                    // result.
+                    if let Poll::Ready(result) = run.as_mut().poll(cx) {
+                        return Poll::Ready(Some(result));
+                    }
+                    // Registered for the notification before the flag is read, so that an
+                    // abort in between is not missed.
+                    let notified = aborted.as_mut().poll(cx).is_ready();
+                    let group = group_aborted
+                        .as_mut()
+                        .as_pin_mut()
+                        .is_some_and(|group| group.poll(cx).is_ready());
+                    if notified || group || ctx.is_aborted() {
+                        Poll::Ready(None)
+                    } else {
+                        Poll::Pending
+                    }
                 })
                 .await
             };
@@ -529,11 +565,15 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
         };
         let tokens = match &self.group {
             Some(group) => group.timer_tokens(),
-            None => RunTokens::new(),
+            None => RunTokens {
+                stop: CancellationToken::new(),
+                group_abort: None,
+            },
         };
-        self.control.replace(tokens.clone());
+        self.control.begin(tokens.stop.clone());
         let ctx = RunCtx {
             tokens,
+            control: Arc::clone(&self.control),
             started: Instant::now(),
         };
         self.state = State::Running(runner.spawn(ctx, self.group.as_deref()));
@@ -602,7 +642,7 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// Does nothing if the loop is not running; a stop before [`start`](Self::start) does
     /// not affect the next run. oslo's `stop()`.
     pub fn stop(&self) {
-        self.control.with_tokens(|tokens| tokens.stop.cancel());
+        self.control.stop();
     }
 
     /// Stops the loop and drops a running callee's future at its next `.await`, without
@@ -631,7 +671,7 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// # }
     /// ```
     pub fn abort(&self) {
-        self.control.with_tokens(RunTokens::abort);
+        self.control.abort();
     }
 
     /// Whether the loop is running: started, and not yet ended.
@@ -738,12 +778,12 @@ pub struct StopHandle {
 impl StopHandle {
     /// Same as [`LoopingCall::stop`].
     pub fn stop(&self) {
-        self.control.with_tokens(|tokens| tokens.stop.cancel());
+        self.control.stop();
     }
 
     /// Same as [`LoopingCall::abort`].
     pub fn abort(&self) {
-        self.control.with_tokens(RunTokens::abort);
+        self.control.abort();
     }
 }
 

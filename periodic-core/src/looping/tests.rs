@@ -5,12 +5,20 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
 use super::call::{RunCtx, RunTokens, loop_task};
 use super::{Attempt, BackOff, DynamicInterval, FixedInterval, LoopingCall};
 
 fn ctx() -> RunCtx {
     RunCtx {
-        tokens: RunTokens::new(),
+        tokens: RunTokens {
+            stop: CancellationToken::new(),
+            group_abort: Some(CancellationToken::new()),
+        },
+        control: Arc::default(),
         started: Instant::now(),
     }
 }
