@@ -112,8 +112,9 @@ pub(crate) struct GroupShared {
     tokens: Mutex<GroupTokens>,
 }
 
-/// The parents of every timer's and task's token. Each is replaced once cancelled, so
-/// that what is added after a stop runs normally.
+/// What every timer's and task's signals derive from (a timer's stop token is a child of
+/// `timers_stop`; the others are shared clones). Each is replaced once cancelled, so that
+/// what is added after a stop runs normally.
 struct GroupTokens {
     timers_stop: CancellationToken,
     timers_abort: CancellationToken,
@@ -125,7 +126,8 @@ impl GroupShared {
         self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The tokens of a timer's next run: children of the group's.
+    /// The tokens of a timer's next run: its own stop token, a child of the group's, and
+    /// the group's abort token.
     pub(crate) fn timer_tokens(&self) -> RunTokens {
         let tokens = self.tokens();
         RunTokens {
