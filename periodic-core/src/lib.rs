@@ -8,6 +8,7 @@
 mod error;
 mod looping;
 mod periodic;
+mod servicegroup;
 mod task_group;
 
 pub use error::{BoxError, Error, ErrorKind, Result, report};
@@ -19,6 +20,12 @@ pub use periodic::{
     Concurrency, DEFAULT_INTERVAL, ErrorPolicy, IdlePolicy, IntoTaskResult, Jitter,
     PeriodicRunner, PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunOutcome, TaskInfo,
     TaskRun, jitter_for, nearest_boundary, registered_tasks,
+};
+pub use servicegroup::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, DownReason,
+    DriverKind, Heartbeat, HeartbeatMode, HeartbeatStats, INITIAL_REPORTING_DELAY, JoinOptions,
+    NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord, ServiceStatus,
+    WallClock,
 };
 pub use task_group::{Shutdown, TaskGroup};
 

@@ -1,0 +1,333 @@
+//! `ServiceGroupConfig`: nova's `report_interval`, `service_down_time` and
+//! `servicegroup_driver` options, the 2.5× rule, and the wall clock of this process.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::error::{Error, ErrorKind};
+
+/// How long after [`join`](crate::ServiceGroup::join) the first heartbeat is sent: nova's
+/// `INITIAL_REPORTING_DELAY` (LP#1226370: before it, the first report waited a whole
+/// `report_interval`).
+pub const INITIAL_REPORTING_DELAY: Duration = Duration::from_secs(5);
+
+/// nova's default `report_interval`: a heartbeat every 10 seconds.
+pub const DEFAULT_REPORT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// nova's default `service_down_time`: a service is down 60 seconds after its last
+/// heartbeat.
+pub const DEFAULT_SERVICE_DOWN_TIME: Duration = Duration::from_mins(1);
+
+/// The default time allowed to open a connection to a store before it counts as
+/// unreachable.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which service-group driver judges liveness: nova's `servicegroup_driver` option.
+///
+/// Parse it from nova's names with [`str::parse`]: `"db"` or `"mc"`.
+///
+/// ```
+/// use periodic::DriverKind;
+///
+/// assert_eq!("mc".parse::<DriverKind>().unwrap(), DriverKind::Memcached);
+/// let err = "zk".parse::<DriverKind>().unwrap_err();
+/// assert_eq!(err.to_string(), "unknown servicegroup driver `zk`; expected `db` or `mc`");
+/// ```
+#[doc(alias = "servicegroup_driver")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DriverKind {
+    /// `db` (the default): heartbeats are writes to the services table and the store's
+    /// own clock judges their age.
+    #[default]
+    Db,
+    /// `mc`: heartbeats are memcached keys `topic:host` that expire after
+    /// `service_down_time`; the services table still lives in the SQL store. Needs the
+    /// `memcached` feature and [`ServiceGroupConfig::memcached_servers`].
+    Memcached,
+}
+
+impl DriverKind {
+    /// nova's name of the driver: `db` or `mc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriverKind::Db => "db",
+            DriverKind::Memcached => "mc",
+        }
+    }
+}
+
+impl fmt::Display for DriverKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DriverKind {
+    type Err = Error;
+
+    /// `db` or `mc` (nova's choices); anything else is an [`ErrorKind::Config`] error.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "db" => Ok(DriverKind::Db),
+            "mc" => Ok(DriverKind::Memcached),
+            other => Err(Error::new(
+                ErrorKind::Config,
+                format!("unknown servicegroup driver `{other}`; expected `db` or `mc`"),
+            )),
+        }
+    }
+}
+
+/// The source of wall-clock time for the timestamps this process writes itself.
+///
+/// Liveness never depends on it: SQL stores stamp heartbeats with their own clock, and
+/// memcached expires keys on its own. It is used for the value of a memcached heartbeat
+/// key (nova stores `utcnow()` there), for the display timestamps of the `memory://`
+/// store, and for [`HeartbeatStats::last_report`](crate::HeartbeatStats::last_report).
+/// Tests inject a skewed clock to show that liveness does not depend on it.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use periodic::WallClock;
+///
+/// let ten_minutes_fast = WallClock::from_fn(|| SystemTime::now() + Duration::from_secs(600));
+/// assert!(ten_minutes_fast.now() > SystemTime::now());
+/// ```
+#[derive(Clone)]
+pub struct WallClock(Arc<dyn Fn() -> SystemTime + Send + Sync>);
+
+impl WallClock {
+    /// The system clock, [`SystemTime::now`].
+    pub fn system() -> Self {
+        WallClock(Arc::new(SystemTime::now))
+    }
+
+    /// A clock that calls `now` for the time.
+    pub fn from_fn(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        WallClock(Arc::new(now))
+    }
+
+    /// The current time on this clock.
+    pub fn now(&self) -> SystemTime {
+        (self.0)()
+    }
+}
+
+impl Default for WallClock {
+    fn default() -> Self {
+        WallClock::system()
+    }
+}
+
+impl fmt::Debug for WallClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WallClock").field(&self.now()).finish()
+    }
+}
+
+/// Options of a [`ServiceGroup`](crate::ServiceGroup): nova's and cinder's service
+/// options with their defaults, plus the timeouts of this port.
+///
+/// | field | nova option | default |
+/// |---|---|---|
+/// | [`report_interval`](Self::report_interval) | `report_interval` | 10 s (0 = no heartbeat) |
+/// | [`service_down_time`](Self::service_down_time) | `service_down_time` | 60 s |
+/// | [`driver`](Self::driver) | `servicegroup_driver` | `db` |
+/// | [`memcached_servers`](Self::memcached_servers) | `[cache] memcache_servers` | none |
+/// | [`connect_timeout`](Self::connect_timeout) | — | 5 s |
+/// | [`heartbeat_timeout`](Self::heartbeat_timeout) | — | `report_interval` |
+///
+/// [`ServiceGroup::open`](crate::ServiceGroup::open) applies the 2.5× rule (see
+/// [`effective_service_down_time`](Self::effective_service_down_time)).
+///
+/// ```
+/// use std::time::Duration;
+/// use periodic::{DriverKind, ServiceGroupConfig};
+///
+/// let config = ServiceGroupConfig::default()
+///     .report_interval(Duration::from_secs(1))
+///     .service_down_time(Duration::from_secs(3));
+/// # let _ = DriverKind::Db;
+/// assert_eq!(config.effective_service_down_time(), Duration::from_secs(3));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServiceGroupConfig {
+    pub(crate) report_interval: Duration,
+    pub(crate) service_down_time: Duration,
+    pub(crate) driver: DriverKind,
+    pub(crate) memcached_servers: Vec<String>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) heartbeat_timeout: Option<Duration>,
+    pub(crate) max_connections: u32,
+    pub(crate) clock: WallClock,
+}
+
+impl Default for ServiceGroupConfig {
+    fn default() -> Self {
+        ServiceGroupConfig {
+            report_interval: DEFAULT_REPORT_INTERVAL,
+            service_down_time: DEFAULT_SERVICE_DOWN_TIME,
+            driver: DriverKind::Db,
+            memcached_servers: Vec::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            heartbeat_timeout: None,
+            max_connections: 8,
+            clock: WallClock::system(),
+        }
+    }
+}
+
+impl ServiceGroupConfig {
+    /// nova's defaults (the same as [`Default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How often a joined service reports that it is alive. Zero disables the heartbeat
+    /// (and the 2.5× rule), as in nova.
+    #[must_use]
+    pub fn report_interval(mut self, report_interval: Duration) -> Self {
+        self.report_interval = report_interval;
+        self
+    }
+
+    /// How long after its last heartbeat a service still counts as up (inclusive: a
+    /// heartbeat exactly `service_down_time` old is up).
+    #[must_use]
+    pub fn service_down_time(mut self, service_down_time: Duration) -> Self {
+        self.service_down_time = service_down_time;
+        self
+    }
+
+    /// The liveness driver, nova's `servicegroup_driver` (default [`DriverKind::Db`]).
+    #[must_use]
+    pub fn driver(mut self, driver: DriverKind) -> Self {
+        self.driver = driver;
+        self
+    }
+
+    /// The memcached servers (`host:port`) of the `mc` driver; keys are spread over them
+    /// by a hash of the key.
+    #[doc(alias = "memcache_servers")]
+    #[must_use]
+    pub fn memcached_servers<I, S>(mut self, servers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.memcached_servers = servers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long opening a connection may take before the store counts as unreachable
+    /// (default 5 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The time allowed for one heartbeat write, connection included, before it counts as
+    /// failed (default: `report_interval`, at least 100 ms). A heartbeat never retries:
+    /// the next one is due a `report_interval` later (cinder LP#2018595).
+    #[must_use]
+    pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        self.heartbeat_timeout = Some(timeout);
+        self
+    }
+
+    /// The most connections the handle's pool opens to an SQL store (default 8). The
+    /// heartbeat of a joined service uses a connection of its own besides.
+    #[must_use]
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// The wall clock of this process (default: the system clock); see [`WallClock`].
+    #[must_use]
+    pub fn clock(mut self, clock: WallClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The heartbeat timeout in force: the configured one, or `report_interval` (at least
+    /// 100 ms) by default.
+    pub(crate) fn effective_heartbeat_timeout(&self) -> Duration {
+        self.heartbeat_timeout
+            .unwrap_or(self.report_interval)
+            .max(Duration::from_millis(100))
+    }
+
+    /// The `service_down_time` in force after nova's 2.5× rule: when `service_down_time
+    /// <= report_interval` (and the heartbeat is on), a service would routinely look down
+    /// between two heartbeats (LP#1255685), so nova uses `int(2.5 × report_interval)`
+    /// instead: (10 s, 10 s) → 25 s, (60 s, 60 s) → 150 s, (3 s, 3 s) → 7 s. A
+    /// `report_interval` of zero means no heartbeat and no override.
+    ///
+    /// Whole seconds are truncated as nova's `int()` does; a result under one second
+    /// (sub-second intervals, which nova cannot express) is kept to the millisecond.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use periodic::ServiceGroupConfig;
+    ///
+    /// let s = Duration::from_secs;
+    /// let rule = |down, report| {
+    ///     ServiceGroupConfig::default()
+    ///         .service_down_time(s(down))
+    ///         .report_interval(s(report))
+    ///         .effective_service_down_time()
+    /// };
+    /// assert_eq!(rule(60, 10), s(60));
+    /// assert_eq!(rule(10, 10), s(25));
+    /// assert_eq!(rule(60, 60), s(150));
+    /// assert_eq!(rule(3, 3), s(7));
+    /// assert_eq!(rule(60, 0), s(60));
+    /// ```
+    pub fn effective_service_down_time(&self) -> Duration {
+        if self.report_interval.is_zero() || self.service_down_time > self.report_interval {
+            return self.service_down_time;
+        }
+        let raised = self.report_interval.saturating_mul(5) / 2;
+        if raised >= Duration::from_secs(1) {
+            Duration::from_secs(raised.as_secs())
+        } else {
+            Duration::from_millis(u64::try_from(raised.as_millis()).unwrap_or(u64::MAX))
+        }
+    }
+
+    /// Applies the 2.5× rule, logging nova's WARNING when it changes the value.
+    pub(crate) fn checked(mut self) -> Self {
+        let effective = self.effective_service_down_time();
+        if effective != self.service_down_time {
+            let (down, report, new) = (
+                seconds(self.service_down_time),
+                seconds(self.report_interval),
+                seconds(effective),
+            );
+            tracing::warn!(
+                service_down_time = %down,
+                report_interval = %report,
+                new_service_down_time = %new,
+                "Report interval must be less than service down time. Current config: \
+                 <service_down_time: {down}, report_interval: {report}>. Setting \
+                 service_down_time to: {new}"
+            );
+            self.service_down_time = effective;
+        }
+        self
+    }
+}
+
+/// A duration as nova prints its integer options: `10`, or `2.5` when not whole.
+pub(crate) fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        d.as_secs().to_string()
+    } else {
+        format!("{}", d.as_secs_f64())
+    }
+}

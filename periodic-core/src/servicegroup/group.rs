@@ -1,0 +1,680 @@
+//! `ServiceGroup`: nova's `servicegroup.API` over a store and a liveness driver.
+
+// Without an SQL feature only the in-memory store is left, whose calls do not await.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(clippy::unused_async)
+)]
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::config::{DriverKind, ServiceGroupConfig};
+use super::heartbeat::{Heartbeat, HeartbeatSpec, JoinOptions};
+#[cfg(feature = "memcached")]
+use super::memcached::McClient;
+use super::memory::MemoryStore;
+use super::record::{DownReason, NewService, ServiceFilter, ServiceRecord, ServiceStatus};
+use super::store::{Fetched, Store};
+use super::url::{StoreUrl, redact};
+use crate::error::{Error, ErrorKind};
+
+/// A handle on a service group: the services table in a store, and the liveness driver
+/// that says which services are up. nova's `servicegroup.API` and its drivers.
+///
+/// Open it from a URL with [`open`](Self::open) (what a service does: an SQLite file is
+/// created and the schema migrated) or [`open_existing`](Self::open_existing) (what an
+/// operator command does: nothing is created). Clones are cheap and share the store's
+/// connections.
+///
+/// | URL | store |
+/// |---|---|
+/// | `sqlite://periodic.db` | an SQLite file (feature `sqlite`, on by default) |
+/// | `postgres://user@host:5432/db` | PostgreSQL (feature `postgres`) |
+/// | `mysql://user@host:3306/db`, `mariadb://...` | MySQL or MariaDB (feature `mysql`) |
+/// | `memory://`, `memory://name` | this process only, on tokio's clock (tests) |
+///
+/// The liveness driver is [`ServiceGroupConfig::driver`]: `db` (heartbeats are row
+/// updates judged by the store's clock) or `mc` (memcached keys that expire).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use periodic::{JoinOptions, NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> periodic::Result<()> {
+/// let config = ServiceGroupConfig::default()
+///     .report_interval(Duration::from_secs(10))
+///     .service_down_time(Duration::from_secs(60));
+/// let group = ServiceGroup::open("memory://", config).await?;
+///
+/// let me = group.get_or_create(&NewService::new("node-1", "nova-compute", "compute")).await?;
+/// let heartbeat = group.join(&me, JoinOptions::default()).await?;
+///
+/// tokio::time::sleep(Duration::from_secs(30)).await; // heartbeats at 5, 15, 25
+/// let services = group.list(&ServiceFilter::all()).await?;
+/// assert!(services[0].is_up());
+/// assert_eq!(services[0].record.report_count, 3);
+///
+/// group.leave(heartbeat).await?; // graceful stop: down at once
+/// assert!(!group.is_up(me.id).await?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ServiceGroup {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    store_url: StoreUrl,
+    config: ServiceGroupConfig,
+    store: Store,
+    #[cfg(feature = "memcached")]
+    mc: Option<McClient>,
+}
+
+/// Whether [`ServiceGroup`]'s constructor may create the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenMode {
+    /// A service: create the SQLite file, run the migrations.
+    Create,
+    /// An operator command: the store must exist already.
+    Existing,
+}
+
+impl ServiceGroup {
+    /// Opens the store at `url` as a service does: a missing SQLite file is created, and
+    /// the schema of an SQL store is created or migrated (embedded migrations, safe to run
+    /// from several processes at once). Applies the 2.5× rule to `config` (logging nova's
+    /// warning when it changes `service_down_time`).
+    ///
+    /// The URL is checked first; an SQL store is then connected to within
+    /// [`connect_timeout`](ServiceGroupConfig::connect_timeout).
+    ///
+    /// # Errors
+    ///
+    /// * [`ErrorKind::Invalid`]: a malformed URL or an unsupported scheme, e.g.
+    ///   ``unsupported servicegroup URL scheme `redis` in `redis://h`; expected sqlite,
+    ///   postgres, mysql (or mariadb) or memory``;
+    /// * [`ErrorKind::Config`]: a scheme or driver this build has no feature for, or the
+    ///   `mc` driver without memcached servers;
+    /// * [`ErrorKind::Store`]: the store is unreachable or refused the migrations.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling it drops the half-opened connections; a migration that had started runs
+    /// to completion or is rolled back by the database.
+    pub async fn open(url: &str, config: ServiceGroupConfig) -> Result<Self, Error> {
+        Self::open_with(url, config, OpenMode::Create).await
+    }
+
+    /// Opens an existing store, as an operator command (`service list`, `service
+    /// disable`, ...) does: nothing is created or migrated. A missing SQLite file is an
+    /// error (`database file ... does not exist`), never an empty database made by
+    /// accident.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open), plus [`ErrorKind::NotFound`] when the SQLite file does not
+    /// exist or the store has no services table yet.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling it drops the half-opened connections.
+    #[doc(alias = "read_only")]
+    pub async fn open_existing(url: &str, config: ServiceGroupConfig) -> Result<Self, Error> {
+        Self::open_with(url, config, OpenMode::Existing).await
+    }
+
+    async fn open_with(
+        url: &str,
+        config: ServiceGroupConfig,
+        mode: OpenMode,
+    ) -> Result<Self, Error> {
+        let store_url = StoreUrl::parse(url)?;
+        let config = config.checked();
+        #[cfg(feature = "memcached")]
+        let mc = match config.driver {
+            DriverKind::Memcached => Some(McClient::new(&config)?),
+            DriverKind::Db => None,
+        };
+        #[cfg(not(feature = "memcached"))]
+        if config.driver == DriverKind::Memcached {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the `mc` servicegroup driver needs the `memcached` feature of the `periodic` \
+                 crate, which this build does not have",
+            ));
+        }
+        let store = open_store(&store_url, &config, mode, false).await?;
+        Ok(ServiceGroup {
+            inner: Arc::new(Inner {
+                url: url.to_owned(),
+                store_url,
+                config,
+                store,
+                #[cfg(feature = "memcached")]
+                mc,
+            }),
+        })
+    }
+
+    /// The store's URL, with any password replaced by `***`.
+    pub fn url(&self) -> String {
+        redact(&self.inner.url)
+    }
+
+    /// The liveness driver.
+    pub fn driver(&self) -> DriverKind {
+        self.inner.config.driver
+    }
+
+    /// The `report_interval` (zero: services of this group do not heartbeat).
+    pub fn report_interval(&self) -> Duration {
+        self.inner.config.report_interval
+    }
+
+    /// The `service_down_time` in force, after the 2.5× rule.
+    pub fn service_down_time(&self) -> Duration {
+        self.inner.config.service_down_time
+    }
+
+    /// The configuration in force (after the 2.5× rule).
+    pub fn config(&self) -> &ServiceGroupConfig {
+        &self.inner.config
+    }
+
+    /// Loads the row of `service` (same host and binary), or creates it with
+    /// `report_count` 0: nova's `Service.start` "load or create the service record".
+    ///
+    /// Safe against races: processes that start at once all get the same row, through
+    /// the unique keys `(host, binary, deleted)` and `(host, topic, deleted)` and an
+    /// insert that tolerates the conflict followed by a select.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`] when the store fails; [`ErrorKind::Invalid`] when the host
+    /// already runs another binary on the same topic.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the row is created at most once, and a later call finds it.
+    pub async fn get_or_create(&self, service: &NewService) -> Result<ServiceRecord, Error> {
+        self.inner.store.get_or_create(service).await
+    }
+
+    /// The row with this id.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] if there is none (or it was deleted); [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (a read).
+    pub async fn get(&self, id: i64) -> Result<ServiceRecord, Error> {
+        Ok(self.fetch(id).await?.record)
+    }
+
+    /// The row of `binary` on `host`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] if there is none; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (a read).
+    pub async fn find(&self, host: &str, binary: &str) -> Result<ServiceRecord, Error> {
+        self.inner
+            .store
+            .find(host, binary)
+            .await?
+            .map(|f| f.record)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("no service `{binary}` on host `{host}`"),
+                )
+            })
+    }
+
+    async fn fetch(&self, id: i64) -> Result<Fetched, Error> {
+        self.inner.store.get(id).await?.ok_or_else(|| not_found(id))
+    }
+
+    /// Starts the heartbeat of `service`: nova's `servicegroup.API.join`. The first
+    /// report is sent [`INITIAL_REPORTING_DELAY`](crate::INITIAL_REPORTING_DELAY) (5 s)
+    /// later, then one every `report_interval`; see [`Heartbeat`] and [`JoinOptions`].
+    /// Joining clears the row's `stopped` marker.
+    ///
+    /// With a zero `report_interval` nothing is started and the returned handle is
+    /// inert ([`Heartbeat::is_running`] is `false`), as in nova.
+    ///
+    /// By default the heartbeat runs on its own OS thread with its own single-threaded
+    /// tokio runtime and its own store connection, so a manager that blocks the threads
+    /// of the caller's runtime cannot delay it ([`HeartbeatMode`](crate::HeartbeatMode)).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] if the row does not exist; [`ErrorKind::Store`] if the
+    /// store fails; [`ErrorKind::Io`] if the heartbeat thread cannot be spawned.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the heartbeat starts only when the call completes.
+    pub async fn join(
+        &self,
+        service: &ServiceRecord,
+        options: JoinOptions,
+    ) -> Result<Heartbeat, Error> {
+        if self.report_interval().is_zero() {
+            return Ok(Heartbeat::inert(service.id));
+        }
+        if !self.inner.store.set_stopped(service.id, false).await? {
+            return Err(not_found(service.id));
+        }
+        Heartbeat::start(self.heartbeat_spec(service, options))
+    }
+
+    fn heartbeat_spec(&self, service: &ServiceRecord, options: JoinOptions) -> HeartbeatSpec {
+        HeartbeatSpec {
+            group: self.clone(),
+            service: NewService::from(service),
+            id: service.id,
+            options,
+        }
+    }
+
+    /// Stops `heartbeat` (waiting for a report in flight, bounded) and marks its service
+    /// stopped, so that `list` shows it down at once: what a graceful shutdown does.
+    ///
+    /// # Errors
+    ///
+    /// As [`Heartbeat::stop`] and [`mark_stopped`](Self::mark_stopped).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: cancelled after the heartbeat stopped, the service is not marked
+    /// stopped (it then goes down after `service_down_time`, like a crashed one).
+    pub async fn leave(&self, heartbeat: Heartbeat) -> Result<(), Error> {
+        let id = heartbeat.service_id();
+        let stopped = heartbeat.stop().await;
+        self.mark_stopped(id).await?;
+        stopped
+    }
+
+    /// Writes one heartbeat for `service` now: for the `db` driver `report_count + 1` and
+    /// `last_seen_up` = the store's current time, for `mc` the key `topic:host` with a
+    /// TTL of `service_down_time`. The heartbeat loop of [`join`](Self::join) calls this
+    /// every `report_interval`; benchmarks and tests call it directly.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] if the row is gone (`db` driver); [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a cancelled heartbeat was written or not, and the next one counts.
+    #[doc(alias = "_report_state")]
+    pub async fn report_state(&self, service: &ServiceRecord) -> Result<(), Error> {
+        self.inner
+            .report(service.id, &service.topic, &service.host)
+            .await
+    }
+
+    /// Whether the service is up: nova's `service_is_up`. Forced down or stopped → down;
+    /// otherwise the driver decides (`db`: the heartbeat's age by the store's clock is at
+    /// most `service_down_time`; `mc`: the key exists).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (a read).
+    #[doc(alias = "service_is_up")]
+    pub async fn is_up(&self, id: i64) -> Result<bool, Error> {
+        Ok(self.status(id).await?.is_up())
+    }
+
+    /// What nova shows as `updated_at`: nova's `get_updated_time`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (a read).
+    #[doc(alias = "get_updated_time")]
+    pub async fn updated_time(&self, id: i64) -> Result<Option<SystemTime>, Error> {
+        Ok(self.status(id).await?.updated_time)
+    }
+
+    /// One service with its state and the evidence for it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (a read).
+    pub async fn status(&self, id: i64) -> Result<ServiceStatus, Error> {
+        let fetched = self.fetch(id).await?;
+        let mut statuses = self.inner.judge_all(vec![fetched]).await?;
+        statuses.pop().ok_or_else(|| not_found(id))
+    }
+
+    /// The services that match `filter`, ordered by id, each with up/down, the reason,
+    /// the heartbeat's age and the threshold used: the data of nova's `service-list`
+    /// (formatting is the caller's). One query to the store, plus one multi-get per
+    /// batch of keys for `mc`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (a read).
+    pub async fn list(&self, filter: &ServiceFilter) -> Result<Vec<ServiceStatus>, Error> {
+        let fetched = self.inner.store.list(filter).await?;
+        self.inner.judge_all(fetched).await
+    }
+
+    /// Enables the service and clears `disabled_reason`. Never touches `last_seen_up`, so
+    /// it cannot make a dead service look alive (nova LP#1420848).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the change happened or not; [`get`](Self::get) tells.
+    pub async fn enable(&self, id: i64) -> Result<ServiceRecord, Error> {
+        self.changed(id, self.inner.store.set_disabled(id, false, None).await?)
+            .await
+    }
+
+    /// Disables the service (the scheduler skips it), with an optional reason. Never
+    /// touches `last_seen_up`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the change happened or not.
+    pub async fn disable(&self, id: i64, reason: Option<&str>) -> Result<ServiceRecord, Error> {
+        self.changed(id, self.inner.store.set_disabled(id, true, reason).await?)
+            .await
+    }
+
+    /// Sets or clears `forced_down`: a forced-down service is down whatever its heartbeat
+    /// says (nova's mark-host-down, API 2.11). Never touches `last_seen_up`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the change happened or not.
+    #[doc(alias = "force_down")]
+    pub async fn set_forced_down(
+        &self,
+        id: i64,
+        forced_down: bool,
+    ) -> Result<ServiceRecord, Error> {
+        self.changed(id, self.inner.store.set_forced_down(id, forced_down).await?)
+            .await
+    }
+
+    /// Deletes the row (a soft delete, as nova: `deleted` = `id`). A service still running
+    /// recreates its row at its next heartbeat (cinder's behaviour), with a new id.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the row was deleted or not.
+    pub async fn delete(&self, id: i64) -> Result<(), Error> {
+        if self.inner.store.delete(id).await? {
+            Ok(())
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    /// Marks the service stopped (graceful shutdown): `list` shows it down at once,
+    /// without waiting `service_down_time`. The next [`join`](Self::join), or the next
+    /// `db` heartbeat, clears the mark. For `mc` the heartbeat key is deleted too.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the mark was written or not.
+    pub async fn mark_stopped(&self, id: i64) -> Result<(), Error> {
+        #[cfg(feature = "memcached")]
+        if let Some(mc) = &self.inner.mc {
+            let record = self.get(id).await?;
+            mc.delete(&mc_key(&record.topic, &record.host)).await?;
+        }
+        if self.inner.store.set_stopped(id, true).await? {
+            Ok(())
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    /// Closes the store's connections. Other clones of the handle can no longer use
+    /// them. Heartbeats started by [`join`](Self::join) on their own thread have their
+    /// own connection and are not affected.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn close(&self) {
+        self.inner.store.close().await;
+    }
+
+    async fn changed(&self, id: i64, found: bool) -> Result<ServiceRecord, Error> {
+        if found {
+            self.get(id).await
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    // ===== for the heartbeat =====
+
+    pub(crate) async fn report_id(&self, id: i64, topic: &str, host: &str) -> Result<(), Error> {
+        self.inner.report(id, topic, host).await
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// A new handle on the same store and driver, with connections of its own opened on
+    /// the current runtime (for the heartbeat thread).
+    pub(crate) async fn reopen_for_heartbeat(&self) -> Result<ServiceGroup, Error> {
+        let inner = &self.inner;
+        let store = match &inner.store {
+            Store::Memory(m) => Store::Memory(Arc::clone(m)),
+            #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+            Store::Sql(_) => {
+                open_store(&inner.store_url, &inner.config, OpenMode::Existing, true).await?
+            }
+        };
+        #[cfg(feature = "memcached")]
+        let mc = match inner.config.driver {
+            DriverKind::Memcached => Some(McClient::new(&inner.config)?),
+            DriverKind::Db => None,
+        };
+        Ok(ServiceGroup {
+            inner: Arc::new(Inner {
+                url: inner.url.clone(),
+                store_url: inner.store_url.clone(),
+                config: inner.config.clone(),
+                store,
+                #[cfg(feature = "memcached")]
+                mc,
+            }),
+        })
+    }
+}
+
+impl Inner {
+    async fn report(&self, id: i64, topic: &str, host: &str) -> Result<(), Error> {
+        #[cfg(feature = "memcached")]
+        if let Some(mc) = &self.mc {
+            let _ = id;
+            return mc
+                .set_heartbeat(&mc_key(topic, host), self.config.clock.now())
+                .await;
+        }
+        let _ = (topic, host);
+        if self.store.heartbeat(id).await? {
+            Ok(())
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    async fn judge_all(&self, fetched: Vec<Fetched>) -> Result<Vec<ServiceStatus>, Error> {
+        let down_time = self.config.service_down_time;
+        #[cfg(feature = "memcached")]
+        if let Some(mc) = &self.mc {
+            let keys: Vec<String> = fetched
+                .iter()
+                .map(|f| mc_key(&f.record.topic, &f.record.host))
+                .collect();
+            let values = mc.get_heartbeats(&keys).await?;
+            return Ok(fetched
+                .into_iter()
+                .zip(keys)
+                .map(|(f, key)| judge_mc(f, values.get(&key).copied(), down_time))
+                .collect());
+        }
+        Ok(fetched
+            .into_iter()
+            .map(|f| judge_db(f, down_time))
+            .collect())
+    }
+}
+
+/// nova's `service_is_up` with the `db` driver: forced down first, then our stopped
+/// marker, then the store-measured age against `service_down_time` (inclusive).
+fn judge_db(f: Fetched, service_down_time: Duration) -> ServiceStatus {
+    let down_reason = if f.record.forced_down {
+        Some(DownReason::ForcedDown)
+    } else if f.record.stopped {
+        Some(DownReason::Stopped)
+    } else {
+        match f.age {
+            Some(age) if age <= service_down_time => None,
+            _ if f.record.last_seen_up.is_none() => Some(DownReason::NeverReported),
+            _ => Some(DownReason::NoHeartbeat),
+        }
+    };
+    ServiceStatus {
+        updated_time: f.record.updated_at,
+        heartbeat_age: f.age,
+        service_down_time,
+        down_reason,
+        record: f.record,
+    }
+}
+
+/// nova's `mc` driver: up ⇔ the key exists; `updated_time` is the newer of the key's
+/// value and the row's `updated_at` (LP#1647269).
+#[cfg(feature = "memcached")]
+fn judge_mc(
+    f: Fetched,
+    value: Option<Option<SystemTime>>,
+    service_down_time: Duration,
+) -> ServiceStatus {
+    let down_reason = if f.record.forced_down {
+        Some(DownReason::ForcedDown)
+    } else if f.record.stopped {
+        Some(DownReason::Stopped)
+    } else if value.is_none() {
+        Some(DownReason::NoHeartbeat)
+    } else {
+        None
+    };
+    let mc_time = value.flatten();
+    let updated_time = match (mc_time, f.record.updated_at) {
+        (Some(mc), Some(db)) if db > mc => Some(db),
+        (Some(mc), _) => Some(mc),
+        (None, db) => db,
+    };
+    ServiceStatus {
+        updated_time,
+        heartbeat_age: None,
+        service_down_time,
+        down_reason,
+        record: f.record,
+    }
+}
+
+/// nova's memcached key: `topic:host`.
+#[cfg(feature = "memcached")]
+pub(crate) fn mc_key(topic: &str, host: &str) -> String {
+    format!("{topic}:{host}")
+}
+
+async fn open_store(
+    url: &StoreUrl,
+    config: &ServiceGroupConfig,
+    mode: OpenMode,
+    for_heartbeat: bool,
+) -> Result<Store, Error> {
+    let _ = (mode, for_heartbeat);
+    match url {
+        StoreUrl::Memory { name } => Ok(Store::Memory(MemoryStore::open(
+            name.as_deref(),
+            config.clock.clone(),
+        ))),
+        #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+        _ => Ok(Store::Sql(
+            super::sql::SqlStore::open(url, config, mode, for_heartbeat).await?,
+        )),
+        #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+        _ => Err(Error::new(
+            ErrorKind::Config,
+            format!("servicegroup URL scheme `{}` is not built in", url.scheme()),
+        )),
+    }
+}
+
+pub(crate) fn not_found(id: i64) -> Error {
+    Error::new(ErrorKind::NotFound, format!("no service with id {id}"))
+}
+
+impl fmt::Debug for ServiceGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceGroup")
+            .field("url", &self.url())
+            .field("driver", &self.driver())
+            .field("report_interval", &self.report_interval())
+            .field("service_down_time", &self.service_down_time())
+            .finish_non_exhaustive()
+    }
+}
