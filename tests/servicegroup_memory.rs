@@ -96,7 +96,7 @@ async fn join_reports_after_five_seconds_then_every_interval() {
     assert!(heartbeat.is_running());
 
     let count = |g: ServiceGroup| async move { g.get(svc.id).await.unwrap().report_count };
-    sleep(secs(5) - MS).await;
+    sleep(Duration::from_millis(4_999)).await;
     assert_eq!(count(group.clone()).await, 0);
     sleep(2 * MS).await; // 5.001
     assert_eq!(count(group.clone()).await, 1);
@@ -108,7 +108,7 @@ async fn join_reports_after_five_seconds_then_every_interval() {
     assert_eq!((stats.reports_ok, stats.reports_failed), (3, 0));
     assert!(stats.connected && stats.last_report.is_some());
 
-    sleep(secs(5) - MS).await; // 30: killed (no mark_stopped)
+    sleep(Duration::from_millis(4_999)).await; // 30: killed (no mark_stopped)
     heartbeat.stop().await.unwrap();
     sleep(secs(55)).await; // 85.000 = last report + 60
     assert!(group.is_up(svc.id).await.unwrap());

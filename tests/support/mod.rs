@@ -4,6 +4,7 @@
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a part of it
 
+pub mod scenarios;
 pub mod servers;
 
 use std::collections::BTreeMap;
@@ -41,7 +42,7 @@ impl Visit for Fields<'_> {
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            *self.0 = value.to_owned();
+            value.clone_into(self.0);
         } else {
             self.1.insert(field.name().to_owned(), value.to_owned());
         }

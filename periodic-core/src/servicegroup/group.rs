@@ -557,6 +557,7 @@ impl Inner {
         }
     }
 
+    #[cfg_attr(not(feature = "memcached"), allow(clippy::unused_async))]
     async fn judge_all(&self, fetched: Vec<Fetched>) -> Result<Vec<ServiceStatus>, Error> {
         let down_time = self.config.service_down_time;
         #[cfg(feature = "memcached")]
@@ -569,7 +570,10 @@ impl Inner {
             return Ok(fetched
                 .into_iter()
                 .zip(keys)
-                .map(|(f, key)| judge_mc(f, values.get(&key).copied(), down_time))
+                .map(|(f, key)| {
+                    let value = values.get(&key);
+                    judge_mc(f, value.is_some(), value.copied().flatten(), down_time)
+                })
                 .collect());
         }
         Ok(fetched
@@ -607,19 +611,19 @@ fn judge_db(f: Fetched, service_down_time: Duration) -> ServiceStatus {
 #[cfg(feature = "memcached")]
 fn judge_mc(
     f: Fetched,
-    value: Option<Option<SystemTime>>,
+    key_exists: bool,
+    mc_time: Option<SystemTime>,
     service_down_time: Duration,
 ) -> ServiceStatus {
     let down_reason = if f.record.forced_down {
         Some(DownReason::ForcedDown)
     } else if f.record.stopped {
         Some(DownReason::Stopped)
-    } else if value.is_none() {
-        Some(DownReason::NoHeartbeat)
-    } else {
+    } else if key_exists {
         None
+    } else {
+        Some(DownReason::NoHeartbeat)
     };
-    let mc_time = value.flatten();
     let updated_time = match (mc_time, f.record.updated_at) {
         (Some(mc), Some(db)) if db > mc => Some(db),
         (Some(mc), _) => Some(mc),

@@ -1,0 +1,265 @@
+//! The `mc` liveness driver: nova's `mc.py` on memcached.
+//!
+//! The client is [`async-memcached`](https://crates.io/crates/async-memcached) (Shopify's
+//! tokio-native ASCII-protocol client). It was picked over `memcache-async` (runtime
+//! agnostic, but no multi-get with per-key results and little activity) and the sync
+//! `memcache` crate (would need `spawn_blocking` for every call, a poor fit for a
+//! heartbeat that must fail fast): it is maintained, speaks tokio directly, has a
+//! pipelined multi-get (`get_multi`, one round trip for a batch of keys, which `list`
+//! needs at 50,000 services) and `set` with a TTL. Its `Client` is one connection used
+//! through `&mut`, so each server gets a few connections behind async mutexes; a
+//! connection that fails is dropped and reopened on next use.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use async_memcached::{AsciiProtocol as _, Client, Status};
+use futures::{StreamExt as _, TryStreamExt as _};
+use tokio::sync::{Mutex, MutexGuard};
+
+use super::config::ServiceGroupConfig;
+use crate::error::{Error, ErrorKind};
+
+/// Connections per memcached server.
+const CONNECTIONS: usize = 4;
+/// Keys per `get` command.
+const BATCH: usize = 100;
+
+/// Heartbeat keys in memcached: `topic:host` → the writer's time (epoch microseconds),
+/// with a TTL of `service_down_time`.
+#[derive(Debug, Clone)]
+pub(crate) struct McClient {
+    servers: Arc<[Server]>,
+    ttl: i64,
+    connect_timeout: Duration,
+    op_timeout: Duration,
+}
+
+struct Server {
+    dsn: String,
+    conns: Vec<Mutex<Option<Client>>>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("dsn", &self.dsn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl McClient {
+    /// A client for the configured servers; connects lazily.
+    pub(crate) fn new(config: &ServiceGroupConfig) -> Result<McClient, Error> {
+        if config.memcached_servers.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the `mc` servicegroup driver needs memcached servers (memcached_servers, \
+                 e.g. 127.0.0.1:11211)",
+            ));
+        }
+        let servers = config
+            .memcached_servers
+            .iter()
+            .map(|s| {
+                let dsn = if s.contains("://") {
+                    s.clone()
+                } else {
+                    format!("tcp://{s}")
+                };
+                Server {
+                    dsn,
+                    conns: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
+                    next: AtomicUsize::new(0),
+                }
+            })
+            .collect();
+        let down = config.service_down_time;
+        let ttl = down.as_secs() + u64::from(down.subsec_nanos() > 0);
+        Ok(McClient {
+            servers,
+            ttl: i64::try_from(ttl.max(1)).unwrap_or(i64::MAX),
+            connect_timeout: config.connect_timeout,
+            op_timeout: config.effective_heartbeat_timeout(),
+        })
+    }
+
+    /// The server that holds `key`: FNV-1a of the key, stable across processes, so every
+    /// process picks the same server.
+    fn server_index(&self, key: &str) -> usize {
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        usize::try_from(hash % self.servers.len() as u64).unwrap_or(0)
+    }
+
+    fn server_for(&self, key: &str) -> &Server {
+        &self.servers[self.server_index(key)]
+    }
+
+    /// A connection of `server`, opened if needed.
+    async fn checkout<'a>(
+        &self,
+        server: &'a Server,
+    ) -> Result<MutexGuard<'a, Option<Client>>, Error> {
+        let i = server.next.fetch_add(1, Ordering::Relaxed) % server.conns.len();
+        let mut guard = server.conns[i].lock().await;
+        if guard.is_none() {
+            let client = tokio::time::timeout(self.connect_timeout, Client::new(&server.dsn))
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Store,
+                        format!(
+                            "cannot connect to memcached `{}` within {:.1} s",
+                            server.dsn,
+                            self.connect_timeout.as_secs_f64()
+                        ),
+                    )
+                })?
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Store,
+                        format!("cannot connect to memcached `{}`", server.dsn),
+                    )
+                    .with_source(e)
+                })?;
+            *guard = Some(client);
+        }
+        Ok(guard)
+    }
+
+    /// Runs `op` on a connection of `server` within the operation timeout; a connection
+    /// that fails is dropped.
+    async fn with_conn<T>(
+        &self,
+        server: &Server,
+        what: &str,
+        op: impl AsyncFnOnce(&mut Client) -> Result<T, async_memcached::Error>,
+    ) -> Result<T, Error> {
+        let mut guard = self.checkout(server).await?;
+        let Some(client) = guard.as_mut() else {
+            unreachable!("checkout returns an open connection")
+        };
+        let result = tokio::time::timeout(self.op_timeout, op(client)).await;
+        let failed = |source: Option<async_memcached::Error>| {
+            let e = Error::new(
+                ErrorKind::Store,
+                format!("memcached `{}`: {what} failed", server.dsn),
+            );
+            match source {
+                Some(source) => e.with_source(source),
+                None => e.with_source(format!(
+                    "timed out after {:.1} s",
+                    self.op_timeout.as_secs_f64()
+                )),
+            }
+        };
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                *guard = None;
+                Err(failed(Some(e)))
+            }
+            Err(_) => {
+                *guard = None;
+                Err(failed(None))
+            }
+        }
+    }
+
+    /// nova's `_report_state`: `set(key, now)` with the TTL.
+    pub(crate) async fn set_heartbeat(&self, key: &str, now: SystemTime) -> Result<(), Error> {
+        let value = epoch_us(now).to_string();
+        let ttl = self.ttl;
+        self.with_conn(
+            self.server_for(key),
+            "heartbeat",
+            async move |c: &mut Client| c.set(key, value.as_str(), Some(ttl), None).await,
+        )
+        .await
+    }
+
+    /// Deletes the key (a graceful stop); a missing key is fine.
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.with_conn(
+            self.server_for(key),
+            "delete",
+            async move |c: &mut Client| match c.delete(key).await {
+                Err(async_memcached::Error::Protocol(Status::NotFound)) => Ok(()),
+                other => other,
+            },
+        )
+        .await
+    }
+
+    /// The keys that exist, each with the time it holds (`None` if it is not ours):
+    /// batches of [`BATCH`] keys per `get`, several batches in flight per server.
+    pub(crate) async fn get_heartbeats(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Option<SystemTime>>, Error> {
+        let mut per_server: HashMap<usize, Vec<&str>> = HashMap::new();
+        for key in keys {
+            per_server
+                .entry(self.server_index(key))
+                .or_default()
+                .push(key);
+        }
+        let batches: Vec<(usize, Vec<&str>)> = per_server
+            .into_iter()
+            .flat_map(|(index, keys)| {
+                keys.chunks(BATCH)
+                    .map(|chunk| (index, chunk.to_vec()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let found: Vec<Vec<async_memcached::Value>> = futures::stream::iter(batches)
+            .map(|(index, batch)| async move {
+                self.with_conn(
+                    &self.servers[index],
+                    "multi-get",
+                    async move |c: &mut Client| match c.get_multi(&batch).await {
+                        Err(async_memcached::Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
+                        other => other,
+                    },
+                )
+                .await
+            })
+            .buffer_unordered(CONNECTIONS * self.servers.len())
+            .try_collect()
+            .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .map(|value| {
+                let time = value
+                    .data
+                    .as_deref()
+                    .and_then(|d| std::str::from_utf8(d).ok())
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .map(from_epoch_us);
+                (String::from_utf8_lossy(&value.key).into_owned(), time)
+            })
+            .collect())
+    }
+}
+
+fn epoch_us(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+fn from_epoch_us(us: i64) -> SystemTime {
+    let magnitude = Duration::from_micros(us.unsigned_abs());
+    if us >= 0 {
+        SystemTime::UNIX_EPOCH + magnitude
+    } else {
+        SystemTime::UNIX_EPOCH - magnitude
+    }
+}

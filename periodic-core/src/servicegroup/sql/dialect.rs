@@ -1,0 +1,185 @@
+//! The SQL text of each dialect. Every time is written and measured by the database's own
+//! clock (`{now}`); rows come back with epoch microseconds and the heartbeat's age, so the
+//! decoding is the same for every dialect.
+
+/// An SQL dialect. The text of every dialect is built (and unit-tested) whichever
+/// features are on.
+#[cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// The statements of one dialect.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    pub(crate) insert: String,
+    pub(crate) by_id: String,
+    pub(crate) by_host_binary: String,
+    pub(crate) by_host_topic: String,
+    /// `SELECT ... WHERE deleted = 0`, to which `list` adds its filters.
+    pub(crate) list: String,
+    pub(crate) heartbeat: String,
+    pub(crate) set_disabled: String,
+    pub(crate) set_forced_down: String,
+    pub(crate) set_stopped: String,
+    pub(crate) delete: String,
+    pub(crate) binary_column: &'static str,
+}
+
+impl Dialect {
+    /// The database's current time, as stored.
+    fn now(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            Dialect::Postgres => "now()",
+            Dialect::MySql => "UTC_TIMESTAMP(6)",
+        }
+    }
+
+    /// A stored time as epoch microseconds (`NULL` stays `NULL`).
+    fn epoch_us(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!(
+                "(CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000)"
+            ),
+            Dialect::Postgres => format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)"),
+            Dialect::MySql => {
+                format!("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {column})")
+            }
+        }
+    }
+
+    /// The heartbeat's age in microseconds, by the database's clock.
+    fn age_us(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "(CAST(ROUND((julianday('now') - julianday(COALESCE(last_seen_up, created_at))) \
+                 * 86400000.0) AS INTEGER) * 1000)"
+            }
+            Dialect::Postgres => {
+                "CAST(EXTRACT(EPOCH FROM (now() - COALESCE(last_seen_up, created_at))) * 1000000 \
+                 AS BIGINT)"
+            }
+            Dialect::MySql => {
+                "TIMESTAMPDIFF(MICROSECOND, COALESCE(last_seen_up, created_at), UTC_TIMESTAMP(6))"
+            }
+        }
+    }
+
+    fn binary(self) -> &'static str {
+        match self {
+            Dialect::Sqlite | Dialect::Postgres => "\"binary\"",
+            Dialect::MySql => "`binary`",
+        }
+    }
+
+    /// `$1, $2, ...` as the dialect writes parameters (`?` for SQLite and MySQL; every
+    /// statement uses each parameter once, in order).
+    pub(crate) fn params(self, sql: &str) -> String {
+        if self == Dialect::Postgres {
+            return sql.to_owned();
+        }
+        let mut out = String::with_capacity(sql.len());
+        let mut chars = sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                while chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+                out.push('?');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    pub(crate) fn queries(self) -> Queries {
+        let (now, b) = (self.now(), self.binary());
+        let select = format!(
+            "SELECT id, uuid, host, {b} AS service_binary, topic, report_count, disabled, \
+             disabled_reason, availability_zone, forced_down, stopped, {} AS last_seen_up_us, \
+             {} AS created_at_us, {} AS updated_at_us, {} AS age_us FROM services",
+            self.epoch_us("last_seen_up"),
+            self.epoch_us("created_at"),
+            self.epoch_us("updated_at"),
+            self.age_us(),
+        );
+        let on_conflict = match self {
+            Dialect::Sqlite | Dialect::Postgres => "ON CONFLICT DO NOTHING",
+            Dialect::MySql => "ON DUPLICATE KEY UPDATE id = id",
+        };
+        let p = |sql: String| self.params(&sql);
+        Queries {
+            insert: p(format!(
+                "INSERT INTO services (uuid, host, {b}, topic, availability_zone, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, {now}) {on_conflict}"
+            )),
+            by_id: p(format!("{select} WHERE id = $1 AND deleted = 0")),
+            by_host_binary: p(format!(
+                "{select} WHERE host = $1 AND {b} = $2 AND deleted = 0"
+            )),
+            by_host_topic: p(format!(
+                "{select} WHERE host = $1 AND topic = $2 AND deleted = 0"
+            )),
+            list: format!("{select} WHERE deleted = 0"),
+            heartbeat: p(format!(
+                "UPDATE services SET report_count = report_count + 1, last_seen_up = {now}, \
+                 updated_at = {now}, stopped = FALSE WHERE id = $1 AND deleted = 0"
+            )),
+            set_disabled: p(format!(
+                "UPDATE services SET disabled = $1, disabled_reason = $2, updated_at = {now} \
+                 WHERE id = $3 AND deleted = 0"
+            )),
+            set_forced_down: p(format!(
+                "UPDATE services SET forced_down = $1, updated_at = {now} \
+                 WHERE id = $2 AND deleted = 0"
+            )),
+            set_stopped: p(format!(
+                "UPDATE services SET stopped = $1, updated_at = {now} WHERE id = $2 AND deleted = 0"
+            )),
+            delete: p(format!(
+                "UPDATE services SET deleted = id, deleted_at = {now}, updated_at = {now} \
+                 WHERE id = $1 AND deleted = 0"
+            )),
+            binary_column: b,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dialect;
+
+    #[test]
+    fn parameters_per_dialect() {
+        assert_eq!(
+            Dialect::Sqlite.params("a = $1 AND b = $12"),
+            "a = ? AND b = ?"
+        );
+        assert_eq!(Dialect::MySql.params("x = '$'"), "x = '$'");
+        assert_eq!(Dialect::Postgres.params("a = $1"), "a = $1");
+    }
+
+    #[test]
+    fn a_heartbeat_sends_no_time() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+            let q = dialect.queries();
+            // One parameter, the id: the time is the database's.
+            assert_eq!(
+                q.heartbeat.matches(['?', '$']).count(),
+                1,
+                "{}",
+                q.heartbeat
+            );
+            assert!(!q.set_disabled.contains("last_seen_up"));
+            assert!(!q.set_forced_down.contains("last_seen_up"));
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The `db` store on sqlx: SQLite, PostgreSQL and MySQL/MariaDB, each behind its own
+//! feature, with embedded migrations per dialect.
+//!
+//! Queries are checked at run time (`sqlx::query`, not `query!`): no database is needed to
+//! build the crate. One body of code serves the three pools through [`on_pool!`], which
+//! expands it once per pool type.
+
+mod dialect;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sqlx::Row as _;
+
+use self::dialect::{Dialect, Queries};
+use super::config::ServiceGroupConfig;
+use super::group::OpenMode;
+use super::memory::topic_taken;
+use super::record::{NewService, ServiceFilter, ServiceRecord};
+use super::store::{Fetched, new_uuid};
+use super::url::StoreUrl;
+use crate::error::{Error, ErrorKind};
+
+/// A pool of one of the built-in dialects.
+#[derive(Debug, Clone)]
+enum Pool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+/// Runs `$body` with `$p` bound to the pool, whatever its dialect: the body is compiled
+/// once per pool type.
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite($p) => $body,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres($p) => $body,
+            #[cfg(feature = "mysql")]
+            Pool::MySql($p) => $body,
+        }
+    };
+}
+
+/// A bind parameter.
+#[derive(Debug, Clone, Copy)]
+enum Arg<'a> {
+    I64(i64),
+    Bool(bool),
+    Str(&'a str),
+    OptStr(Option<&'a str>),
+}
+
+/// Builds `sqlx::query($sql)` with `$args` bound, for the pool type in scope.
+macro_rules! bound_query {
+    ($sql:expr, $args:expr) => {{
+        let mut q = sqlx::query($sql);
+        for arg in $args {
+            q = match *arg {
+                Arg::I64(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+                Arg::Str(v) => q.bind(v),
+                Arg::OptStr(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// Decodes a row of `Queries::by_id` and friends.
+macro_rules! decode {
+    ($row:expr) => {{
+        let r = $row;
+        (|| -> Result<Fetched, sqlx::Error> {
+            Ok(Fetched {
+                record: ServiceRecord {
+                    id: r.try_get("id")?,
+                    uuid: r.try_get("uuid")?,
+                    host: r.try_get("host")?,
+                    binary: r.try_get("service_binary")?,
+                    topic: r.try_get("topic")?,
+                    report_count: r.try_get("report_count")?,
+                    disabled: r.try_get("disabled")?,
+                    disabled_reason: r.try_get("disabled_reason")?,
+                    availability_zone: r.try_get("availability_zone")?,
+                    forced_down: r.try_get("forced_down")?,
+                    stopped: r.try_get("stopped")?,
+                    last_seen_up: r.try_get::<Option<i64>, _>("last_seen_up_us")?.map(from_us),
+                    created_at: from_us(r.try_get::<i64, _>("created_at_us")?),
+                    updated_at: r.try_get::<Option<i64>, _>("updated_at_us")?.map(from_us),
+                },
+                age: r
+                    .try_get::<Option<i64>, _>("age_us")?
+                    .map(|us| Duration::from_micros(u64::try_from(us).unwrap_or(0))),
+            })
+        })()
+    }};
+}
+
+/// The services table in an SQL database.
+#[derive(Debug, Clone)]
+pub(crate) struct SqlStore {
+    pool: Pool,
+    queries: Arc<Queries>,
+    dialect: Dialect,
+    url: Arc<str>,
+}
+
+impl SqlStore {
+    /// Connects to the store at `url`. `Create` makes a missing SQLite file and runs the
+    /// migrations; `Existing` requires the store and its table. `for_heartbeat`: one lazy
+    /// connection with the heartbeat's timeouts, no checks.
+    pub(crate) async fn open(
+        url: &StoreUrl,
+        config: &ServiceGroupConfig,
+        mode: OpenMode,
+        for_heartbeat: bool,
+    ) -> Result<SqlStore, Error> {
+        let (pool, dialect, shown) = match url {
+            #[cfg(feature = "sqlite")]
+            StoreUrl::Sqlite { path } => {
+                use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+                let shown = format!("sqlite://{}", path.display());
+                if mode == OpenMode::Existing && !path.exists() {
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        format!("database file `{}` does not exist", path.display()),
+                    ));
+                }
+                // WAL: readers (list) never block the writers (heartbeats); a busy
+                // writer waits up to the busy timeout, bounded by the heartbeat timeout
+                // for the heartbeat's own connection.
+                let busy = if for_heartbeat {
+                    config.effective_heartbeat_timeout()
+                } else {
+                    Duration::from_secs(10)
+                };
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(mode == OpenMode::Create)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(busy);
+                let pool = make_pool(options, config, for_heartbeat, &shown).await?;
+                (Pool::Sqlite(pool), Dialect::Sqlite, shown)
+            }
+            #[cfg(feature = "postgres")]
+            StoreUrl::Postgres { url } => {
+                use std::str::FromStr as _;
+                let shown = super::url::redact(url);
+                let mut options = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(|e| malformed(&shown, e))?
+                    .application_name("periodic");
+                if for_heartbeat {
+                    let ms = config.effective_heartbeat_timeout().as_millis().to_string();
+                    options = options.options([("statement_timeout", ms)]);
+                }
+                let pool = make_pool(options, config, for_heartbeat, &shown).await?;
+                (Pool::Postgres(pool), Dialect::Postgres, shown)
+            }
+            #[cfg(feature = "mysql")]
+            StoreUrl::MySql { url } => {
+                use std::str::FromStr as _;
+                let shown = super::url::redact(url);
+                let options = sqlx::mysql::MySqlConnectOptions::from_str(url)
+                    .map_err(|e| malformed(&shown, e))?;
+                let pool = make_pool(options, config, for_heartbeat, &shown).await?;
+                (Pool::MySql(pool), Dialect::MySql, shown)
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "servicegroup URL scheme `{}` is not built in",
+                        other.scheme()
+                    ),
+                ));
+            }
+        };
+        let store = SqlStore {
+            pool,
+            queries: Arc::new(dialect.queries()),
+            dialect,
+            url: shown.into(),
+        };
+        if !for_heartbeat {
+            match mode {
+                OpenMode::Create => store.migrate().await?,
+                OpenMode::Existing => store.check_table().await?,
+            }
+        }
+        Ok(store)
+    }
+
+    /// Creates or upgrades the schema. Several processes may start at once: PostgreSQL
+    /// and MySQL migrations take a lock; SQLite's may race, so a failed run is retried
+    /// after the winner has finished.
+    async fn migrate(&self) -> Result<(), Error> {
+        let mut attempt = 0;
+        loop {
+            let result = match &self.pool {
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+                #[cfg(feature = "mysql")]
+                Pool::MySql(p) => MYSQL_MIGRATIONS.run(p).await,
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(_) if attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Store,
+                        format!("cannot migrate the servicegroup store `{}`", self.url),
+                    )
+                    .with_source(e));
+                }
+            }
+        }
+    }
+
+    async fn check_table(&self) -> Result<(), Error> {
+        let sql = "SELECT COUNT(*) FROM services WHERE 1 = 0";
+        let result = on_pool!(&self.pool, |p| sqlx::query(sql)
+            .fetch_all(p)
+            .await
+            .map(drop));
+        result.map_err(|e| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "the servicegroup store `{}` has no services table (a service creates it \
+                     when it first starts)",
+                    self.url
+                ),
+            )
+            .with_source(e)
+        })
+    }
+
+    async fn fetch_one(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Fetched>, Error> {
+        let result: Result<Option<Fetched>, sqlx::Error> = on_pool!(&self.pool, |p| {
+            match bound_query!(sql, args).fetch_optional(p).await {
+                Ok(Some(row)) => decode!(&row).map(Some),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        result.map_err(|e| self.failed("query", e))
+    }
+
+    async fn execute(&self, what: &str, sql: &str, args: &[Arg<'_>]) -> Result<u64, Error> {
+        let result = on_pool!(&self.pool, |p| bound_query!(sql, args)
+            .execute(p)
+            .await
+            .map(|done| done.rows_affected()));
+        result.map_err(|e| self.failed(what, e))
+    }
+
+    fn failed(&self, what: &str, e: sqlx::Error) -> Error {
+        Error::new(
+            ErrorKind::Store,
+            format!("servicegroup store `{}`: {what} failed", self.url),
+        )
+        .with_source(e)
+    }
+
+    pub(crate) async fn get_or_create(&self, new: &NewService) -> Result<ServiceRecord, Error> {
+        let q = &self.queries;
+        let key = [Arg::Str(&new.host), Arg::Str(&new.binary)];
+        if let Some(found) = self.fetch_one(&q.by_host_binary, &key).await? {
+            return Ok(found.record);
+        }
+        let uuid = new_uuid();
+        let args = [
+            Arg::Str(&uuid),
+            Arg::Str(&new.host),
+            Arg::Str(&new.binary),
+            Arg::Str(&new.topic),
+            Arg::OptStr(new.availability_zone.as_deref()),
+        ];
+        self.execute("create service", &q.insert, &args).await?;
+        if let Some(found) = self.fetch_one(&q.by_host_binary, &key).await? {
+            return Ok(found.record);
+        }
+        let topic = [Arg::Str(&new.host), Arg::Str(&new.topic)];
+        match self.fetch_one(&q.by_host_topic, &topic).await? {
+            Some(other) => Err(topic_taken(new, &other.record.binary)),
+            None => Err(Error::new(
+                ErrorKind::Store,
+                format!(
+                    "servicegroup store `{}`: the row of `{}` on `{}` vanished while it was \
+                     created",
+                    self.url, new.binary, new.host
+                ),
+            )),
+        }
+    }
+
+    pub(crate) async fn get(&self, id: i64) -> Result<Option<Fetched>, Error> {
+        self.fetch_one(&self.queries.by_id, &[Arg::I64(id)]).await
+    }
+
+    pub(crate) async fn find(&self, host: &str, binary: &str) -> Result<Option<Fetched>, Error> {
+        let args = [Arg::Str(host), Arg::Str(binary)];
+        self.fetch_one(&self.queries.by_host_binary, &args).await
+    }
+
+    pub(crate) async fn list(&self, filter: &ServiceFilter) -> Result<Vec<Fetched>, Error> {
+        let q = &self.queries;
+        let mut sql = q.list.clone();
+        let mut args = Vec::new();
+        if let Some(host) = &filter.host {
+            args.push(Arg::Str(host));
+            let _ = write!(sql, " AND host = ${}", args.len());
+        }
+        if let Some(binary) = &filter.binary {
+            args.push(Arg::Str(binary));
+            let _ = write!(sql, " AND {} = ${}", q.binary_column, args.len());
+        }
+        sql.push_str(" ORDER BY id");
+        let sql = self.dialect().params(&sql);
+        let args = &args[..];
+        let result: Result<Vec<Fetched>, sqlx::Error> = on_pool!(&self.pool, |p| {
+            match bound_query!(&sql, args).fetch_all(p).await {
+                Ok(rows) => rows.iter().map(|row| decode!(row)).collect(),
+                Err(e) => Err(e),
+            }
+        });
+        result.map_err(|e| self.failed("list services", e))
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub(crate) async fn heartbeat(&self, id: i64) -> Result<bool, Error> {
+        let n = self
+            .execute("heartbeat", &self.queries.heartbeat, &[Arg::I64(id)])
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub(crate) async fn set_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        reason: Option<&str>,
+    ) -> Result<bool, Error> {
+        let args = [Arg::Bool(disabled), Arg::OptStr(reason), Arg::I64(id)];
+        let n = self
+            .execute("disable/enable", &self.queries.set_disabled, &args)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub(crate) async fn set_forced_down(&self, id: i64, forced_down: bool) -> Result<bool, Error> {
+        let args = [Arg::Bool(forced_down), Arg::I64(id)];
+        let n = self
+            .execute("force down", &self.queries.set_forced_down, &args)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub(crate) async fn set_stopped(&self, id: i64, stopped: bool) -> Result<bool, Error> {
+        let args = [Arg::Bool(stopped), Arg::I64(id)];
+        let n = self
+            .execute("mark stopped", &self.queries.set_stopped, &args)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub(crate) async fn delete(&self, id: i64) -> Result<bool, Error> {
+        let n = self
+            .execute("delete service", &self.queries.delete, &[Arg::I64(id)])
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub(crate) async fn close(&self) {
+        on_pool!(&self.pool, |p| p.close().await);
+    }
+}
+
+#[cfg(feature = "sqlite")]
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+#[cfg(feature = "postgres")]
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+#[cfg(feature = "mysql")]
+static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+
+/// A pool for `options`: the heartbeat's (one lazy connection, acquired within the
+/// heartbeat timeout) or the handle's (connected now, within `connect_timeout`).
+async fn make_pool<DB: sqlx::Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+    config: &ServiceGroupConfig,
+    for_heartbeat: bool,
+    shown: &str,
+) -> Result<sqlx::Pool<DB>, Error> {
+    if for_heartbeat {
+        Ok(sqlx::pool::PoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(config.effective_heartbeat_timeout())
+            .connect_lazy_with(options))
+    } else {
+        let pool = sqlx::pool::PoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.connect_timeout);
+        connect(pool.connect_with(options), config, shown).await
+    }
+}
+
+/// Waits for the first connection, at most `connect_timeout`.
+async fn connect<P>(
+    pool: impl Future<Output = Result<P, sqlx::Error>>,
+    config: &ServiceGroupConfig,
+    shown: &str,
+) -> Result<P, Error> {
+    let timeout = config.connect_timeout;
+    let unreachable = |e: Option<sqlx::Error>| {
+        let error = Error::new(
+            ErrorKind::Store,
+            format!(
+                "cannot connect to the servicegroup store `{shown}` (connect timeout {:.1} s)",
+                timeout.as_secs_f64()
+            ),
+        );
+        match e {
+            Some(e) => error.with_source(e),
+            None => error,
+        }
+    };
+    match tokio::time::timeout(timeout + Duration::from_millis(500), pool).await {
+        Ok(Ok(pool)) => Ok(pool),
+        Ok(Err(e)) => Err(unreachable(Some(e))),
+        Err(_) => Err(unreachable(None)),
+    }
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn malformed(shown: &str, e: sqlx::Error) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!("malformed servicegroup URL `{shown}`"),
+    )
+    .with_source(e)
+}
+
+fn from_us(us: i64) -> SystemTime {
+    let magnitude = Duration::from_micros(us.unsigned_abs());
+    if us >= 0 {
+        SystemTime::UNIX_EPOCH + magnitude
+    } else {
+        SystemTime::UNIX_EPOCH - magnitude
+    }
+}

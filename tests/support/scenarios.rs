@@ -1,0 +1,380 @@
+//! Scenarios every real driver goes through (SQLite, PostgreSQL, MySQL, memcached), in
+//! real time with short intervals: `report_interval` 1 s, `service_down_time` 3 s. Each
+//! waits for the event it expects with a deadline instead of sleeping a fixed time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use periodic::{
+    DownReason, DriverKind, Heartbeat, JoinOptions, NewService, ServiceFilter, ServiceGroup,
+    ServiceGroupConfig, WallClock,
+};
+
+use futures::future::BoxFuture;
+
+use super::servers::Proxy;
+use super::{Logs, unique, wait_for};
+
+pub const REPORT: Duration = Duration::from_secs(1);
+pub const DOWN: Duration = Duration::from_secs(3);
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The short-interval configuration of the scenarios, on top of `base` (driver and
+/// memcached servers).
+pub fn short(base: &ServiceGroupConfig) -> ServiceGroupConfig {
+    base.clone()
+        .report_interval(REPORT)
+        .service_down_time(DOWN)
+        .heartbeat_timeout(Duration::from_millis(800))
+        .connect_timeout(Duration::from_secs(2))
+}
+
+fn now_options() -> JoinOptions {
+    JoinOptions::default().initial_delay(Duration::ZERO)
+}
+
+async fn joined(group: &ServiceGroup, host: &str) -> (i64, Heartbeat) {
+    let svc = group
+        .get_or_create(&NewService::new(host, "nova-compute", "compute"))
+        .await
+        .unwrap();
+    let heartbeat = group.join(&svc, now_options()).await.unwrap();
+    (svc.id, heartbeat)
+}
+
+async fn wait_reports(what: &str, heartbeat: &Heartbeat, at_least: u64) {
+    wait_for(what, DEADLINE, || async {
+        (heartbeat.stats().reports_ok >= at_least).then_some(())
+    })
+    .await;
+}
+
+/// Several services up; one killed (its heartbeat stopped, no graceful mark) is seen down
+/// after `service_down_time`, not before; the others stay up.
+pub async fn several_up_one_killed(url: &str, base: &ServiceGroupConfig) {
+    let group = ServiceGroup::open(url, short(base)).await.unwrap();
+    let prefix = unique("fleet");
+    let mut fleet = Vec::new();
+    for i in 0..3 {
+        fleet.push(joined(&group, &format!("{prefix}-{i}")).await);
+    }
+    for (_, heartbeat) in &fleet {
+        wait_reports("first heartbeats", heartbeat, 2).await;
+    }
+    let listed = group
+        .list(&ServiceFilter::all().binary("nova-compute"))
+        .await
+        .unwrap();
+    let ours: Vec<_> = listed
+        .iter()
+        .filter(|s| s.record.host.starts_with(&prefix))
+        .collect();
+    assert_eq!(ours.len(), 3);
+    assert!(ours.iter().all(|s| s.is_up()), "{ours:#?}");
+    if group.driver() == DriverKind::Db {
+        assert!(ours.iter().all(|s| s.heartbeat_age.unwrap() <= REPORT * 2));
+    }
+
+    let (killed, heartbeat) = fleet.remove(1);
+    heartbeat.stop().await.unwrap();
+    let stopped_at = Instant::now();
+    let status = wait_for("the killed service to be down", DEADLINE, || async {
+        let status = group.status(killed).await.unwrap();
+        (!status.is_up()).then_some(status)
+    })
+    .await;
+    let after = stopped_at.elapsed();
+    assert_eq!(status.down_reason, Some(DownReason::NoHeartbeat));
+    // Not down before service_down_time: its last heartbeat was at most one
+    // report_interval before the stop (memcached's 1 s TTL granularity takes up to 1 s).
+    let earliest = DOWN.saturating_sub(REPORT + Duration::from_millis(1100));
+    assert!(after >= earliest, "down after {after:?}");
+    for (id, _) in &fleet {
+        assert!(group.is_up(*id).await.unwrap());
+    }
+}
+
+/// Disable, enable, force down and back: each round trip shows in the row, and none of
+/// them touches `last_seen_up`, so a dead service stays dead (nova LP#1420848).
+pub async fn admin_round_trips(url: &str, base: &ServiceGroupConfig) {
+    let group = ServiceGroup::open(url, short(base)).await.unwrap();
+    let host = unique("admin");
+    let svc = group
+        .get_or_create(&NewService::new(&host, "nova-compute", "compute"))
+        .await
+        .unwrap();
+    group.report_state(&svc).await.unwrap();
+    let reported = group.get(svc.id).await.unwrap();
+    assert!(group.is_up(svc.id).await.unwrap());
+
+    let forced = group.set_forced_down(svc.id, true).await.unwrap();
+    assert!(forced.forced_down);
+    let status = group.status(svc.id).await.unwrap();
+    assert_eq!(status.down_reason, Some(DownReason::ForcedDown));
+    assert!(
+        !group
+            .set_forced_down(svc.id, false)
+            .await
+            .unwrap()
+            .forced_down
+    );
+    assert!(group.is_up(svc.id).await.unwrap());
+
+    let disabled = group.disable(svc.id, Some("maintenance")).await.unwrap();
+    assert!(disabled.disabled);
+    assert_eq!(disabled.disabled_reason.as_deref(), Some("maintenance"));
+    let enabled = group.enable(svc.id).await.unwrap();
+    assert!(!enabled.disabled);
+    assert_eq!(enabled.disabled_reason, None);
+    assert!(enabled.updated_at >= reported.updated_at);
+
+    // Let it die, then change it: still down, last_seen_up untouched.
+    wait_for("the service to be down", DEADLINE, || async {
+        (!group.is_up(svc.id).await.unwrap()).then_some(())
+    })
+    .await;
+    group.disable(svc.id, None).await.unwrap();
+    group.enable(svc.id).await.unwrap();
+    group.set_forced_down(svc.id, true).await.unwrap();
+    let last = group.set_forced_down(svc.id, false).await.unwrap();
+    assert_eq!(last.last_seen_up, reported.last_seen_up);
+    assert_eq!(last.report_count, reported.report_count);
+    let status = group.status(svc.id).await.unwrap();
+    assert!(!status.is_up());
+    assert_eq!(status.down_reason, Some(DownReason::NoHeartbeat));
+}
+
+/// A graceful stop (`leave`) shows down at once, with the reason; a new join clears it.
+pub async fn leave_is_down_at_once(url: &str, base: &ServiceGroupConfig) {
+    let group = ServiceGroup::open(url, short(base)).await.unwrap();
+    let host = unique("leave");
+    let (id, heartbeat) = joined(&group, &host).await;
+    wait_reports("a heartbeat", &heartbeat, 1).await;
+    assert!(group.is_up(id).await.unwrap());
+    group.leave(heartbeat).await.unwrap();
+    let status = group.status(id).await.unwrap();
+    assert_eq!(status.down_reason, Some(DownReason::Stopped));
+
+    let svc = group.get(id).await.unwrap();
+    let heartbeat = group.join(&svc, now_options()).await.unwrap();
+    wait_reports("a heartbeat after the new join", &heartbeat, 1).await;
+    wait_for("up again", DEADLINE, || async {
+        group.is_up(id).await.unwrap().then_some(())
+    })
+    .await;
+    heartbeat.stop().await.unwrap();
+}
+
+/// Processes starting at once end with one row: several handles (separate pools) call
+/// `get_or_create` concurrently for the same host and binary.
+pub async fn race_safe_create(url: &str, base: &ServiceGroupConfig) {
+    let host = unique("race");
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let group = ServiceGroup::open(url, short(base)).await.unwrap();
+        for _ in 0..4 {
+            let (group, host) = (group.clone(), host.clone());
+            tasks.push(tokio::spawn(async move {
+                group
+                    .get_or_create(&NewService::new(&host, "nova-compute", "compute"))
+                    .await
+                    .unwrap()
+                    .id
+            }));
+        }
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let group = ServiceGroup::open(url, short(base)).await.unwrap();
+    let rows = group.list(&ServiceFilter::all().host(&host)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+}
+
+/// A writer whose clock is ten minutes off (either way) stays up: the store, not the
+/// writer, stamps and judges heartbeats. For SQL stores `last_seen_up` is the database's
+/// time, close to the real time and nowhere near the writer's.
+pub async fn skewed_writer_stays_up(url: &str, base: &ServiceGroupConfig) {
+    let observer = ServiceGroup::open(url, short(base)).await.unwrap();
+    for skew in [Duration::from_secs(600), Duration::ZERO] {
+        for ahead in [true, false] {
+            let clock = WallClock::from_fn(move || {
+                if ahead {
+                    SystemTime::now() + skew
+                } else {
+                    SystemTime::now() - skew
+                }
+            });
+            let writer = ServiceGroup::open(url, short(base).clock(clock))
+                .await
+                .unwrap();
+            let host = unique("skew");
+            let (id, heartbeat) = joined(&writer, &host).await;
+            wait_reports("two heartbeats", &heartbeat, 2).await;
+            let status = observer.status(id).await.unwrap();
+            assert!(status.is_up(), "skew {skew:?} ahead {ahead}: {status:?}");
+            if observer.driver() == DriverKind::Db {
+                let seen = status.record.last_seen_up.unwrap();
+                let off = match seen.duration_since(SystemTime::now()) {
+                    Ok(d) => d,
+                    Err(e) => e.duration(),
+                };
+                assert!(off < Duration::from_secs(30), "last_seen_up off by {off:?}");
+            }
+            heartbeat.stop().await.unwrap();
+        }
+    }
+}
+
+/// A way to make the store unavailable and available again.
+pub trait Outage: Sync {
+    fn begin(&self) -> BoxFuture<'_, ()>;
+    fn end(&self) -> BoxFuture<'_, ()>;
+}
+
+impl Outage for Proxy {
+    fn begin(&self) -> BoxFuture<'_, ()> {
+        self.stop();
+        Box::pin(async {})
+    }
+
+    fn end(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.start())
+    }
+}
+
+/// Where a scenario's handle goes: a store URL and the configuration (driver, memcached
+/// servers) on top of which [`short`] is applied.
+pub struct Via<'a>(pub &'a str, pub &'a ServiceGroupConfig);
+
+/// The store goes away under a running service and comes back: no crash, exactly one
+/// log line each way, and heartbeats resume. The service's handle goes through `proxy`
+/// (`service`); the `observer` reaches the store directly.
+pub async fn outage(
+    service: Via<'_>,
+    observer: Via<'_>,
+    outage: &dyn Outage,
+    lost: &str,
+    recovered: &str,
+) {
+    let logs = Logs::capture();
+    let group = ServiceGroup::open(service.0, short(service.1))
+        .await
+        .unwrap();
+    let watcher = ServiceGroup::open(observer.0, short(observer.1))
+        .await
+        .unwrap();
+    let host = unique("outage");
+    let (id, heartbeat) = joined(&group, &host).await;
+    wait_reports("heartbeats before the outage", &heartbeat, 2).await;
+
+    outage.begin().await;
+    wait_for("failed heartbeats", DEADLINE, || async {
+        (heartbeat.stats().reports_failed >= 3).then_some(())
+    })
+    .await;
+    assert!(!heartbeat.stats().connected);
+    assert!(heartbeat.is_running());
+    let ok_before = heartbeat.stats().reports_ok;
+
+    outage.end().await;
+    wait_for("heartbeats after the outage", DEADLINE, || async {
+        let stats = heartbeat.stats();
+        (stats.connected && stats.reports_ok >= ok_before + 2).then_some(())
+    })
+    .await;
+    wait_for("up again", DEADLINE, || async {
+        watcher.is_up(id).await.unwrap().then_some(())
+    })
+    .await;
+    assert_eq!(logs.count(&host, lost), 1, "{:#?}", logs.for_host(&host));
+    assert_eq!(
+        logs.count(&host, recovered),
+        1,
+        "{:#?}",
+        logs.for_host(&host)
+    );
+    heartbeat.stop().await.unwrap();
+}
+
+/// A row deleted while its service runs is recreated by the next heartbeat (cinder),
+/// with one log line (`db` driver).
+pub async fn deleted_record_is_recreated(url: &str, base: &ServiceGroupConfig) {
+    let logs = Logs::capture();
+    let group = ServiceGroup::open(url, short(base)).await.unwrap();
+    let host = unique("recreate");
+    let (id, heartbeat) = joined(&group, &host).await;
+    wait_reports("a heartbeat", &heartbeat, 1).await;
+    group.delete(id).await.unwrap();
+    let new_id = wait_for("the row to be recreated", DEADLINE, || async {
+        let new_id = heartbeat.service_id();
+        (new_id != id).then_some(new_id)
+    })
+    .await;
+    let record = group.find(&host, "nova-compute").await.unwrap();
+    assert_eq!(record.id, new_id);
+    wait_for("the new row up", DEADLINE, || async {
+        group.is_up(new_id).await.unwrap().then_some(())
+    })
+    .await;
+    assert_eq!(
+        logs.count(
+            &host,
+            "The service database object disappeared, recreating it."
+        ),
+        1
+    );
+    assert_eq!(heartbeat.stats().reports_failed, 0);
+    heartbeat.stop().await.unwrap();
+}
+
+/// The heartbeat is isolated from the manager's work: while the test's own runtime
+/// thread is blocked (`std::thread::sleep`) for 3 × `service_down_time`, an observer on
+/// another thread never sees the service down, and heartbeats keep coming.
+pub async fn blocked_runtime_does_not_make_it_look_down(url: &str, base: &ServiceGroupConfig) {
+    let group = ServiceGroup::open(url, short(base)).await.unwrap();
+    let host = unique("blocked");
+    let (id, heartbeat) = joined(&group, &host).await;
+    wait_reports("a heartbeat", &heartbeat, 1).await;
+    let before = heartbeat.stats().reports_ok;
+
+    let seen_down = Arc::new(AtomicBool::new(false));
+    let checks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let observer = {
+        let (url, config) = (url.to_owned(), short(base));
+        let (seen_down, checks, done) = (seen_down.clone(), checks.clone(), done.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let observer = ServiceGroup::open(&url, config).await.unwrap();
+                while !done.load(Ordering::SeqCst) {
+                    if !observer.is_up(id).await.unwrap() {
+                        seen_down.store(true, Ordering::SeqCst);
+                    }
+                    checks.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            });
+        })
+    };
+    // The manager blocks this runtime's only thread.
+    std::thread::sleep(DOWN * 3);
+    done.store(true, Ordering::SeqCst);
+    observer.join().unwrap();
+
+    assert!(checks.load(Ordering::SeqCst) >= 20);
+    assert!(!seen_down.load(Ordering::SeqCst), "the service looked down");
+    let reports = heartbeat.stats().reports_ok - before;
+    assert!(reports >= 7, "only {reports} heartbeats in 9 s");
+    assert!(group.is_up(id).await.unwrap());
+    heartbeat.stop().await.unwrap();
+}
