@@ -554,6 +554,33 @@ async fn overrun_reanchors_without_burst() {
     assert_ms(&calls, &[0, 1000, 3500, 4500, 5500]);
 }
 
+/// A short run that starts late (here: the loop's thread is not polled from 1 s to 3.5 s)
+/// keeps the grid: the ticks at 2 and 3 are skipped and the next runs are at 4 and 5.
+/// (Before this rule, the grid moved to 4.5, 5.5, ... and every later run stayed late.)
+///
+/// ```text
+/// interval 1 s
+/// grid    0    1    2    3    4    5
+/// runs    |              |    |    |
+///                       3.5   4    5
+/// ```
+#[tokio::test(start_paused = true)]
+async fn late_wakeup_keeps_the_grid_and_skips_missed_ticks() {
+    let calls = Calls::new();
+    let mut call = fixed(
+        &calls,
+        1000,
+        vec![(0, Go(())), (0, Go(())), (0, Go(())), (0, Done(()))],
+    )
+    .start();
+    // Let the first run happen at 0, then jump the clock past two ticks without letting the
+    // loop run in between, as a blocked thread would.
+    tokio::task::yield_now().await;
+    tokio::time::advance(ms(3500)).await;
+    call.wait().await.unwrap();
+    assert_ms(&calls, &[0, 3500, 4000, 5000]);
+}
+
 // ===== timeout (cases 37-38) =====
 
 /// Case 38: interval 0.1 s, timeout 0.3 s; the 4th run takes 10 ms, so the check after it

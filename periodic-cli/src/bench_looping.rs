@@ -17,10 +17,13 @@ pub(crate) struct Report {
     p99_ms: f64,
     max_ms: f64,
     final_drift_ms: f64,
+    /// Grid points that passed with no call (a call more than one interval late).
+    skipped: u64,
 }
 
 /// Runs `ticks` calls every `interval`, each spinning the CPU for `work`, and measures each
-/// call's lateness against the ideal grid `start + k * interval`.
+/// call's lateness against the ideal grid `start + k * interval` (the grid point it serves;
+/// grid points passed without a call are counted as `skipped`).
 pub(crate) fn run(interval: Duration, ticks: usize, work: Duration) -> Result<Report, periodic::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -66,13 +69,30 @@ fn report(calls: &[Instant], interval: Duration, work: Duration) -> Report {
             p99_ms: 0.0,
             max_ms: 0.0,
             final_drift_ms: 0.0,
+            skipped: 0,
         };
     };
-    let mut lateness: Vec<f64> = calls
-        .iter()
-        .zip(0u32..)
-        .map(|(t, k)| ms(t.saturating_duration_since(start + interval * k)))
-        .collect();
+    // Each call serves the latest grid point `start + k * interval` not after it; its
+    // lateness is the distance to that point. Grid points no call served are "skipped"
+    // (with no skips, call i serves grid point i).
+    // The loop's own grid starts a few microseconds before its first call (the spawn and
+    // first poll), so an on-time call can look up to that much early against the first
+    // call's time: allow 200 µs of it.
+    const EARLY_NS: u128 = 200_000;
+    let interval_ns = interval.as_nanos().max(1);
+    let mut served = 0u128;
+    let mut skipped = 0u64;
+    let mut lateness: Vec<f64> = Vec::with_capacity(calls.len());
+    for (i, t) in calls.iter().enumerate() {
+        let since = t.saturating_duration_since(start).as_nanos();
+        let k = (since + EARLY_NS) / interval_ns;
+        if i > 0 && k > served + 1 {
+            skipped += u64::try_from(k - served - 1).unwrap_or(u64::MAX);
+        }
+        served = k;
+        let late_ns = since.saturating_sub(k * interval_ns);
+        lateness.push(late_ns as f64 / 1e6);
+    }
     let final_drift_ms = lateness.last().copied().unwrap_or(0.0);
     lateness.sort_by(f64::total_cmp);
     let pct = |p: f64| {
@@ -88,6 +108,7 @@ fn report(calls: &[Instant], interval: Duration, work: Duration) -> Report {
         p99_ms: round3(pct(99.0)),
         max_ms: round3(lateness.last().copied().unwrap_or(0.0)),
         final_drift_ms: round3(final_drift_ms),
+        skipped,
     }
 }
 

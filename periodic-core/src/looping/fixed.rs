@@ -30,7 +30,18 @@ use super::callee::Callee;
 /// callee takes and how late the task wakes up do not add up over time. A run that
 /// outlasts the interval is followed at once by the next one, and the grid is re-anchored
 /// at that late start: missed ticks are not made up in a burst (tokio's
-/// `MissedTickBehavior::Delay`, not `Burst`).
+/// `MissedTickBehavior::Delay`, not `Burst`). A run that was short but started late (the
+/// thread was busy, the machine loaded) keeps the grid: the next run is at the first grid
+/// point not before the run's end, and the ticks that passed meanwhile are skipped (tokio's
+/// `MissedTickBehavior::Skip`).
+///
+/// ```text
+/// interval 1 s; the loop is not polled from 1 to 3.5 (a blocked thread)
+///
+///   grid   0    1    2    3    4    5
+///   runs   |         ...       |    |    |       the run due at 1 starts at 3.5;
+///                             3.5   4    5       2 and 3 are skipped, 4, 5, ... on time
+/// ```
 ///
 /// ```text
 /// interval 10 s; the run at 10 takes 14 s
@@ -246,10 +257,20 @@ impl Policy for Fixed {
 
     fn next(&mut self, _: Option<()>, at: &Times, name: &str) -> Result<Idle, Failure> {
         let next = add_saturating(self.due, self.interval);
-        if at.now > next {
-            // Late: run again at once and re-anchor the grid (no burst).
+        let ran_for = at.now - at.run_start;
+        if ran_for > self.interval {
+            // The callee outlasted the interval: run again at once and re-anchor the grid
+            // at this late start (oslo's behaviour, without a burst).
             self.due = at.now;
-            self.warn_outlasted(at.now - at.run_start, name);
+            self.warn_outlasted(ran_for, name);
+        } else if at.now > next {
+            // The run was short but started late (a late wake-up, a busy thread): keep the
+            // grid and go on at its first point not before now, skipping the ticks that
+            // have passed, so one hiccup neither bursts nor shifts every later run.
+            let behind = (at.now - next).as_nanos();
+            let steps = behind.div_ceil(self.interval.as_nanos());
+            let steps = u32::try_from(steps).unwrap_or(u32::MAX);
+            self.due = add_saturating(next, self.interval.saturating_mul(steps));
         } else {
             self.due = next;
         }
