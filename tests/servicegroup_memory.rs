@@ -435,3 +435,40 @@ async fn the_mc_driver_needs_servers() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("memcached servers"), "{err}");
 }
+
+// Every future of the API can be spawned on a multi-threaded runtime (checked at compile
+// time: the closure is never called).
+#[test]
+fn futures_are_send() {
+    let check = |g: ServiceGroup, r: periodic::ServiceRecord, h: periodic::Heartbeat| {
+        let c = ServiceGroupConfig::default;
+        tokio::spawn(async move { ServiceGroup::open("memory://", c()).await });
+        tokio::spawn(async move { ServiceGroup::open_existing("memory://", c()).await });
+        let (g2, r2) = (g.clone(), r.clone());
+        tokio::spawn(async move { g2.get_or_create(&NewService::from(&r2)).await });
+        let (g2, r2) = (g.clone(), r.clone());
+        tokio::spawn(async move { g2.join(&r2, JoinOptions::default()).await });
+        let (g2, r2) = (g.clone(), r.clone());
+        tokio::spawn(async move { g2.report_state(&r2).await });
+        let g2 = g.clone();
+        tokio::spawn(async move { g2.list(&ServiceFilter::all()).await });
+        let g2 = g.clone();
+        tokio::spawn(async move {
+            (
+                g2.status(1).await,
+                g2.is_up(1).await,
+                g2.updated_time(1).await,
+            )
+        });
+        let g2 = g.clone();
+        tokio::spawn(async move { (g2.get(1).await, g2.find("h", "b").await) });
+        let g2 = g.clone();
+        tokio::spawn(async move { (g2.enable(1).await, g2.disable(1, Some("x")).await) });
+        let g2 = g.clone();
+        tokio::spawn(async move { (g2.set_forced_down(1, true).await, g2.delete(1).await) });
+        let g2 = g.clone();
+        tokio::spawn(async move { (g2.mark_stopped(1).await, g2.close().await) });
+        tokio::spawn(async move { g.leave(h).await });
+    };
+    let _ = check;
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
 mod scenario;
@@ -34,6 +35,8 @@ enum BenchCommand {
     Looping(BenchLoopingArgs),
     /// Resident memory per running looping call and per registered task, as JSON.
     Memory(BenchMemoryArgs),
+    /// N services heartbeating against a service-group store, as JSON.
+    Heartbeat(bench_heartbeat::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,6 +91,16 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Simulate(args) => simulate_command(&args),
         Command::Bench(BenchCommand::Looping(args)) => bench_looping_command(&args),
+        Command::Bench(BenchCommand::Heartbeat(args)) => match bench_heartbeat::run(&args) {
+            Ok(report) => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("periodic bench heartbeat: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
         Command::Bench(BenchCommand::Memory(args)) => {
             match bench_memory::run(usize::try_from(args.count).unwrap_or(usize::MAX)) {
                 Ok(report) => {

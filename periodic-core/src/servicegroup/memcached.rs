@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_memcached::{AsciiProtocol as _, Client, Status};
-use futures::{StreamExt as _, TryStreamExt as _};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::config::ServiceGroupConfig;
@@ -217,21 +216,13 @@ impl McClient {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let found: Vec<Vec<async_memcached::Value>> = futures::stream::iter(batches)
-            .map(|(index, batch)| async move {
-                self.with_conn(
-                    &self.servers[index],
-                    "multi-get",
-                    async move |c: &mut Client| match c.get_multi(&batch).await {
-                        Err(async_memcached::Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
-                        other => other,
-                    },
-                )
-                .await
-            })
-            .buffer_unordered(CONNECTIONS * self.servers.len())
-            .try_collect()
-            .await?;
+        // Built into a Vec first (no closure inside the future), so the future stays
+        // `Send` for any lifetime; the connections' mutexes bound the concurrency.
+        let fetches: Vec<_> = batches
+            .into_iter()
+            .map(|(index, batch)| self.fetch_batch(index, batch))
+            .collect();
+        let found = futures::future::try_join_all(fetches).await?;
         Ok(found
             .into_iter()
             .flatten()
@@ -245,6 +236,24 @@ impl McClient {
                 (String::from_utf8_lossy(&value.key).into_owned(), time)
             })
             .collect())
+    }
+}
+
+impl McClient {
+    async fn fetch_batch(
+        &self,
+        index: usize,
+        batch: Vec<&str>,
+    ) -> Result<Vec<async_memcached::Value>, Error> {
+        self.with_conn(
+            &self.servers[index],
+            "multi-get",
+            async move |c: &mut Client| match c.get_multi(&batch).await {
+                Err(async_memcached::Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
+                other => other,
+            },
+        )
+        .await
     }
 }
 

@@ -1,0 +1,390 @@
+//! `periodic bench heartbeat`: N services heartbeating against one store, as a fleet
+//! would.
+//!
+//! Each service writes its own heartbeat (a real, separate `report_state`: one UPDATE for
+//! the `db` driver, one memcached `set` for `mc`) every `report_interval`, at a phase of
+//! `i × report_interval / N`, so the writes are spread evenly over the interval as the
+//! heartbeats of a fleet started at different times are. One scheduler task hands them
+//! out in time order to at most `--concurrency` writes in flight. A lister lists every
+//! service every `--list-interval` and records every service it ever saw down.
+//!
+//! Before the clock starts, every service's row is loaded or created and each one
+//! heartbeats once, so rows left by an earlier run do not count as false downs.
+//! `--duration 0` only creates the services and times `list`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use periodic::{
+    DriverKind, Error, ErrorKind, NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig,
+    ServiceRecord,
+};
+use serde::Serialize;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+const BINARY: &str = "periodic-bench";
+
+/// Arguments of `periodic bench heartbeat`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The store: sqlite://FILE, postgres://..., mysql://... (also the services table of
+    /// the `mc` driver).
+    #[arg(long)]
+    db: String,
+    /// How many services.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    services: u64,
+    /// Seconds between two heartbeats of a service.
+    #[arg(long, default_value_t = 10.0)]
+    report_interval: f64,
+    /// Seconds after its last heartbeat a service counts as down.
+    #[arg(long, default_value_t = 60.0)]
+    service_down_time: f64,
+    /// Seconds to run; 0 only creates the services and times `list`.
+    #[arg(long, default_value_t = 120.0)]
+    duration: f64,
+    /// The liveness driver: `db` or `mc`.
+    #[arg(long, default_value = "db")]
+    driver: String,
+    /// The memcached server (`host:port`) of the `mc` driver.
+    #[arg(long)]
+    memcached: Option<String>,
+    /// Seconds between two lists (default: the report interval).
+    #[arg(long)]
+    list_interval: Option<f64>,
+    /// Heartbeat writes in flight at most.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    concurrency: u64,
+    /// Connections of the store's pool.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    connections: u32,
+}
+
+/// The result, printed as one JSON object: the fields the issue asks for first, then
+/// the details.
+#[derive(Debug, Serialize)]
+#[allow(clippy::struct_field_names)] // `report_interval_s` is the option's name plus unit
+pub(crate) struct Report {
+    services: u64,
+    writes_per_s: f64,
+    p99_heartbeat_ms: f64,
+    false_down: usize,
+    list_ms: f64,
+    driver: &'static str,
+    store: String,
+    duration_s: f64,
+    report_interval_s: f64,
+    service_down_time_s: f64,
+    heartbeats: u64,
+    failed_heartbeats: u64,
+    p50_heartbeat_ms: f64,
+    max_heartbeat_ms: f64,
+    max_lateness_ms: f64,
+    lists: usize,
+    list_ms_max: f64,
+    setup_s: f64,
+}
+
+fn seconds(name: &str, value: f64, zero_ok: bool) -> Result<Duration, Error> {
+    let ok = value.is_finite() && (value > 0.0 || (zero_ok && value == 0.0));
+    if ok {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Error::new(
+            ErrorKind::Config,
+            format!("--{name} must be a number of seconds greater than 0, not {value}"),
+        ))
+    }
+}
+
+/// Runs the benchmark on a runtime of its own.
+pub(crate) fn run(args: &Args) -> Result<Report, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Io, "cannot start the tokio runtime").with_source(e))?;
+    runtime.block_on(bench(args))
+}
+
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)] // one linear script; phases of ≤ 2^52 services
+async fn bench(args: &Args) -> Result<Report, Error> {
+    let report_interval = seconds("report-interval", args.report_interval, false)?;
+    let service_down_time = seconds("service-down-time", args.service_down_time, false)?;
+    let duration = seconds("duration", args.duration, true)?;
+    let list_interval = seconds(
+        "list-interval",
+        args.list_interval.unwrap_or(args.report_interval),
+        false,
+    )?;
+    let driver: DriverKind = args.driver.parse()?;
+    let mut config = ServiceGroupConfig::default()
+        .report_interval(report_interval)
+        .service_down_time(service_down_time)
+        .driver(driver)
+        .max_connections(args.connections);
+    if driver == DriverKind::Memcached {
+        let Some(server) = &args.memcached else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "--driver mc needs --memcached HOST:PORT",
+            ));
+        };
+        config = config.memcached_servers([server.as_str()]);
+    }
+    let group = ServiceGroup::open(&args.db, config).await?;
+    let n = usize::try_from(args.services).unwrap_or(usize::MAX);
+    let concurrency = usize::try_from(args.concurrency).unwrap_or(64);
+
+    // Setup: load or create every service, then one heartbeat each.
+    let setup = Instant::now();
+    let records = create_services(&group, n, concurrency).await?;
+    if !duration.is_zero() {
+        heartbeat_all_once(&group, &records, concurrency).await?;
+    }
+    let setup_s = setup.elapsed().as_secs_f64();
+
+    let stats = Arc::new(Stats::default());
+    let lists = Arc::new(Mutex::new(Lists::default()));
+    if duration.is_zero() {
+        let mut lists = lists.lock().await;
+        for _ in 0..5 {
+            lists.record(&group).await?;
+        }
+        return Ok(report(
+            args,
+            driver,
+            &group,
+            n,
+            Duration::ZERO,
+            &stats,
+            &lists,
+            setup_s,
+        ));
+    }
+
+    let start = Instant::now();
+    let end = start + duration;
+    let lister = {
+        let (group, lists) = (group.clone(), Arc::clone(&lists));
+        tokio::spawn(async move {
+            let mut next = start + list_interval;
+            while next < end {
+                tokio::time::sleep_until(next).await;
+                if let Err(e) = lists.lock().await.record(&group).await {
+                    eprintln!("periodic bench heartbeat: list failed: {}", e.report());
+                }
+                next += list_interval;
+            }
+        })
+    };
+
+    // The fleet: service i heartbeats at start + i·interval/N + k·interval.
+    let records = Arc::new(records);
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut writes = JoinSet::new();
+    let step = report_interval.as_secs_f64() / n as f64;
+    'ticks: for tick in 0u32.. {
+        for (i, record) in records.iter().enumerate() {
+            let due = start + report_interval * tick + Duration::from_secs_f64(step * i as f64);
+            if due >= end {
+                break 'ticks;
+            }
+            if due > Instant::now() {
+                tokio::time::sleep_until(due).await;
+            }
+            let permit = Arc::clone(&permits)
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::new(ErrorKind::Cancelled, "the write semaphore closed"))?;
+            let lateness = Instant::now().saturating_duration_since(due);
+            stats.late(lateness);
+            let (group, stats, record) = (group.clone(), Arc::clone(&stats), record.clone());
+            writes.spawn(async move {
+                let began = Instant::now();
+                let result = group.report_state(&record).await;
+                stats.write(began.elapsed(), result.is_ok());
+                drop(permit);
+            });
+            while writes.try_join_next().is_some() {}
+        }
+    }
+    while writes.join_next().await.is_some() {}
+    let elapsed = start.elapsed();
+    let _ = lister.await;
+    let lists = lists.lock().await;
+    Ok(report(
+        args, driver, &group, n, elapsed, &stats, &lists, setup_s,
+    ))
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)] // a percentile's index, from a non-negative fraction of the count
+fn report(
+    args: &Args,
+    driver: DriverKind,
+    group: &ServiceGroup,
+    n: usize,
+    elapsed: Duration,
+    stats: &Stats,
+    lists: &Lists,
+    setup_s: f64,
+) -> Report {
+    let mut latencies = stats
+        .latencies
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    latencies.sort_unstable();
+    let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
+    let pick = |q: f64| {
+        if latencies.is_empty() {
+            0.0
+        } else {
+            let i = ((latencies.len() - 1) as f64 * q).round() as usize;
+            ms(latencies[i])
+        }
+    };
+    let heartbeats = stats.ok.load(Ordering::Relaxed);
+    let mut list_times = lists.times.clone();
+    list_times.sort_unstable();
+    Report {
+        services: n as u64,
+        writes_per_s: if elapsed.is_zero() {
+            0.0
+        } else {
+            (heartbeats as f64 / elapsed.as_secs_f64() * 10.0).round() / 10.0
+        },
+        p99_heartbeat_ms: pick(0.99),
+        false_down: lists.down.len(),
+        list_ms: list_times
+            .get(list_times.len() / 2)
+            .copied()
+            .map_or(0.0, ms),
+        driver: driver.as_str(),
+        store: group.url(),
+        duration_s: (elapsed.as_secs_f64() * 10.0).round() / 10.0,
+        report_interval_s: args.report_interval,
+        service_down_time_s: group.service_down_time().as_secs_f64(),
+        heartbeats,
+        failed_heartbeats: stats.failed.load(Ordering::Relaxed),
+        p50_heartbeat_ms: pick(0.5),
+        max_heartbeat_ms: pick(1.0),
+        max_lateness_ms: ms(Duration::from_micros(
+            stats.max_late_us.load(Ordering::Relaxed),
+        )),
+        lists: list_times.len(),
+        list_ms_max: list_times.last().copied().map_or(0.0, ms),
+        setup_s: (setup_s * 10.0).round() / 10.0,
+    }
+}
+
+async fn create_services(
+    group: &ServiceGroup,
+    n: usize,
+    concurrency: usize,
+) -> Result<Vec<ServiceRecord>, Error> {
+    let next = Arc::new(AtomicU64::new(0));
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.min(n) {
+        let (group, next) = (group.clone(), Arc::clone(&next));
+        workers.spawn(async move {
+            let mut made = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n as u64 {
+                    return Ok::<_, Error>(made);
+                }
+                let service =
+                    NewService::new(format!("bench-{i:06}"), BINARY, format!("bench-{i:06}"));
+                made.push((i, group.get_or_create(&service).await?));
+            }
+        });
+    }
+    let mut all = Vec::with_capacity(n);
+    while let Some(done) = workers.join_next().await {
+        let made = done
+            .map_err(|e| Error::new(ErrorKind::Panicked, "a setup task failed").with_source(e))??;
+        all.extend(made);
+    }
+    all.sort_unstable_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, record)| record).collect())
+}
+
+async fn heartbeat_all_once(
+    group: &ServiceGroup,
+    records: &[ServiceRecord],
+    concurrency: usize,
+) -> Result<(), Error> {
+    let records = Arc::new(records.to_vec());
+    let next = Arc::new(AtomicU64::new(0));
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.min(records.len()) {
+        let (group, next, records) = (group.clone(), Arc::clone(&next), Arc::clone(&records));
+        workers.spawn(async move {
+            loop {
+                let i = usize::try_from(next.fetch_add(1, Ordering::Relaxed)).unwrap_or(usize::MAX);
+                let Some(record) = records.get(i) else {
+                    return Ok::<_, Error>(());
+                };
+                group.report_state(record).await?;
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done.map_err(|e| Error::new(ErrorKind::Panicked, "a setup task failed").with_source(e))??;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    max_late_us: AtomicU64,
+    latencies: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl Stats {
+    fn write(&self, took: Duration, ok: bool) {
+        if ok {
+            self.ok.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.latencies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(took);
+    }
+
+    fn late(&self, lateness: Duration) {
+        let us = u64::try_from(lateness.as_micros()).unwrap_or(u64::MAX);
+        self.max_late_us.fetch_max(us, Ordering::Relaxed);
+    }
+}
+
+/// What the lister saw: how long each list took, and every service it saw down.
+#[derive(Debug, Default)]
+struct Lists {
+    times: Vec<Duration>,
+    down: HashSet<i64>,
+}
+
+impl Lists {
+    async fn record(&mut self, group: &ServiceGroup) -> Result<(), Error> {
+        let began = Instant::now();
+        let services = group.list(&ServiceFilter::all().binary(BINARY)).await?;
+        self.times.push(began.elapsed());
+        self.down
+            .extend(services.iter().filter(|s| !s.is_up()).map(|s| s.record.id));
+        Ok(())
+    }
+}
