@@ -34,7 +34,12 @@ impl Recorder {
         self.runs.lock().unwrap().clone()
     }
     fn count(&self, name: &str) -> usize {
-        self.runs.lock().unwrap().iter().filter(|(n, _)| *n == name).count()
+        self.runs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .count()
     }
     fn take(&self) -> Vec<&'static str> {
         std::mem::take(&mut *self.runs.lock().unwrap())
@@ -105,7 +110,9 @@ fn last_run(runner: &PeriodicRunner<Recorder>, t0: Instant, name: &str) -> Optio
 async fn oslo_idle_calculation() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("t", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 10.0, 0.0, false))
+        .unwrap();
     let t0 = rec.t0;
     at(t0, 5.0).await;
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 5.0);
@@ -191,13 +198,19 @@ async fn oslo_called_thrice() {
 async fn oslo_called_correct() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("t", 9.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 9.0, 0.0, false))
+        .unwrap();
     for i in 0..=200u32 {
         at(rec.t0, f64::from(i)).await;
         let idle = runner.run_periodic_tasks(()).await.unwrap();
         assert_eq!(rec.count("t"), (i / 9) as usize, "runs after second {i}");
         let expect = if i % 9 == 0 { 9 } else { 9 - i % 9 };
-        assert_eq!(idle, Duration::from_secs(u64::from(expect)), "idle at second {i}");
+        assert_eq!(
+            idle,
+            Duration::from_secs(u64::from(expect)),
+            "idle at second {i}"
+        );
     }
 }
 
@@ -283,9 +296,10 @@ async fn blocking_task_panic_is_contained() {
     let runner = oslo(&rec);
     runner
         .add_periodic_task(
-            PeriodicTask::blocking("sync_boom", |_m: &Recorder, _c: &()| -> Result<(), BoxError> {
-                panic!("sync panic")
-            })
+            PeriodicTask::blocking(
+                "sync_boom",
+                |_m: &Recorder, _c: &()| -> Result<(), BoxError> { panic!("sync panic") },
+            )
             .run_immediately(true),
         )
         .unwrap();
@@ -304,14 +318,26 @@ async fn blocking_task_panic_is_contained() {
 async fn oslo_defaults_and_disabled() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    assert!(runner.add_periodic_task(task("foo", 0.0, 0.0, false)).unwrap());
-    assert!(runner.add_periodic_task(task("bar", 4.0, 0.0, false)).unwrap());
-    assert!(!runner
-        .add_periodic_task(task("baz", 10.0, 0.0, false).enabled(false))
-        .unwrap());
-    assert!(!runner
-        .add_periodic_task(task("neg", -1.0, 0.0, false).run_immediately(true))
-        .unwrap());
+    assert!(
+        runner
+            .add_periodic_task(task("foo", 0.0, 0.0, false))
+            .unwrap()
+    );
+    assert!(
+        runner
+            .add_periodic_task(task("bar", 4.0, 0.0, false))
+            .unwrap()
+    );
+    assert!(
+        !runner
+            .add_periodic_task(task("baz", 10.0, 0.0, false).enabled(false))
+            .unwrap()
+    );
+    assert!(
+        !runner
+            .add_periodic_task(task("neg", -1.0, 0.0, false).run_immediately(true))
+            .unwrap()
+    );
     let by_name = |n: &str| runner.task(n).unwrap();
     assert_eq!(by_name("foo").spacing, Duration::from_secs(60));
     assert_eq!(by_name("bar").spacing, Duration::from_secs(4));
@@ -338,7 +364,9 @@ async fn oslo_idle_is_capped_at_default_interval() {
     for spacing in [200.0, 0.0] {
         let rec = Recorder::new();
         let runner = oslo(&rec);
-        runner.add_periodic_task(task("t", spacing, 0.0, false)).unwrap();
+        runner
+            .add_periodic_task(task("t", spacing, 0.0, false))
+            .unwrap();
         assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 60.0);
     }
 }
@@ -378,8 +406,12 @@ async fn oslo_external_tasks() {
 async fn oslo_two_tasks_table() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("a", 5.0, 0.0, false)).unwrap();
-    runner.add_periodic_task(task("b", 7.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("a", 5.0, 0.0, false))
+        .unwrap();
+    runner
+        .add_periodic_task(task("b", 7.0, 0.0, false))
+        .unwrap();
     let table: &[(f64, &[&str], f64)] = &[
         (0.0, &[], 5.0),
         (3.0, &[], 2.0),
@@ -405,7 +437,12 @@ async fn oslo_two_tasks_table() {
 
 /// Drives `runner` as a service's dynamic timer does: pass, sleep the returned idle, until
 /// `horizon`. Returns the pass start times.
-async fn drive(runner: &PeriodicRunner<Recorder>, t0: Instant, first: f64, horizon: f64) -> Vec<f64> {
+async fn drive(
+    runner: &PeriodicRunner<Recorder>,
+    t0: Instant,
+    first: f64,
+    horizon: f64,
+) -> Vec<f64> {
     at(t0, first).await;
     let mut passes = Vec::new();
     while (Instant::now() - t0).as_secs_f64() <= horizon {
@@ -424,7 +461,9 @@ async fn drive(runner: &PeriodicRunner<Recorder>, t0: Instant, first: f64, horiz
 async fn oslo_overdue_task_stays_late() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("t", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 10.0, 0.0, false))
+        .unwrap();
     at(rec.t0, 35.0).await;
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 10.0);
     assert_eq!(last_run(&runner, rec.t0, "t"), Some(30.0));
@@ -436,9 +475,14 @@ async fn oslo_overdue_task_stays_late() {
 
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("t", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 10.0, 0.0, false))
+        .unwrap();
     drive(&runner, rec.t0, 35.0, 65.0).await;
-    assert_eq!(rec.runs(), [("t", 35.0), ("t", 45.0), ("t", 55.0), ("t", 65.0)]);
+    assert_eq!(
+        rec.runs(),
+        [("t", 35.0), ("t", 45.0), ("t", 55.0), ("t", 65.0)]
+    );
 }
 
 // Difference from oslo (5.1 case 18): the Precise policy brings the late task back on its
@@ -450,9 +494,14 @@ async fn oslo_overdue_task_stays_late() {
 async fn difference_precise_overdue_task_returns_to_grid() {
     let rec = Recorder::new();
     let runner = precise(&rec);
-    runner.add_periodic_task(task("t", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 10.0, 0.0, false))
+        .unwrap();
     drive(&runner, rec.t0, 35.0, 65.0).await;
-    assert_eq!(rec.runs(), [("t", 35.0), ("t", 40.0), ("t", 50.0), ("t", 60.0)]);
+    assert_eq!(
+        rec.runs(),
+        [("t", 35.0), ("t", 40.0), ("t", 50.0), ("t", 60.0)]
+    );
 }
 
 // 5.1 case 19, a slow task (3 s, spacing 10, immediate) under oslo's idle: starts at
@@ -502,7 +551,9 @@ async fn oslo_jitter_moves_last_run_ahead() {
         .jitter_source(|| 1.0)
         .build()
         .unwrap();
-    runner.add_periodic_task(task("t", 100.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 100.0, 0.0, false))
+        .unwrap();
     let t0 = rec.t0;
     let steps: &[(f64, f64, usize)] = &[
         (100.0, 60.0, 1),
@@ -513,7 +564,11 @@ async fn oslo_jitter_moves_last_run_ahead() {
     ];
     for &(t, idle, runs) in steps {
         at(t0, t).await;
-        assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), idle, "at {t}");
+        assert_eq!(
+            secs(runner.run_periodic_tasks(()).await.unwrap()),
+            idle,
+            "at {t}"
+        );
         assert_eq!(rec.count("t"), runs, "at {t}");
     }
     assert_eq!(last_run(&runner, t0, "t"), Some(210.0));
@@ -530,7 +585,9 @@ async fn seeded_jitter_is_reproducible_and_bounded() {
             .seed(seed)
             .build()
             .unwrap();
-        runner.add_periodic_task(task("t", 200.0, 0.0, false)).unwrap();
+        runner
+            .add_periodic_task(task("t", 200.0, 0.0, false))
+            .unwrap();
         let mut out = Vec::new();
         let mut prev = 0.0;
         for _ in 0..30 {
@@ -564,7 +621,9 @@ async fn difference_first_spacing_counts_from_runner_start() {
     advance(Duration::from_secs(4000)).await; // "import" long before the runner exists
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("t", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 10.0, 0.0, false))
+        .unwrap();
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 10.0);
     assert_eq!(rec.count("t"), 0);
     at(rec.t0, 10.0).await;
@@ -578,7 +637,9 @@ async fn difference_first_spacing_counts_from_runner_start() {
 async fn difference_duplicate_names_rejected() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("same", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("same", 10.0, 0.0, false))
+        .unwrap();
     let err = runner
         .add_periodic_task(task("same", 3.0, 0.0, false))
         .unwrap_err();
@@ -609,8 +670,8 @@ async fn context_is_passed_through() {
         id: u32,
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let runner = PeriodicRunner::<Mutex<Vec<u32>>, Ctx>::new(Arc::new(Mutex::new(Vec::new())))
-        .unwrap();
+    let runner =
+        PeriodicRunner::<Mutex<Vec<u32>>, Ctx>::new(Arc::new(Mutex::new(Vec::new()))).unwrap();
     let seen2 = Arc::clone(&seen);
     runner
         .add_periodic_task(
@@ -642,12 +703,17 @@ async fn due_is_checked_when_the_pass_reaches_the_task() {
     runner
         .add_periodic_task(task("a", 10.0, 4.0, false).run_immediately(true))
         .unwrap();
-    runner.add_periodic_task(task("b", 3.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("b", 3.0, 0.0, false))
+        .unwrap();
     // oslo: idle = min(60, 10, 3) = 3 (b ran, counts its spacing)
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 3.0);
     assert_eq!(rec.runs(), [("a", 0.0), ("b", 4.0)]);
     assert_eq!(last_run(&runner, rec.t0, "b"), Some(3.0));
-    assert_eq!(runner.task("b").unwrap().last_lateness, Some(Duration::from_secs(1)));
+    assert_eq!(
+        runner.task("b").unwrap().last_lateness,
+        Some(Duration::from_secs(1))
+    );
 }
 
 // ... but a task earlier in the list that became due meanwhile waits for the next pass, and
@@ -658,7 +724,9 @@ async fn due_is_checked_when_the_pass_reaches_the_task() {
 async fn earlier_task_due_meanwhile_waits_for_next_pass() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("b", 3.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("b", 3.0, 0.0, false))
+        .unwrap();
     runner
         .add_periodic_task(task("a", 10.0, 4.0, false).run_immediately(true))
         .unwrap();
@@ -667,7 +735,9 @@ async fn earlier_task_due_meanwhile_waits_for_next_pass() {
     // Precise would have said 0: b has been due since t = 3.
     let rec = Recorder::new();
     let runner = precise(&rec);
-    runner.add_periodic_task(task("b", 3.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("b", 3.0, 0.0, false))
+        .unwrap();
     runner
         .add_periodic_task(task("a", 10.0, 4.0, false).run_immediately(true))
         .unwrap();
@@ -684,7 +754,9 @@ async fn concurrent_pass_runs_due_tasks_together() {
         .concurrency(Concurrency::Concurrent)
         .build()
         .unwrap();
-    runner.add_periodic_task(task("idle", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("idle", 10.0, 0.0, false))
+        .unwrap();
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 10.0);
     assert!(rec.runs().is_empty());
 
@@ -696,7 +768,8 @@ async fn concurrent_pass_runs_due_tasks_together() {
         .unwrap();
     runner
         .add_periodic_task(
-            PeriodicTask::blocking("c", |m: &Recorder, _c: &()| m.record("c")).run_immediately(true),
+            PeriodicTask::blocking("c", |m: &Recorder, _c: &()| m.record("c"))
+                .run_immediately(true),
         )
         .unwrap();
     let start = Instant::now();
@@ -704,7 +777,11 @@ async fn concurrent_pass_runs_due_tasks_together() {
         .run_periodic_tasks_with((), ErrorPolicy::Propagate)
         .await
         .unwrap_err();
-    assert_eq!(Instant::now() - start, Duration::from_secs(5), "a and b overlapped");
+    assert_eq!(
+        Instant::now() - start,
+        Duration::from_secs(5),
+        "a and b overlapped"
+    );
     assert_eq!(err.to_string(), "Error during Recorder.b: b failed");
     let mut names: Vec<_> = rec.take();
     names.sort_unstable();
@@ -742,7 +819,11 @@ async fn task_never_overlaps_itself_after_a_cancelled_pass() {
     assert!(runner.task("stuck").unwrap().running);
     at(rec.t0, 5.0).await;
     runner.run_periodic_tasks(()).await.unwrap();
-    assert_eq!(started.load(Ordering::SeqCst), 1, "not started a second time");
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        1,
+        "not started a second time"
+    );
     release_tx.send(()).unwrap();
     while runner.task("stuck").unwrap().running {
         tokio::task::yield_now().await;
@@ -757,7 +838,9 @@ async fn task_never_overlaps_itself_after_a_cancelled_pass() {
 async fn spacing_overrides() {
     let rec = Recorder::new();
     let runner = oslo(&rec);
-    runner.add_periodic_task(task("t", 10.0, 0.0, false)).unwrap();
+    runner
+        .add_periodic_task(task("t", 10.0, 0.0, false))
+        .unwrap();
     runner.set_spacing("t", 4.0).unwrap();
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 4.0);
     runner.set_spacing("t", -1.0).unwrap();
@@ -797,8 +880,12 @@ async fn observer_and_introspection() {
         })
         .build()
         .unwrap();
-    runner.add_periodic_task(task("ok", 10.0, 2.0, false)).unwrap();
-    runner.add_periodic_task(task("bad", 10.0, 0.0, true)).unwrap();
+    runner
+        .add_periodic_task(task("ok", 10.0, 2.0, false))
+        .unwrap();
+    runner
+        .add_periodic_task(task("bad", 10.0, 0.0, true))
+        .unwrap();
     at(rec.t0, 13.0).await;
     let idle = runner.run_periodic_tasks(()).await.unwrap();
     // Both ran on the 10 s grid point: next due 20, the pass ended at 15.
@@ -806,8 +893,18 @@ async fn observer_and_introspection() {
     assert_eq!(
         *seen.lock().unwrap(),
         [
-            ("Recorder.ok".to_owned(), Duration::from_secs(3), Duration::from_secs(2), RunOutcome::Succeeded),
-            ("Recorder.bad".to_owned(), Duration::from_secs(5), Duration::ZERO, RunOutcome::Failed),
+            (
+                "Recorder.ok".to_owned(),
+                Duration::from_secs(3),
+                Duration::from_secs(2),
+                RunOutcome::Succeeded
+            ),
+            (
+                "Recorder.bad".to_owned(),
+                Duration::from_secs(5),
+                Duration::ZERO,
+                RunOutcome::Failed
+            ),
         ]
     );
     let ok = runner.task("ok").unwrap();

@@ -51,11 +51,13 @@ struct Spec {
 
 fn specs(max_duration_ms: u64) -> impl Strategy<Value = Vec<Spec>> {
     proptest::collection::vec(
-        (50u64..4_000, any::<bool>(), 0..=max_duration_ms).prop_map(|(spacing_ms, immediate, duration_ms)| Spec {
-            spacing_ms,
-            immediate,
-            duration_ms,
-        }),
+        (50u64..4_000, any::<bool>(), 0..=max_duration_ms).prop_map(
+            |(spacing_ms, immediate, duration_ms)| Spec {
+                spacing_ms,
+                immediate,
+                duration_ms,
+            },
+        ),
         1..6,
     )
 }
@@ -78,7 +80,11 @@ fn drive(policy: IdlePolicy, tasks: &[Spec], horizon: Duration) -> (Instant, Vec
             .jitter(Jitter::None)
             .on_task_run(move |run| {
                 let task = run.name.trim_start_matches('t').parse().unwrap();
-                seen.lock().unwrap().push(Run { task, due: run.due, started: run.started });
+                seen.lock().unwrap().push(Run {
+                    task,
+                    due: run.due,
+                    started: run.started,
+                });
             })
             .build()
             .unwrap();
@@ -86,9 +92,12 @@ fn drive(policy: IdlePolicy, tasks: &[Spec], horizon: Duration) -> (Instant, Vec
             let duration = Duration::from_millis(spec.duration_ms);
             runner
                 .add_periodic_task(
-                    PeriodicTask::new(format!("t{i}"), move |_m: Arc<()>, _c: Arc<()>| async move {
-                        tokio::time::sleep(duration).await;
-                    })
+                    PeriodicTask::new(
+                        format!("t{i}"),
+                        move |_m: Arc<()>, _c: Arc<()>| async move {
+                            tokio::time::sleep(duration).await;
+                        },
+                    )
                     .spacing(Duration::from_millis(spec.spacing_ms))
                     .run_immediately(spec.immediate),
                 )

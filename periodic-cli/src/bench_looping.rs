@@ -24,17 +24,26 @@ pub(crate) struct Report {
 /// Runs `ticks` calls every `interval`, each spinning the CPU for `work`, and measures each
 /// call's lateness against the ideal grid `start + k * interval` (the grid point it serves;
 /// grid points passed without a call are counted as `skipped`).
-pub(crate) fn run(interval: Duration, ticks: usize, work: Duration) -> Result<Report, periodic::Error> {
+pub(crate) fn run(
+    interval: Duration,
+    ticks: usize,
+    work: Duration,
+) -> Result<Report, periodic::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime").with_source(e))?;
+        .map_err(|e| {
+            periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime")
+                .with_source(e)
+        })?;
     let calls = runtime.block_on(async move {
         let starts = Arc::new(Mutex::new(Vec::with_capacity(ticks)));
         let seen = Arc::clone(&starts);
         let mut call = FixedInterval::new(interval, move || {
             let now = Instant::now();
-            let mut v = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut v = seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             v.push(now);
             let done = v.len() >= ticks;
             drop(v);
@@ -53,7 +62,9 @@ pub(crate) fn run(interval: Duration, ticks: usize, work: Duration) -> Result<Re
         .name("bench")
         .start();
         let _ = call.wait().await;
-        let v = starts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let v = starts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         v.clone()
     });
     Ok(report(&calls, interval, work))

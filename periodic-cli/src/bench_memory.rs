@@ -17,13 +17,20 @@ pub(crate) struct Report {
 }
 
 fn resident_bytes() -> Result<u64, periodic::Error> {
-    let io = |e: std::io::Error| periodic::Error::new(periodic::ErrorKind::Io, "cannot read /proc/self/statm").with_source(e);
+    let io = |e: std::io::Error| {
+        periodic::Error::new(periodic::ErrorKind::Io, "cannot read /proc/self/statm").with_source(e)
+    };
     let statm = std::fs::read_to_string("/proc/self/statm").map_err(io)?;
     let pages: u64 = statm
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| periodic::Error::new(periodic::ErrorKind::Io, "unexpected /proc/self/statm format"))?;
+        .ok_or_else(|| {
+            periodic::Error::new(
+                periodic::ErrorKind::Io,
+                "unexpected /proc/self/statm format",
+            )
+        })?;
     // Every Linux machine this runs on uses 4 KiB pages; a wrong guess would show as an
     // absurd result rather than pass silently.
     Ok(pages * 4096)
@@ -36,7 +43,10 @@ pub(crate) fn run(count: usize) -> Result<Report, periodic::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime").with_source(e))?;
+        .map_err(|e| {
+            periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime")
+                .with_source(e)
+        })?;
     runtime.block_on(async move {
         // Warm up the allocator and the timer wheel so their fixed costs are not counted.
         let warm: Vec<_> = (0..1000)

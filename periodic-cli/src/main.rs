@@ -136,7 +136,9 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
     let out = std::sync::Arc::new(std::sync::Mutex::new((out, None::<std::io::Error>)));
     let sink_out = std::sync::Arc::clone(&out);
     let result = simulate::run(&scenario, options, move |event| {
-        let mut guard = sink_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = sink_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (w, err) = &mut *guard;
         if err.is_none() {
             if let Err(e) = event.write_json(w) {
@@ -144,7 +146,9 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
             }
         }
     });
-    let mut guard = out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut guard = out
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (w, err) = &mut *guard;
     let flushed = std::io::Write::flush(w);
     if let Some(e) = err.take().or(flushed.err()) {

@@ -58,9 +58,8 @@ pub(crate) struct ScenarioError(pub(crate) String);
 
 impl Scenario {
     pub(crate) fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ScenarioError(format!("cannot read scenario {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError(format!("cannot read scenario {}: {e}", path.display())))?;
         Self::parse(&text).map_err(|e| ScenarioError(format!("{}: {}", path.display(), e.0)))
     }
 
@@ -80,12 +79,22 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), ScenarioError> {
-        let bad = |field: String, why: &str| Err(ScenarioError(format!("invalid scenario field `{field}`: {why}")));
+        let bad = |field: String, why: &str| {
+            Err(ScenarioError(format!(
+                "invalid scenario field `{field}`: {why}"
+            )))
+        };
         if !self.horizon.is_finite() || self.horizon < 0.0 {
-            return bad("horizon".into(), "must be a finite number of seconds, 0 or more");
+            return bad(
+                "horizon".into(),
+                "must be a finite number of seconds, 0 or more",
+            );
         }
         if !self.initial_delay.is_finite() || self.initial_delay < 0.0 {
-            return bad("initial_delay".into(), "must be a finite number of seconds, 0 or more");
+            return bad(
+                "initial_delay".into(),
+                "must be a finite number of seconds, 0 or more",
+            );
         }
         if let Some(max) = self.periodic_interval_max {
             if !max.is_finite() || max <= 0.0 {
@@ -112,7 +121,10 @@ impl Scenario {
                 );
             }
             if !task.spacing.is_finite() {
-                return bad(format!("tasks[{i}].spacing"), "must be a finite number of seconds");
+                return bad(
+                    format!("tasks[{i}].spacing"),
+                    "must be a finite number of seconds",
+                );
             }
             if task.spacing > 0.0 && task.spacing < 0.001 {
                 return bad(
@@ -121,7 +133,10 @@ impl Scenario {
                 );
             }
             if !task.duration.is_finite() || task.duration < 0.0 {
-                return bad(format!("tasks[{i}].duration"), "must be a finite number of seconds, 0 or more");
+                return bad(
+                    format!("tasks[{i}].duration"),
+                    "must be a finite number of seconds, 0 or more",
+                );
             }
         }
         Ok(())
@@ -141,7 +156,14 @@ mod tests {
         let s = Scenario::parse(r#"{"tasks": [{"name": "a"}], "horizon": 10}"#).unwrap();
         let t = &s.tasks[0];
         assert_eq!(
-            (t.spacing, t.run_immediately, t.enabled, t.external_process_ok, t.duration, t.fails),
+            (
+                t.spacing,
+                t.run_immediately,
+                t.enabled,
+                t.external_process_ok,
+                t.duration,
+                t.fails
+            ),
             (0.0, false, true, false, 0.0, false)
         );
         assert!(s.run_external_periodic_tasks);
@@ -156,17 +178,24 @@ mod tests {
             err(r#"{"tasks": [{"name": "a", "spacing": "7"}], "horizon": 10}"#),
             "invalid scenario field `tasks[0].spacing`: invalid type: string \"7\", expected f64 at line 1 column 39"
         );
-        assert!(err(r#"{"tasks": [{"name": "a", "spacng": 7}], "horizon": 10}"#)
-            .starts_with("invalid scenario field `tasks[0].spacng`: unknown field `spacng`, expected one of"));
+        assert!(
+            err(r#"{"tasks": [{"name": "a", "spacng": 7}], "horizon": 10}"#).starts_with(
+                "invalid scenario field `tasks[0].spacng`: unknown field `spacng`, expected one of"
+            )
+        );
         assert!(err(r#"{"tasks": []}"#).contains("missing field `horizon`"));
         assert_eq!(
             err(r#"{"tasks": [{"name": "a", "duration": -1}], "horizon": 10}"#),
             "invalid scenario field `tasks[0].duration`: must be a finite number of seconds, 0 or more"
         );
-        assert!(err(r#"{"tasks": [{"name": "a"}, {"name": "a"}], "horizon": 1}"#)
-            .contains("`tasks[1].name`: task name `a` is used twice"));
-        assert!(err(r#"{"tasks": [], "horizon": 1, "periodic_interval_max": 0}"#)
-            .contains("`periodic_interval_max`"));
+        assert!(
+            err(r#"{"tasks": [{"name": "a"}, {"name": "a"}], "horizon": 1}"#)
+                .contains("`tasks[1].name`: task name `a` is used twice")
+        );
+        assert!(
+            err(r#"{"tasks": [], "horizon": 1, "periodic_interval_max": 0}"#)
+                .contains("`periodic_interval_max`")
+        );
         assert!(err("{").starts_with("invalid scenario: EOF while parsing"));
     }
 }

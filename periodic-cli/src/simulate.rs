@@ -57,16 +57,27 @@ pub(crate) struct Options {
 
 /// Runs the scenario and hands every event to `sink` in order. Builds its own paused
 /// current-thread runtime, so simulated hours take milliseconds.
-pub(crate) fn run(scenario: &Scenario, options: Options, sink: impl FnMut(Event) + Send + 'static) -> Result<(), periodic::Error> {
+pub(crate) fn run(
+    scenario: &Scenario,
+    options: Options,
+    sink: impl FnMut(Event) + Send + 'static,
+) -> Result<(), periodic::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
-        .map_err(|e| periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime").with_source(e))?;
+        .map_err(|e| {
+            periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime")
+                .with_source(e)
+        })?;
     runtime.block_on(simulate(scenario.clone(), options, sink))
 }
 
-async fn simulate(scenario: Scenario, options: Options, sink: impl FnMut(Event) + Send + 'static) -> Result<(), periodic::Error> {
+async fn simulate(
+    scenario: Scenario,
+    options: Options,
+    sink: impl FnMut(Event) + Send + 'static,
+) -> Result<(), periodic::Error> {
     let start = Instant::now();
     let since = move |t: Instant| round6((t - start).as_secs_f64());
     let sink = Arc::new(Mutex::new(sink));
@@ -75,13 +86,19 @@ async fn simulate(scenario: Scenario, options: Options, sink: impl FnMut(Event) 
     let mut builder = PeriodicRunner::<Simulated>::builder(Simulated)
         .idle_policy(options.idle_policy)
         .run_external_periodic_tasks(scenario.run_external_periodic_tasks)
-        .jitter(if scenario.jitter { Jitter::Oslo } else { Jitter::None })
+        .jitter(if scenario.jitter {
+            Jitter::Oslo
+        } else {
+            Jitter::None
+        })
         .on_task_run(move |run| {
             let event = Event::Task {
                 t: since(run.started),
                 task: Arc::clone(&run.name),
             };
-            (task_sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(event);
+            (task_sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner))(event);
         });
     if let Some(seed) = options.seed {
         builder = builder.seed(seed);
@@ -90,16 +107,19 @@ async fn simulate(scenario: Scenario, options: Options, sink: impl FnMut(Event) 
     for spec in &scenario.tasks {
         let duration = Duration::from_secs_f64(spec.duration);
         let fails = spec.fails;
-        let task = PeriodicTask::new(spec.name.clone(), move |_m: Arc<Simulated>, _c: Arc<()>| async move {
-            if !duration.is_zero() {
-                tokio::time::sleep(duration).await;
-            }
-            if fails {
-                Err::<(), BoxError>("boom".into())
-            } else {
-                Ok(())
-            }
-        })
+        let task = PeriodicTask::new(
+            spec.name.clone(),
+            move |_m: Arc<Simulated>, _c: Arc<()>| async move {
+                if !duration.is_zero() {
+                    tokio::time::sleep(duration).await;
+                }
+                if fails {
+                    Err::<(), BoxError>("boom".into())
+                } else {
+                    Ok(())
+                }
+            },
+        )
         .spacing_secs(spec.spacing)
         .run_immediately(spec.run_immediately)
         .enabled(spec.enabled)
@@ -128,7 +148,9 @@ async fn simulate(scenario: Scenario, options: Options, sink: impl FnMut(Event) 
                 t: since(Instant::now()),
                 idle: round6(idle.as_secs_f64()),
             };
-            (sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(event);
+            (sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner))(event);
             ControlFlow::Continue(Some(idle))
         }
     })
@@ -139,7 +161,10 @@ async fn simulate(scenario: Scenario, options: Options, sink: impl FnMut(Event) 
     }
     let mut call = looping.start();
     call.wait().await.map_err(|e| {
-        periodic::Error::new(periodic::ErrorKind::Task, format!("the simulation's looping call failed: {e}"))
+        periodic::Error::new(
+            periodic::ErrorKind::Task,
+            format!("the simulation's looping call failed: {e}"),
+        )
     })?;
     Ok(())
 }

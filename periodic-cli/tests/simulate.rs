@@ -14,7 +14,9 @@ fn periodic() -> Command {
 }
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn parse(text: &str) -> Vec<serde_json::Value> {
@@ -44,10 +46,19 @@ fn assert_same_trace(ours: &[serde_json::Value], oslo: &[serde_json::Value], wha
 
 fn simulate(scenario: &Path, policy: &str) -> Vec<serde_json::Value> {
     let out = periodic()
-        .args(["simulate", scenario.to_str().unwrap(), "--idle-policy", policy])
+        .args([
+            "simulate",
+            scenario.to_str().unwrap(),
+            "--idle-policy",
+            policy,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     parse(&String::from_utf8(out.stdout).unwrap())
 }
 
@@ -61,9 +72,14 @@ fn recorded_oslo_traces_are_reproduced_exactly() {
         }
         let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
         for policy in ["oslo", "precise"] {
-            let expected = std::fs::read_to_string(data(&format!("{stem}.{policy}.expected.jsonl"))).unwrap();
+            let expected =
+                std::fs::read_to_string(data(&format!("{stem}.{policy}.expected.jsonl"))).unwrap();
             let ours = simulate(&path, policy);
-            assert_same_trace(&ours, &parse(&expected), &format!("{stem} --idle-policy {policy}"));
+            assert_same_trace(
+                &ours,
+                &parse(&expected),
+                &format!("{stem} --idle-policy {policy}"),
+            );
             checked += 1;
         }
     }
@@ -73,7 +89,12 @@ fn recorded_oslo_traces_are_reproduced_exactly() {
 #[test]
 fn output_format_matches_the_issue() {
     let out = periodic()
-        .args(["simulate", data("example.json").to_str().unwrap(), "--idle-policy", "oslo"])
+        .args([
+            "simulate",
+            data("example.json").to_str().unwrap(),
+            "--idle-policy",
+            "oslo",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -133,7 +154,10 @@ fn bad(scenario: &str) -> String {
     let dir = tempdir();
     let path = dir.join(format!("bad-{}.json", scenario.len()));
     std::fs::write(&path, scenario).unwrap();
-    let out = periodic().args(["simulate", path.to_str().unwrap()]).output().unwrap();
+    let out = periodic()
+        .args(["simulate", path.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "exit code for {scenario}");
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
@@ -143,17 +167,31 @@ fn bad(scenario: &str) -> String {
 
 #[test]
 fn bad_scenarios_name_the_field() {
-    assert!(bad(r#"{"tasks": [{"name": "a", "spacing": "7"}], "horizon": 10}"#)
-        .contains("invalid scenario field `tasks[0].spacing`: invalid type: string \"7\", expected f64"));
-    assert!(bad(r#"{"tasks": [{"name": "a", "duraton": 1}], "horizon": 10}"#)
-        .contains("`tasks[0].duraton`: unknown field `duraton`"));
+    assert!(
+        bad(r#"{"tasks": [{"name": "a", "spacing": "7"}], "horizon": 10}"#).contains(
+            "invalid scenario field `tasks[0].spacing`: invalid type: string \"7\", expected f64"
+        )
+    );
+    assert!(
+        bad(r#"{"tasks": [{"name": "a", "duraton": 1}], "horizon": 10}"#)
+            .contains("`tasks[0].duraton`: unknown field `duraton`")
+    );
     assert!(bad(r#"{"tasks": [{"spacing": 1}], "horizon": 10}"#).contains("missing field `name`"));
     assert!(bad(r#"{"tasks": [], "horizon": -1}"#).contains("`horizon`"));
-    assert!(bad(r#"{"tasks": [{"name": "a", "duration": -2}], "horizon": 1}"#).contains("`tasks[0].duration`"));
+    assert!(
+        bad(r#"{"tasks": [{"name": "a", "duration": -2}], "horizon": 1}"#)
+            .contains("`tasks[0].duration`")
+    );
     assert!(bad("not json").contains("invalid scenario"));
-    let missing = periodic().args(["simulate", "/nonexistent/scenario.json"]).output().unwrap();
+    let missing = periodic()
+        .args(["simulate", "/nonexistent/scenario.json"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read scenario /nonexistent/scenario.json"));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("cannot read scenario /nonexistent/scenario.json")
+    );
 }
 
 #[test]
@@ -167,7 +205,11 @@ fn live_random_scenarios_match_oslo() {
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let trace = root.join("../shared/tools/oslo_trace.py");
-    let trace = if trace.exists() { trace } else { root.join("tools/oslo_trace.py") };
+    let trace = if trace.exists() {
+        trace
+    } else {
+        root.join("tools/oslo_trace.py")
+    };
     let cases = std::env::var("PERIODIC_OSLO_CASES").unwrap_or_else(|_| "40".to_owned());
     let out = Command::new(&python)
         .arg(root.join("tools/compare_oslo.py"))

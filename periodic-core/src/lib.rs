@@ -8,6 +8,7 @@
 mod error;
 mod looping;
 mod periodic;
+mod service;
 mod servicegroup;
 mod task_group;
 
@@ -17,9 +18,13 @@ pub use looping::{
     LoopingCallError, OnError, Retry, StopHandle,
 };
 pub use periodic::{
-    Concurrency, DEFAULT_INTERVAL, ErrorPolicy, IdlePolicy, IntoTaskResult, Jitter,
-    PeriodicRunner, PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunOutcome, TaskInfo,
-    TaskRun, jitter_for, nearest_boundary, registered_tasks,
+    Concurrency, DEFAULT_INTERVAL, ErrorPolicy, IdlePolicy, IntoTaskResult, Jitter, PeriodicRunner,
+    PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunOutcome, TaskInfo, TaskRun, jitter_for,
+    nearest_boundary, registered_tasks,
+};
+pub use service::{
+    DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, RunningService,
+    Service, ServiceBuilder, Stopped, default_host,
 };
 pub use servicegroup::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, DownReason,

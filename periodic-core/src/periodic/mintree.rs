@@ -101,7 +101,14 @@ impl MinTree {
         self.descend(1, 0, self.leaves, start, limit)
     }
 
-    fn descend(&self, node: usize, lo: usize, hi: usize, start: usize, limit: u64) -> Option<usize> {
+    fn descend(
+        &self,
+        node: usize,
+        lo: usize,
+        hi: usize,
+        start: usize,
+        limit: u64,
+    ) -> Option<usize> {
         if hi <= start || self.nodes[node] > limit {
             return None;
         }

@@ -112,13 +112,22 @@ mod tests {
         let t0 = Instant::now();
         let sp = |s: u64| Duration::from_secs(s);
         let z = Duration::ZERO;
-        assert_eq!(nearest_boundary(Some(at(t0, 10.0)), sp(7), at(t0, 19.0), z), at(t0, 17.0));
-        assert_eq!(nearest_boundary(Some(at(t0, 13.0)), sp(7), at(t0, 28.0), z), at(t0, 27.0));
+        assert_eq!(
+            nearest_boundary(Some(at(t0, 10.0)), sp(7), at(t0, 19.0), z),
+            at(t0, 17.0)
+        );
+        assert_eq!(
+            nearest_boundary(Some(at(t0, 13.0)), sp(7), at(t0, 28.0), z),
+            at(t0, 27.0)
+        );
         assert_eq!(
             nearest_boundary(Some(at(t0, 781.0)), sp(88), at(t0, 1841.0), z),
             at(t0, 1837.0)
         );
-        assert_eq!(nearest_boundary(None, sp(88), at(t0, 1835.0), z), at(t0, 1835.0));
+        assert_eq!(
+            nearest_boundary(None, sp(88), at(t0, 1835.0), z),
+            at(t0, 1835.0)
+        );
         let j = jitter_for(sp(200), 1.0);
         assert_eq!(
             nearest_boundary(Some(at(t0, 1000.0)), sp(200), at(t0, 1300.0), j),

@@ -176,7 +176,9 @@ where
         let func: AddedFn<M, C> = Arc::new(move |manager, ctx| {
             let f = Arc::clone(&f);
             TaskCall::Blocking(Box::new(move || {
-                f(&manager, &ctx).into_task_result().map_err(TaskFailure::Error)
+                f(&manager, &ctx)
+                    .into_task_result()
+                    .map_err(TaskFailure::Error)
             }))
         });
         Self::with_fn(name.into(), func)

@@ -1,0 +1,392 @@
+//! `Service` and its builder: configuration and the start sequence.
+
+use std::fmt;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+
+use super::manager::Manager;
+use super::options::ServiceOptions;
+use super::running::RunningService;
+use crate::error::{Error, ErrorKind, Result};
+use crate::looping::{DynamicInterval, OnError};
+use crate::periodic::{IdlePolicy, Jitter, PeriodicRunner};
+use crate::servicegroup::{HeartbeatMode, JoinOptions, NewService, ServiceGroup};
+use crate::task_group::TaskGroup;
+
+/// A service: a [`Manager`] whose periodic tasks run on a timer, with a heartbeat in a
+/// [`ServiceGroup`] so that anyone can tell whether it is up (nova's `service.Service`).
+///
+/// Build it with [`Service::builder`], then [`start`](Service::start) it, or run it until
+/// SIGTERM/SIGINT with [`run_until_signal`](Service::run_until_signal):
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use periodic::{Manager, Service, ServiceGroup, ServiceGroupConfig, periodic_tasks};
+///
+/// struct Compute;
+///
+/// impl Manager for Compute {
+///     type Context = ();
+///     fn context(&self) {}
+/// }
+///
+/// #[periodic_tasks]
+/// impl Compute {
+///     #[periodic_task(spacing = 60, run_immediately)]
+///     async fn update_available_resource(&self) {}
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> periodic::Result<()> {
+/// let group = ServiceGroup::open("sqlite://periodic.db", ServiceGroupConfig::default()).await?;
+/// let stopped = Service::builder(Compute, "periodic-compute", "compute")
+///     .servicegroup(group)
+///     .build()?
+///     .run_until_signal()
+///     .await?;
+/// std::process::exit(stopped.exit_code());
+/// # }
+/// ```
+///
+/// # Start order
+///
+/// As nova's `Service.start`: [`Manager::init_host`]; load or create the service record
+/// (race-safe: two processes starting at once end with one row);
+/// [`Manager::pre_start_hook`]; [`Manager::post_start_hook`]; join the service group (the
+/// heartbeat, first after 5 s, then every `report_interval`, on a thread of its own); then
+/// the periodic tasks on a [`DynamicInterval`] after a random `periodic_fuzzy_delay`.
+///
+/// # Differences from nova and oslo.service
+///
+/// - The heartbeat runs on its own thread and store connection
+///   ([`HeartbeatMode::Thread`]): a periodic task that blocks its thread cannot make the
+///   service look down.
+/// - A graceful stop marks the service stopped in the store, so `service list` shows it
+///   down at once instead of after `service_down_time`.
+/// - `periodic_interval_max` defaults to 60 s (nova's `Service.create` passes `None`,
+///   under which a pass that returns no idle time ends the timer with an error).
+pub struct Service<M: Manager> {
+    manager: Arc<M>,
+    options: ServiceOptions,
+    group: ServiceGroup,
+}
+
+impl<M: Manager> fmt::Debug for Service<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("options", &self.options)
+            .field("group", &self.group.url())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Service`]; see [`Service::builder`].
+pub struct ServiceBuilder<M: Manager> {
+    manager: Arc<M>,
+    options: ServiceOptions,
+    group: Option<ServiceGroup>,
+}
+
+impl<M: Manager> fmt::Debug for ServiceBuilder<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Manager> Service<M> {
+    /// A builder for a service running `manager` as `binary` (e.g. `nova-compute`) on
+    /// `topic` (e.g. `compute`), with oslo's and nova's defaults: host = this machine's
+    /// hostname, `periodic_enable` true, `periodic_fuzzy_delay` 60 s,
+    /// `periodic_interval_max` 60 s, `run_external_periodic_tasks` true,
+    /// `graceful_shutdown_timeout` 60 s.
+    pub fn builder(
+        manager: impl Into<Arc<M>>,
+        binary: impl Into<String>,
+        topic: impl Into<String>,
+    ) -> ServiceBuilder<M> {
+        ServiceBuilder {
+            manager: manager.into(),
+            options: ServiceOptions::new(binary.into(), topic.into()),
+            group: None,
+        }
+    }
+
+    /// The manager.
+    pub fn manager(&self) -> &Arc<M> {
+        &self.manager
+    }
+
+    /// The service group the service joins.
+    pub fn group(&self) -> &ServiceGroup {
+        &self.group
+    }
+
+    /// Starts the service in nova's order (see [Start order](Self#start-order)) and
+    /// returns the running service.
+    ///
+    /// # Errors
+    ///
+    /// A failing hook ([`ErrorKind::Config`] with the hook's error as the source), a
+    /// store error while loading or creating the record ([`ErrorKind::Store`]), or a
+    /// runner that cannot be built (duplicate task names, a context type mismatch, an
+    /// unknown task in a spacing override). Nothing keeps running after an error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: cancelled after joining the group, the heartbeat goes on until
+    /// the process ends.
+    pub async fn start(self) -> Result<RunningService<M>> {
+        let Service {
+            manager,
+            options,
+            group,
+        } = self;
+        hook("init_host", manager.init_host().await)?;
+        let mut new = NewService::new(&options.host, &options.binary, &options.topic);
+        if let Some(zone) = &options.availability_zone {
+            new = new.availability_zone(zone);
+        }
+        let record = group.get_or_create(&new).await?;
+        hook("pre_start_hook", manager.pre_start_hook(&record).await)?;
+        let runner = build_runner(&manager, &options)?;
+        hook("post_start_hook", manager.post_start_hook().await)?;
+
+        let probe = Arc::clone(&manager);
+        let join = JoinOptions::new()
+            .is_working(move || probe.is_working())
+            .mode(options.heartbeat_mode);
+        let heartbeat = group.join(&record, join).await?;
+        tracing::info!(
+            binary = %options.binary,
+            host = %options.host,
+            topic = %options.topic,
+            "Starting {} node (version {})",
+            options.topic,
+            env!("CARGO_PKG_VERSION")
+        );
+
+        let tasks = TaskGroup::new();
+        let periodic = if options.periodic_enable {
+            Some(start_periodic_tasks(&tasks, &manager, &runner, &options))
+        } else {
+            None
+        };
+        Ok(RunningService::new(
+            manager, record, group, heartbeat, runner, tasks, periodic, options,
+        ))
+    }
+
+    /// Starts the service and runs it until SIGTERM or SIGINT, then stops it gracefully
+    /// (see [`RunningService::run_until_signal`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), or when the signal handlers cannot be installed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe (see [`start`](Self::start)).
+    pub async fn run_until_signal(self) -> Result<super::Stopped> {
+        self.start().await?.run_until_signal().await
+    }
+}
+
+fn hook(name: &str, result: std::result::Result<(), crate::BoxError>) -> Result<()> {
+    result.map_err(|e| {
+        let text = crate::error::report(e.as_ref());
+        Error::new(
+            ErrorKind::Config,
+            format!("the manager's {name} failed: {text}"),
+        )
+        .with_source(e)
+    })
+}
+
+fn build_runner<M: Manager>(
+    manager: &Arc<M>,
+    options: &ServiceOptions,
+) -> Result<PeriodicRunner<M, M::Context>> {
+    let mut builder = PeriodicRunner::<M, M::Context>::builder(Arc::clone(manager))
+        .idle_policy(options.idle_policy)
+        .jitter(options.jitter)
+        .run_external_periodic_tasks(options.run_external_periodic_tasks);
+    if let Some(seed) = options.seed {
+        builder = builder.seed(seed);
+    }
+    for (name, spacing) in &options.spacing_overrides {
+        builder = builder.spacing_override(name.clone(), *spacing);
+    }
+    builder.build()
+}
+
+/// nova: `tg.add_dynamic_timer(self.periodic_tasks, initial_delay=randint(0,
+/// periodic_fuzzy_delay) or None, periodic_interval_max=...)`.
+fn start_periodic_tasks<M: Manager>(
+    tasks: &TaskGroup,
+    manager: &Arc<M>,
+    runner: &PeriodicRunner<M, M::Context>,
+    options: &ServiceOptions,
+) -> crate::looping::LoopingCall<(), Error> {
+    let fuzzy = options.periodic_fuzzy_delay.as_secs();
+    let initial_delay = if fuzzy == 0 {
+        Duration::ZERO
+    } else {
+        let mut rng = match options.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        Duration::from_secs(rng.random_range(0..=fuzzy))
+    };
+    let manager = Arc::clone(manager);
+    let runner = runner.clone();
+    let mut timer = DynamicInterval::new(move || {
+        let manager = Arc::clone(&manager);
+        let runner = runner.clone();
+        async move {
+            let idle = runner.run_periodic_tasks(manager.context()).await?;
+            Ok::<_, Error>(ControlFlow::<(), _>::Continue(Some(idle)))
+        }
+    })
+    .name("periodic_tasks")
+    .on_error(OnError::Log)
+    .initial_delay(initial_delay);
+    if let Some(max) = options.periodic_interval_max {
+        timer = timer.periodic_interval_max(max);
+    }
+    tasks.add_dynamic_timer(timer)
+}
+
+impl<M: Manager> ServiceBuilder<M> {
+    /// The service group to join (required).
+    #[must_use]
+    pub fn servicegroup(mut self, group: ServiceGroup) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// The host name recorded for the service (default: this machine's hostname).
+    #[must_use]
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.options.host = host.into();
+        self
+    }
+
+    /// The availability zone recorded for the service (default: none).
+    #[must_use]
+    pub fn availability_zone(mut self, zone: impl Into<String>) -> Self {
+        self.options.availability_zone = Some(zone.into());
+        self
+    }
+
+    /// nova's `periodic_enable` (default `true`): whether the periodic tasks run at all.
+    #[must_use]
+    pub fn periodic_enable(mut self, yes: bool) -> Self {
+        self.options.periodic_enable = yes;
+        self
+    }
+
+    /// nova's `periodic_fuzzy_delay` (default 60 s): the first pass starts after a random
+    /// whole number of seconds in `[0, delay]`. Zero starts at once.
+    #[must_use]
+    pub fn periodic_fuzzy_delay(mut self, delay: Duration) -> Self {
+        self.options.periodic_fuzzy_delay = delay;
+        self
+    }
+
+    /// The longest sleep between two passes (default 60 s; `None`: no cap).
+    #[must_use]
+    pub fn periodic_interval_max(mut self, max: Option<Duration>) -> Self {
+        self.options.periodic_interval_max = max;
+        self
+    }
+
+    /// oslo's `run_external_periodic_tasks` (default `true`).
+    #[must_use]
+    pub fn run_external_periodic_tasks(mut self, yes: bool) -> Self {
+        self.options.run_external_periodic_tasks = yes;
+        self
+    }
+
+    /// oslo's `graceful_shutdown_timeout` (default 60 s): how long a stop waits for a
+    /// running pass to finish. Zero waits for ever.
+    #[must_use]
+    pub fn graceful_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.options.graceful_shutdown_timeout = timeout;
+        self
+    }
+
+    /// The runner's idle policy (default [`IdlePolicy::Precise`]).
+    #[must_use]
+    pub fn idle_policy(mut self, policy: IdlePolicy) -> Self {
+        self.options.idle_policy = policy;
+        self
+    }
+
+    /// The runner's jitter (default [`Jitter::Oslo`], 0-5 % of the spacing in whole
+    /// seconds).
+    #[must_use]
+    pub fn jitter(mut self, jitter: Jitter) -> Self {
+        self.options.jitter = jitter;
+        self
+    }
+
+    /// Overrides the spacing of periodic task `name`, in seconds (0: default interval;
+    /// negative: disabled), as nova reads spacings from configuration.
+    #[must_use]
+    pub fn spacing_override(mut self, name: impl Into<String>, spacing: f64) -> Self {
+        self.options.spacing_overrides.push((name.into(), spacing));
+        self
+    }
+
+    /// Where the heartbeat runs (default [`HeartbeatMode::Thread`]).
+    #[must_use]
+    pub fn heartbeat_mode(mut self, mode: HeartbeatMode) -> Self {
+        self.options.heartbeat_mode = mode;
+        self
+    }
+
+    /// Seeds the random fuzzy delay and the runner's jitter, for reproducible tests.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.options.seed = Some(seed);
+        self
+    }
+
+    /// Builds the service.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] without a service group, or with an empty host, binary or
+    /// topic.
+    pub fn build(self) -> Result<Service<M>> {
+        let group = self.group.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "a service needs a service group: call `.servicegroup(ServiceGroup::open(url, config).await?)`",
+            )
+        })?;
+        for (what, value) in [
+            ("host", &self.options.host),
+            ("binary", &self.options.binary),
+            ("topic", &self.options.topic),
+        ] {
+            if value.trim().is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("a service's {what} must not be empty"),
+                ));
+            }
+        }
+        Ok(Service {
+            manager: self.manager,
+            options: self.options,
+            group,
+        })
+    }
+}

@@ -1,0 +1,66 @@
+//! A service's options, with oslo's and nova's names and defaults.
+
+use std::time::Duration;
+
+use crate::periodic::{DEFAULT_INTERVAL, IdlePolicy, Jitter};
+use crate::servicegroup::HeartbeatMode;
+
+/// nova's `periodic_fuzzy_delay` default: the first pass over the periodic tasks starts a
+/// random 0 to 60 s after the service, so that a fleet restarted at once does not
+/// stampede.
+pub const DEFAULT_PERIODIC_FUZZY_DELAY: Duration = Duration::from_secs(60);
+
+/// oslo's `graceful_shutdown_timeout` default.
+pub const DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The options of a [`Service`](crate::Service) besides the service group's
+/// (`report_interval` and `service_down_time` belong to the
+/// [`ServiceGroupConfig`](crate::ServiceGroupConfig) the group was opened with).
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceOptions {
+    pub(crate) host: String,
+    pub(crate) binary: String,
+    pub(crate) topic: String,
+    pub(crate) availability_zone: Option<String>,
+    pub(crate) periodic_enable: bool,
+    pub(crate) periodic_fuzzy_delay: Duration,
+    pub(crate) periodic_interval_max: Option<Duration>,
+    pub(crate) run_external_periodic_tasks: bool,
+    pub(crate) graceful_shutdown_timeout: Duration,
+    pub(crate) idle_policy: IdlePolicy,
+    pub(crate) jitter: Jitter,
+    pub(crate) spacing_overrides: Vec<(String, f64)>,
+    pub(crate) heartbeat_mode: HeartbeatMode,
+    pub(crate) seed: Option<u64>,
+}
+
+impl ServiceOptions {
+    pub(crate) fn new(binary: String, topic: String) -> Self {
+        ServiceOptions {
+            host: default_host(),
+            binary,
+            topic,
+            availability_zone: None,
+            periodic_enable: true,
+            periodic_fuzzy_delay: DEFAULT_PERIODIC_FUZZY_DELAY,
+            periodic_interval_max: Some(DEFAULT_INTERVAL),
+            run_external_periodic_tasks: true,
+            graceful_shutdown_timeout: DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
+            idle_policy: IdlePolicy::default(),
+            jitter: Jitter::default(),
+            spacing_overrides: Vec::new(),
+            heartbeat_mode: HeartbeatMode::default(),
+            seed: None,
+        }
+    }
+}
+
+/// The machine's hostname (nova's `CONF.host` default), or `localhost` if it cannot be
+/// read.
+pub fn default_host() -> String {
+    gethostname::gethostname()
+        .into_string()
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}

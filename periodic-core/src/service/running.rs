@@ -1,0 +1,284 @@
+//! A started service: introspection, graceful stop, signals.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::manager::Manager;
+use super::options::ServiceOptions;
+use crate::error::{Error, ErrorKind, Result};
+use crate::looping::LoopingCall;
+use crate::periodic::PeriodicRunner;
+use crate::servicegroup::{Heartbeat, HeartbeatStats, ServiceGroup, ServiceRecord};
+use crate::task_group::{Shutdown, TaskGroup};
+
+/// How long leaving the service group (stopping the heartbeat, marking the service
+/// stopped) may take at the end of a stop.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a service stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Stopped {
+    /// Every running task finished within `graceful_shutdown_timeout`.
+    Graceful,
+    /// `graceful_shutdown_timeout` passed first; async work was cancelled, blocking work
+    /// may still be running (oslo: "Graceful shutdown timeout exceeded, instantaneous
+    /// exiting").
+    TimedOut,
+    /// A second signal arrived during the graceful stop.
+    Interrupted,
+}
+
+impl Stopped {
+    /// The process exit code oslo uses: 0 after a graceful stop, 1 otherwise. Exit with
+    /// [`std::process::exit`] so that blocking work still running cannot hold the process.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Stopped::Graceful => 0,
+            Stopped::TimedOut | Stopped::Interrupted => 1,
+        }
+    }
+}
+
+/// A started [`Service`](crate::Service): its record, heartbeat and periodic tasks.
+pub struct RunningService<M: Manager> {
+    manager: Arc<M>,
+    record: ServiceRecord,
+    group: ServiceGroup,
+    heartbeat: Heartbeat,
+    runner: PeriodicRunner<M, M::Context>,
+    tasks: TaskGroup,
+    periodic: Option<LoopingCall<(), Error>>,
+    options: ServiceOptions,
+}
+
+impl<M: Manager> fmt::Debug for RunningService<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningService")
+            .field("record", &self.record)
+            .field("heartbeat", &self.heartbeat)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Manager> RunningService<M> {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal constructor of the parts"
+    )]
+    pub(crate) fn new(
+        manager: Arc<M>,
+        record: ServiceRecord,
+        group: ServiceGroup,
+        heartbeat: Heartbeat,
+        runner: PeriodicRunner<M, M::Context>,
+        tasks: TaskGroup,
+        periodic: Option<LoopingCall<(), Error>>,
+        options: ServiceOptions,
+    ) -> Self {
+        RunningService {
+            manager,
+            record,
+            group,
+            heartbeat,
+            runner,
+            tasks,
+            periodic,
+            options,
+        }
+    }
+
+    /// The manager.
+    pub fn manager(&self) -> &Arc<M> {
+        &self.manager
+    }
+
+    /// The service's row as it was loaded or created at start.
+    pub fn record(&self) -> &ServiceRecord {
+        &self.record
+    }
+
+    /// The service group.
+    pub fn group(&self) -> &ServiceGroup {
+        &self.group
+    }
+
+    /// The periodic-task runner, for introspection ([`PeriodicRunner::tasks`]).
+    pub fn runner(&self) -> &PeriodicRunner<M, M::Context> {
+        &self.runner
+    }
+
+    /// The task group the periodic timer runs in; the manager may add its own timers and
+    /// tasks, which a stop then stops too.
+    pub fn task_group(&self) -> &TaskGroup {
+        &self.tasks
+    }
+
+    /// The heartbeat's counters.
+    pub fn heartbeat_stats(&self) -> HeartbeatStats {
+        self.heartbeat.stats()
+    }
+
+    /// Whether the periodic tasks are still being driven (false with `periodic_enable`
+    /// off, and after a stop).
+    pub fn periodic_tasks_running(&self) -> bool {
+        self.periodic.as_ref().is_some_and(LoopingCall::is_running)
+    }
+
+    /// Stops the service gracefully: the periodic timer and the manager's timers stop (a
+    /// sleep is interrupted, a pass in progress finishes), then the service waits up to
+    /// `graceful_shutdown_timeout` for running work; then it leaves the service group (the
+    /// heartbeat stops and the record is marked stopped, so `service list` shows it down
+    /// at once) and runs [`Manager::cleanup_host`]. The heartbeat keeps the service up
+    /// while its work finishes.
+    ///
+    /// # Errors
+    ///
+    /// None so far: a store that cannot be reached while leaving is logged, and the
+    /// service then goes down after `service_down_time` like a crashed one.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: cancelled midway, some parts are stopped and others not.
+    pub async fn stop(self) -> Result<Stopped> {
+        self.stop_until(std::future::pending()).await
+    }
+
+    /// The graceful stop of [`stop`](Self::stop), cut short with [`Stopped::Interrupted`]
+    /// when `interrupt` completes first.
+    async fn stop_until(self, interrupt: impl Future<Output = ()>) -> Result<Stopped> {
+        let RunningService {
+            manager,
+            record,
+            group,
+            heartbeat,
+            tasks,
+            options,
+            ..
+        } = self;
+        let graceful = tasks.stop(Shutdown::Graceful);
+        let timeout = options.graceful_shutdown_timeout;
+        let bounded = async {
+            if timeout.is_zero() {
+                graceful.await;
+                true
+            } else {
+                tokio::time::timeout(timeout, graceful).await.is_ok()
+            }
+        };
+        let outcome = tokio::select! {
+            finished = bounded => if finished { Stopped::Graceful } else { Stopped::TimedOut },
+            () = interrupt => Stopped::Interrupted,
+        };
+        match outcome {
+            Stopped::Graceful => {}
+            Stopped::TimedOut => {
+                tracing::error!(
+                    timeout = ?timeout,
+                    "Graceful shutdown timeout exceeded, instantaneous exiting"
+                );
+            }
+            Stopped::Interrupted => {
+                tracing::warn!("Stop interrupted, exiting without waiting for running tasks");
+            }
+        }
+        if outcome != Stopped::Graceful {
+            // Cancel what is async; blocking work cannot be cancelled and is left to the
+            // process exit.
+            drop(tasks.stop(Shutdown::Immediate));
+        }
+        match tokio::time::timeout(LEAVE_TIMEOUT, group.leave(heartbeat)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(
+                host = %record.host,
+                binary = %record.binary,
+                error = %err.report(),
+                "Could not mark the service stopped; it shows down after service_down_time"
+            ),
+            Err(_) => tracing::warn!(
+                host = %record.host,
+                binary = %record.binary,
+                "Could not mark the service stopped in time; it shows down after service_down_time"
+            ),
+        }
+        if outcome == Stopped::Graceful {
+            manager.cleanup_host().await;
+        }
+        tracing::info!(
+            host = %record.host,
+            binary = %record.binary,
+            outcome = ?outcome,
+            "Service {} on {} stopped",
+            record.binary,
+            record.host
+        );
+        Ok(outcome)
+    }
+
+    /// Runs until SIGTERM or SIGINT (Ctrl-C), then stops gracefully (see
+    /// [`stop`](Self::stop)); a second signal during the stop ends it at once with
+    /// [`Stopped::Interrupted`]. Exit the process with [`Stopped::exit_code`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] if the signal handlers cannot be installed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe once a signal arrived (see [`stop`](Self::stop)).
+    pub async fn run_until_signal(self) -> Result<Stopped> {
+        let mut signals = Signals::new()?;
+        let name = signals.next().await;
+        tracing::info!(signal = name, "Caught {name}, exiting");
+        self.stop_until(async move {
+            let again = signals.next().await;
+            tracing::warn!(signal = again, "Caught {again} again, exiting at once");
+        })
+        .await
+    }
+}
+
+/// SIGTERM and SIGINT.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let io = |e: std::io::Error| {
+                Error::new(ErrorKind::Io, "cannot install the signal handlers").with_source(e)
+            };
+            Ok(Signals {
+                term: signal(SignalKind::terminate()).map_err(io)?,
+                int: signal(SignalKind::interrupt()).map_err(io)?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+}
