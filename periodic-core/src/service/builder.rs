@@ -160,7 +160,8 @@ impl<M: Manager> Service<M> {
         let probe = Arc::clone(&manager);
         let join = JoinOptions::new()
             .is_working(move || probe.is_working())
-            .mode(options.heartbeat_mode);
+            .mode(options.heartbeat_mode)
+            .initial_delay(options.initial_reporting_delay);
         let heartbeat = group.join(&record, join).await?;
         tracing::info!(
             binary = %options.binary,
@@ -348,6 +349,14 @@ impl<M: Manager> ServiceBuilder<M> {
     #[must_use]
     pub fn heartbeat_mode(mut self, mode: HeartbeatMode) -> Self {
         self.options.heartbeat_mode = mode;
+        self
+    }
+
+    /// The wait before the first heartbeat (default nova's `INITIAL_REPORTING_DELAY`,
+    /// 5 s).
+    #[must_use]
+    pub fn initial_reporting_delay(mut self, delay: Duration) -> Self {
+        self.options.initial_reporting_delay = delay;
         self
     }
 

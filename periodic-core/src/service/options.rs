@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::periodic::{DEFAULT_INTERVAL, IdlePolicy, Jitter};
-use crate::servicegroup::HeartbeatMode;
+use crate::servicegroup::{HeartbeatMode, INITIAL_REPORTING_DELAY};
 
 /// nova's `periodic_fuzzy_delay` default: the first pass over the periodic tasks starts a
 /// random 0 to 60 s after the service, so that a fleet restarted at once does not
@@ -31,6 +31,7 @@ pub(crate) struct ServiceOptions {
     pub(crate) jitter: Jitter,
     pub(crate) spacing_overrides: Vec<(String, f64)>,
     pub(crate) heartbeat_mode: HeartbeatMode,
+    pub(crate) initial_reporting_delay: Duration,
     pub(crate) seed: Option<u64>,
 }
 
@@ -50,6 +51,7 @@ impl ServiceOptions {
             jitter: Jitter::default(),
             spacing_overrides: Vec::new(),
             heartbeat_mode: HeartbeatMode::default(),
+            initial_reporting_delay: INITIAL_REPORTING_DELAY,
             seed: None,
         }
     }

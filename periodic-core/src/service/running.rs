@@ -230,6 +230,11 @@ impl<M: Manager> RunningService<M> {
     /// Not cancel safe once a signal arrived (see [`stop`](Self::stop)).
     pub async fn run_until_signal(self) -> Result<Stopped> {
         let mut signals = Signals::new()?;
+        tracing::debug!(
+            host = %self.record.host,
+            binary = %self.record.binary,
+            "Running until SIGTERM or SIGINT"
+        );
         let name = signals.next().await;
         tracing::info!(signal = name, "Caught {name}, exiting");
         self.stop_until(async move {
