@@ -1,0 +1,382 @@
+//! A small nova-compute: the main job of this repository.
+//!
+//! It runs a `ComputeManager` as a service: the service registers itself in the services
+//! table, heartbeats every `report_interval`, and runs its periodic tasks, the first of
+//! which reads this host's CPUs, memory, disk and load and upserts a `compute_nodes` row,
+//! as nova's `update_available_resource` does. Stop it with Ctrl-C (or SIGTERM); a second
+//! signal exits at once.
+//!
+//! ```text
+//! cargo run --example compute_manager                     # SQLite file ./periodic.db
+//! cargo run --example compute_manager -- --help
+//! cargo run --example compute_manager --features postgres -- --db postgres://postgres@127.0.0.1/test
+//! RUST_LOG=debug cargo run --example compute_manager      # heartbeats too
+//! ```
+//!
+//! Meanwhile, `cargo run -p periodic-cli -- service list` shows it up.
+//!
+//! The tasks show every argument of `#[periodic_task]`:
+//!
+//! | task | arguments |
+//! |---|---|
+//! | `update_available_resource` | `spacing = 60, run_immediately` |
+//! | `_sync_power_states` | `name = "..."`, spacing from `--sync-power-state-interval` (a configured spacing) |
+//! | `_heal_instance_info_cache` | default spacing (0 → 60 s), a blocking `fn` |
+//! | `_run_image_cache_manager_pass` | `external_process_ok` (skipped with `--no-external-tasks`) |
+//! | `_cleanup_running_deleted_instances` | `enabled = false` |
+
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, ValueEnum};
+use periodic::{
+    BoxError, DriverKind, Manager, Service, ServiceGroup, ServiceGroupConfig, ServiceRecord,
+    default_host, periodic_tasks,
+};
+use sysinfo::{Disks, System};
+
+/// A small nova-compute on the `periodic` framework.
+#[derive(Debug, Parser)]
+#[command(name = "compute_manager", about)]
+struct Args {
+    /// The host name this service registers as.
+    #[arg(long, default_value_t = default_host())]
+    host: String,
+    /// The database with the services and compute_nodes tables.
+    #[arg(long, env = "PERIODIC_DATABASE_URL", default_value = "sqlite://periodic.db")]
+    db: String,
+    /// The service-group driver: heartbeats in the database (db) or in memcached (mc).
+    #[arg(long, value_enum, default_value_t = Driver::Db)]
+    driver: Driver,
+    /// memcached servers for the mc driver (host:port, comma-separated).
+    #[arg(long, env = "PERIODIC_MEMCACHED_SERVERS", value_delimiter = ',')]
+    memcached_servers: Vec<String>,
+    /// Seconds between heartbeats (nova's report_interval).
+    #[arg(long, default_value_t = 10)]
+    report_interval: u64,
+    /// Seconds without a heartbeat after which the service counts as down.
+    #[arg(long, default_value_t = 60)]
+    service_down_time: u64,
+    /// Random delay before the first pass over the periodic tasks, up to this many seconds
+    /// (nova's periodic_fuzzy_delay; nova's default is 60).
+    #[arg(long, default_value_t = 5)]
+    periodic_fuzzy_delay: u64,
+    /// Spacing of _sync_power_states in seconds; negative disables it (nova's
+    /// sync_power_state_interval).
+    #[arg(long, default_value_t = 600.0, allow_negative_numbers = true)]
+    sync_power_state_interval: f64,
+    /// Do not run the tasks marked external_process_ok here.
+    #[arg(long)]
+    no_external_tasks: bool,
+    /// The availability zone recorded for this service.
+    #[arg(long, default_value = "nova")]
+    availability_zone: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Driver {
+    Db,
+    Mc,
+}
+
+/// nova's `RequestContext`, one per pass.
+#[derive(Debug)]
+struct RequestContext {
+    request_id: String,
+}
+
+struct ComputeManager {
+    host: String,
+    db: sqlx::AnyPool,
+    postgres: bool,
+    system: Mutex<System>,
+    requests: AtomicU64,
+}
+
+impl Manager for ComputeManager {
+    type Context = RequestContext;
+
+    fn context(&self) -> RequestContext {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        RequestContext {
+            request_id: format!("req-{n:08}"),
+        }
+    }
+
+    async fn init_host(&self) -> Result<(), BoxError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS compute_nodes (
+                 host VARCHAR(255) NOT NULL PRIMARY KEY,
+                 vcpus BIGINT NOT NULL,
+                 memory_mb BIGINT NOT NULL,
+                 memory_mb_used BIGINT NOT NULL,
+                 local_gb BIGINT NOT NULL,
+                 local_gb_used BIGINT NOT NULL,
+                 cpu_load DOUBLE PRECISION NOT NULL,
+                 running_processes BIGINT NOT NULL,
+                 updated_at BIGINT NOT NULL
+             )",
+        )
+        .execute(&self.db)
+        .await?;
+        tracing::info!(host = %self.host, "init_host: compute_nodes table ready");
+        Ok(())
+    }
+
+    async fn pre_start_hook(&self, service: &ServiceRecord) -> Result<(), BoxError> {
+        tracing::info!(
+            id = service.id,
+            host = %service.host,
+            report_count = service.report_count,
+            "pre_start_hook: service record {} loaded",
+            service.uuid
+        );
+        Ok(())
+    }
+}
+
+/// What `update_available_resource` reads off the host.
+#[derive(Debug)]
+struct Resources {
+    vcpus: i64,
+    memory_mb: i64,
+    memory_mb_used: i64,
+    local_gb: i64,
+    local_gb_used: i64,
+    cpu_load: f64,
+    running_processes: i64,
+}
+
+fn mib(bytes: u64) -> i64 {
+    i64::try_from(bytes / (1024 * 1024)).unwrap_or(i64::MAX)
+}
+
+fn gib(bytes: u64) -> i64 {
+    i64::try_from(bytes / (1024 * 1024 * 1024)).unwrap_or(i64::MAX)
+}
+
+impl ComputeManager {
+    fn read_resources(&self) -> Resources {
+        let mut system = self.system.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        system.refresh_memory();
+        system.refresh_cpu_usage();
+        system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
+        let disks = Disks::new_with_refreshed_list();
+        // The root file system, as nova's local_gb is the instances' disk.
+        let (total, available) = disks
+            .iter()
+            .find(|d| d.mount_point() == std::path::Path::new("/"))
+            .or_else(|| disks.iter().next())
+            .map_or((0, 0), |d| (d.total_space(), d.available_space()));
+        Resources {
+            vcpus: i64::try_from(system.cpus().len()).unwrap_or(i64::MAX),
+            memory_mb: mib(system.total_memory()),
+            memory_mb_used: mib(system.used_memory()),
+            local_gb: gib(total),
+            local_gb_used: gib(total.saturating_sub(available)),
+            cpu_load: System::load_average().one,
+            running_processes: i64::try_from(system.processes().len()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// `?` placeholders, or `$1, $2, ...` for PostgreSQL.
+    fn sql(&self, text: &str) -> String {
+        if !self.postgres {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut n = 0;
+        for c in text.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    async fn upsert(&self, r: &Resources) -> Result<(), sqlx::Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let update = self.sql(
+            "UPDATE compute_nodes SET vcpus = ?, memory_mb = ?, memory_mb_used = ?, local_gb = ?, \
+             local_gb_used = ?, cpu_load = ?, running_processes = ?, updated_at = ? WHERE host = ?",
+        );
+        let updated = sqlx::query(&update)
+            .bind(r.vcpus)
+            .bind(r.memory_mb)
+            .bind(r.memory_mb_used)
+            .bind(r.local_gb)
+            .bind(r.local_gb_used)
+            .bind(r.cpu_load)
+            .bind(r.running_processes)
+            .bind(now)
+            .bind(&self.host)
+            .execute(&self.db)
+            .await?;
+        if updated.rows_affected() == 0 {
+            let insert = self.sql(
+                "INSERT INTO compute_nodes (host, vcpus, memory_mb, memory_mb_used, local_gb, \
+                 local_gb_used, cpu_load, running_processes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            );
+            sqlx::query(&insert)
+                .bind(&self.host)
+                .bind(r.vcpus)
+                .bind(r.memory_mb)
+                .bind(r.memory_mb_used)
+                .bind(r.local_gb)
+                .bind(r.local_gb_used)
+                .bind(r.cpu_load)
+                .bind(r.running_processes)
+                .bind(now)
+                .execute(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[periodic_tasks]
+impl ComputeManager {
+    /// nova: `@periodic_task.periodic_task(spacing=CONF.update_resources_interval,
+    /// run_immediately=True)`.
+    #[periodic_task(spacing = 60, run_immediately)]
+    async fn update_available_resource(&self, ctx: &RequestContext) -> Result<(), sqlx::Error> {
+        let r = self.read_resources();
+        self.upsert(&r).await?;
+        tracing::info!(
+            request_id = %ctx.request_id,
+            vcpus = r.vcpus,
+            memory_mb = r.memory_mb,
+            memory_mb_used = r.memory_mb_used,
+            local_gb = r.local_gb,
+            local_gb_used = r.local_gb_used,
+            cpu_load = r.cpu_load,
+            "update_available_resource: {} vCPUs, {}/{} MiB RAM used, {}/{} GiB disk used, load {:.2}",
+            r.vcpus,
+            r.memory_mb_used,
+            r.memory_mb,
+            r.local_gb_used,
+            r.local_gb,
+            r.cpu_load
+        );
+        Ok(())
+    }
+
+    /// nova: `@periodic_task.periodic_task(spacing=CONF.sync_power_state_interval)`; the
+    /// spacing here comes from `--sync-power-state-interval` (a spacing override).
+    #[periodic_task(spacing = 600, name = "_sync_power_states")]
+    async fn sync_power_states(&self, ctx: &RequestContext) {
+        let processes = self.read_resources().running_processes;
+        tracing::info!(
+            request_id = %ctx.request_id,
+            "_sync_power_states: {processes} processes running on this host"
+        );
+    }
+
+    /// nova: `@periodic_task.periodic_task(spacing=CONF.heal_instance_info_cache_interval)`
+    /// (60 by default): the default spacing, and a blocking `fn` (run on the blocking pool).
+    #[periodic_task(name = "_heal_instance_info_cache")]
+    fn heal_instance_info_cache(&self, ctx: &RequestContext) {
+        let uptime = System::uptime();
+        tracing::info!(
+            request_id = %ctx.request_id,
+            "_heal_instance_info_cache: host up for {uptime} s, nothing to heal"
+        );
+    }
+
+    /// nova: `@periodic_task.periodic_task(spacing=CONF.image_cache.manager_interval,
+    /// external_process_ok=True)`.
+    #[periodic_task(spacing = 2400, external_process_ok, name = "_run_image_cache_manager_pass")]
+    async fn run_image_cache_manager_pass(&self, ctx: &RequestContext) -> Result<(), std::io::Error> {
+        let tmp = std::env::temp_dir();
+        let entries = std::fs::read_dir(&tmp)?.count();
+        tracing::info!(
+            request_id = %ctx.request_id,
+            "_run_image_cache_manager_pass: {entries} entries in {}",
+            tmp.display()
+        );
+        Ok(())
+    }
+
+    /// Disabled: listed by the runner, never run.
+    #[periodic_task(spacing = 1800, enabled = false, name = "_cleanup_running_deleted_instances")]
+    async fn cleanup_running_deleted_instances(&self, _ctx: &RequestContext) {}
+}
+
+async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
+    let mut config = ServiceGroupConfig::default()
+        .report_interval(Duration::from_secs(args.report_interval))
+        .service_down_time(Duration::from_secs(args.service_down_time))
+        .driver(match args.driver {
+            Driver::Db => DriverKind::Db,
+            Driver::Mc => DriverKind::Memcached,
+        });
+    if !args.memcached_servers.is_empty() {
+        config = config.memcached_servers(args.memcached_servers.clone());
+    }
+    let group = ServiceGroup::open(&args.db, config).await?;
+
+    sqlx::any::install_default_drivers();
+    let db = sqlx::any::AnyPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&args.db)
+        .await
+        .map_err(|e| {
+            periodic::Error::new(
+                periodic::ErrorKind::Store,
+                format!("cannot open {} for the compute_nodes table", group.url()),
+            )
+            .with_source(e)
+        })?;
+    let manager = ComputeManager {
+        host: args.host.clone(),
+        postgres: args.db.starts_with("postgres"),
+        db,
+        system: Mutex::new(System::new()),
+        requests: AtomicU64::new(0),
+    };
+    tracing::info!(
+        host = %args.host,
+        db = %group.url(),
+        driver = group.driver().as_str(),
+        "starting periodic-compute"
+    );
+    Service::builder(manager, "periodic-compute", "compute")
+        .host(args.host)
+        .availability_zone(args.availability_zone)
+        .servicegroup(group)
+        .periodic_fuzzy_delay(Duration::from_secs(args.periodic_fuzzy_delay))
+        .run_external_periodic_tasks(!args.no_external_tasks)
+        .spacing_override("_sync_power_states", args.sync_power_state_interval)
+        .build()?
+        .run_until_signal()
+        .await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+    match run(args).await {
+        // Exit at once: a blocking task still running must not hold the process.
+        Ok(stopped) => std::process::exit(stopped.exit_code()),
+        Err(err) => {
+            eprintln!("compute_manager: {}", err.report());
+            ExitCode::FAILURE
+        }
+    }
+}
