@@ -261,6 +261,27 @@ async fn a_manager_that_is_not_working_stops_heartbeating() {
     assert_eq!(heartbeat.stats().reports_ok, 1);
 }
 
+// A health check that panics counts as "not working" and does not end the heartbeat.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_health_check_does_not_end_the_heartbeat() {
+    let group = group(10, 60).await;
+    let svc = group.get_or_create(&compute("n1")).await.unwrap();
+    let panics = Arc::new(AtomicBool::new(true));
+    let probe = Arc::clone(&panics);
+    let options = JoinOptions::default().is_working(move || {
+        assert!(!probe.load(Ordering::SeqCst), "health check exploded");
+        true
+    });
+    let heartbeat = group.join(&svc, options).await.unwrap();
+    sleep(secs(16)).await; // 5 and 15: skipped
+    assert_eq!(heartbeat.stats().reports_skipped, 2);
+    assert!(heartbeat.is_running());
+    panics.store(false, Ordering::SeqCst);
+    sleep(secs(10)).await; // 25: sent
+    assert_eq!(heartbeat.stats().reports_ok, 1);
+    assert_eq!(group.get(svc.id).await.unwrap().report_count, 1);
+}
+
 // Case 67: the 2.5× rule, with nova's warning text.
 #[tokio::test(start_paused = true)]
 async fn the_two_and_a_half_rule_warns_with_novas_text() {

@@ -13,7 +13,7 @@ use super::config::{DriverKind, INITIAL_REPORTING_DELAY};
 use super::group::ServiceGroup;
 use super::record::NewService;
 use crate::error::{Error, ErrorKind};
-use crate::looping::FixedInterval;
+use crate::looping::{FixedInterval, OnError};
 
 /// Where a [`Heartbeat`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -384,6 +384,7 @@ async fn run(
         async move { reporter.report().await }
     })
     .initial_delay(initial_delay)
+    .on_error(OnError::Log)
     .name("report_state")
     .start();
     cancel.cancelled().await;
@@ -406,8 +407,13 @@ impl Reporter {
     /// One report; never fails: failures are counted and logged once.
     async fn report(&self) {
         let (host, binary) = (&self.service.host, &self.service.binary);
+        // A panicking health check counts as "not working": it must not end the
+        // heartbeat (nova LP#1517926: an escaping error left a "zombie" service).
+        let working = |f: &Arc<dyn Fn() -> bool + Send + Sync>| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f())).unwrap_or(false)
+        };
         if let Some(is_working) = &self.is_working
-            && !is_working()
+            && !working(is_working)
         {
             self.shared.skipped.fetch_add(1, Ordering::Relaxed);
             tracing::error!(

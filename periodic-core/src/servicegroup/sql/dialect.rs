@@ -48,7 +48,9 @@ impl Dialect {
             Dialect::Sqlite => format!(
                 "(CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000)"
             ),
-            Dialect::Postgres => format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)"),
+            // date_part is a double (exact to the microsecond for this era's epochs) and
+            // much cheaper than EXTRACT's numeric on 100,000 rows.
+            Dialect::Postgres => format!("CAST(date_part('epoch', {column}) * 1000000 AS BIGINT)"),
             Dialect::MySql => {
                 format!("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {column})")
             }
@@ -63,7 +65,7 @@ impl Dialect {
                  * 86400000.0) AS INTEGER) * 1000)"
             }
             Dialect::Postgres => {
-                "CAST(EXTRACT(EPOCH FROM (now() - COALESCE(last_seen_up, created_at))) * 1000000 \
+                "CAST(date_part('epoch', now() - COALESCE(last_seen_up, created_at)) * 1000000 \
                  AS BIGINT)"
             }
             Dialect::MySql => {
@@ -102,6 +104,7 @@ impl Dialect {
 
     pub(crate) fn queries(self) -> Queries {
         let (now, b) = (self.now(), self.binary());
+        // The column order is the one `decode!` reads by index.
         let select = format!(
             "SELECT id, uuid, host, {b} AS service_binary, topic, report_count, disabled, \
              disabled_reason, availability_zone, forced_down, stopped, {} AS last_seen_up_us, \
