@@ -118,6 +118,7 @@ impl TaskRun {
 /// A snapshot of one task's schedule and counters, from [`PeriodicRunner::tasks`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[allow(clippy::struct_excessive_bools, reason = "oslo's task flags, one field each")]
 pub struct TaskInfo {
     /// Task name.
     pub name: String,
@@ -168,6 +169,7 @@ struct Stats {
     last_lateness: Option<Duration>,
 }
 
+#[allow(clippy::struct_excessive_bools, reason = "oslo's task flags, one field each")]
 struct Slot<M, C> {
     name: Arc<str>,
     full_name: Arc<str>,
@@ -195,7 +197,7 @@ struct State<M, C> {
 
 /// The source of the uniform draws in `[0, 1)` behind oslo's jitter.
 enum Uniform {
-    Rng(StdRng),
+    Rng(Box<StdRng>),
     Custom(Box<dyn FnMut() -> f64 + Send>),
 }
 
@@ -420,8 +422,8 @@ where
         let origin = Instant::now();
         let uniform = match (self.uniform, self.seed) {
             (Some(draw), _) => Uniform::Custom(draw),
-            (None, Some(seed)) => Uniform::Rng(StdRng::seed_from_u64(seed)),
-            (None, None) => Uniform::Rng(StdRng::from_os_rng()),
+            (None, Some(seed)) => Uniform::Rng(Box::new(StdRng::seed_from_u64(seed))),
+            (None, None) => Uniform::Rng(Box::new(StdRng::from_os_rng())),
         };
         let mut state = State {
             origin,
@@ -462,18 +464,18 @@ where
 }
 
 fn check_context<C: 'static>(desc: &TaskDescriptor, owner: &str) -> Result<()> {
-    if let Some(context) = desc.context {
-        if context() != TypeId::of::<C>() {
-            return Err(Error::new(
-                ErrorKind::ContextMismatch,
-                format!(
-                    "periodic task {owner}.{} takes a context of type `{}`, but the runner's context type is `{}`",
-                    desc.name,
-                    desc.context_name,
-                    std::any::type_name::<C>()
-                ),
-            ));
-        }
+    if let Some(context) = desc.context
+        && context() != TypeId::of::<C>()
+    {
+        return Err(Error::new(
+            ErrorKind::ContextMismatch,
+            format!(
+                "periodic task {owner}.{} takes a context of type `{}`, but the runner's context type is `{}`",
+                desc.name,
+                desc.context_name,
+                std::any::type_name::<C>()
+            ),
+        ));
     }
     Ok(())
 }
@@ -643,7 +645,7 @@ impl<M, C> State<M, C> {
         Ok(())
     }
 
-    fn info(&self, slot: &Slot<M, C>) -> TaskInfo {
+    fn info(slot: &Slot<M, C>) -> TaskInfo {
         TaskInfo {
             name: slot.name.to_string(),
             full_name: slot.full_name.to_string(),
@@ -777,7 +779,7 @@ where
     /// A snapshot of every task, in pass order.
     pub fn tasks(&self) -> Vec<TaskInfo> {
         let state = self.state();
-        state.slots.iter().map(|slot| state.info(slot)).collect()
+        state.slots.iter().map(State::info).collect()
     }
 
     /// One task's snapshot by name.
@@ -786,7 +788,7 @@ where
         state
             .by_name
             .get(name)
-            .map(|&i| state.info(&state.slots[i]))
+            .map(|&i| State::info(&state.slots[i]))
     }
 
     /// The earliest time any task is next due, or `None` when no task runs.
@@ -954,10 +956,8 @@ where
         let mut now = Instant::now();
         let mut idle = DEFAULT_INTERVAL;
         let mut start = 0;
-        if oslo {
-            if let Some(min) = self.state().min_spacing {
-                idle = idle.min(min);
-            }
+        if oslo && let Some(min) = self.state().min_spacing {
+            idle = idle.min(min);
         }
         loop {
             let launched = {
