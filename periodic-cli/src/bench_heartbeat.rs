@@ -8,8 +8,11 @@
 //! out in time order to at most `--concurrency` writes in flight. A lister lists every
 //! service every `--list-interval` and records every service it ever saw down.
 //!
-//! Before the clock starts, every service's row is loaded or created and each one
-//! heartbeats once, so rows left by an earlier run do not count as false downs.
+//! The services are `bench-<i>` with the binary `periodic-bench-<N>`, so runs with
+//! different N share a store without seeing each other's rows (the lister filters on the
+//! binary). Before the clock starts, every service's row is loaded or created and each one
+//! heartbeats once, so rows left by an earlier run with the same N do not count as false
+//! downs.
 //! `--duration 0` only creates the services and times `list` (five times; `list_ms` is the
 //! median), with `false_down` left at 0 since nothing heartbeats.
 
@@ -26,8 +29,6 @@ use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-
-const BINARY: &str = "periodic-bench";
 
 /// Arguments of `periodic bench heartbeat`.
 #[derive(Debug, clap::Args)]
@@ -142,7 +143,8 @@ async fn bench(args: &Args) -> Result<Report, Error> {
 
     // Setup: load or create every service, then one heartbeat each.
     let setup = Instant::now();
-    let records = create_services(&group, n, concurrency).await?;
+    let binary = format!("periodic-bench-{n}");
+    let records = create_services(&group, &binary, n, concurrency).await?;
     if !duration.is_zero() {
         heartbeat_all_once(&group, &records, concurrency).await?;
     }
@@ -154,7 +156,7 @@ async fn bench(args: &Args) -> Result<Report, Error> {
         let mut lists = lists.lock().await;
         // Nothing heartbeats in this mode: only the time counts, not who is down.
         for _ in 0..5 {
-            lists.record(&group).await?;
+            lists.record(&group, &binary).await?;
         }
         lists.down.clear();
         return Ok(report(
@@ -172,12 +174,12 @@ async fn bench(args: &Args) -> Result<Report, Error> {
     let start = Instant::now();
     let end = start + duration;
     let lister = {
-        let (group, lists) = (group.clone(), Arc::clone(&lists));
+        let (group, lists, binary) = (group.clone(), Arc::clone(&lists), binary.clone());
         tokio::spawn(async move {
             let mut next = start + list_interval;
             while next < end {
                 tokio::time::sleep_until(next).await;
-                if let Err(e) = lists.lock().await.record(&group).await {
+                if let Err(e) = lists.lock().await.record(&group, &binary).await {
                     eprintln!("periodic bench heartbeat: list failed: {}", e.report());
                 }
                 next += list_interval;
@@ -291,13 +293,14 @@ fn report(
 
 async fn create_services(
     group: &ServiceGroup,
+    binary: &str,
     n: usize,
     concurrency: usize,
 ) -> Result<Vec<ServiceRecord>, Error> {
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = JoinSet::new();
     for _ in 0..concurrency.min(n) {
-        let (group, next) = (group.clone(), Arc::clone(&next));
+        let (group, next, binary) = (group.clone(), Arc::clone(&next), binary.to_owned());
         workers.spawn(async move {
             let mut made = Vec::new();
             loop {
@@ -305,8 +308,11 @@ async fn create_services(
                 if i >= n as u64 {
                     return Ok::<_, Error>(made);
                 }
-                let service =
-                    NewService::new(format!("bench-{i:06}"), BINARY, format!("bench-{i:06}"));
+                let service = NewService::new(
+                    format!("bench-{i:06}"),
+                    &binary,
+                    format!("bench-{i:06}-{n}"),
+                );
                 made.push((i, group.get_or_create(&service).await?));
             }
         });
@@ -382,9 +388,9 @@ struct Lists {
 }
 
 impl Lists {
-    async fn record(&mut self, group: &ServiceGroup) -> Result<(), Error> {
+    async fn record(&mut self, group: &ServiceGroup, binary: &str) -> Result<(), Error> {
         let began = Instant::now();
-        let services = group.list(&ServiceFilter::all().binary(BINARY)).await?;
+        let services = group.list(&ServiceFilter::all().binary(binary)).await?;
         self.times.push(began.elapsed());
         self.down
             .extend(services.iter().filter(|s| !s.is_up()).map(|s| s.record.id));
