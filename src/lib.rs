@@ -153,6 +153,8 @@
 //! # Features
 //!
 //! - `macros` (default): `#[periodic_tasks]` and `#[periodic_task]`.
+//! - `config`: `Config`, one TOML file with oslo's option names, overridden by
+//!   `PERIODIC_*` environment variables.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]

@@ -5,6 +5,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "config")]
+mod config;
 mod error;
 mod looping;
 mod periodic;
@@ -12,6 +14,9 @@ mod service;
 mod servicegroup;
 mod task_group;
 
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub use config::{ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions};
 pub use error::{BoxError, Error, ErrorKind, Result, report};
 pub use looping::{
     Attempt, BackOff, Callee, DynamicInterval, FixedInterval, IntoControlFlow, LoopingCall,
