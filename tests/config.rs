@@ -58,7 +58,7 @@ fn the_example_file_names_every_key_and_variable() {
         "PERIODIC_DATABASE_URL",
         "PERIODIC_MEMCACHED_SERVERS",
         "PERIODIC_API_BIND",
-        "PERIODIC_API_AUTH_TOKEN",
+        "PERIODIC_API_TOKEN",
     ] {
         assert!(
             text.contains(var),
@@ -71,7 +71,7 @@ fn the_example_file_names_every_key_and_variable() {
             "PERIODIC_SERVICEGROUP_DRIVER" => "mc",
             "PERIODIC_API_BIND" => "127.0.0.1:1",
             "PERIODIC_DATABASE_URL" => "memory://",
-            "PERIODIC_HOST" | "PERIODIC_MEMCACHED_SERVERS" | "PERIODIC_API_AUTH_TOKEN" => "x:1",
+            "PERIODIC_HOST" | "PERIODIC_MEMCACHED_SERVERS" | "PERIODIC_API_TOKEN" => "x:1",
             _ => "7",
         };
         config.update_from_env_vars([(var, value)]).unwrap();

@@ -60,7 +60,7 @@ pub(super) fn apply(config: &mut Config, name: &str, value: &str) -> Result<()> 
                     .map_err(|_| bad("expected an address and port, e.g. 127.0.0.1:8774"))?,
             );
         }
-        "PERIODIC_API_AUTH_TOKEN" => config.api.auth_token = Some(value.to_owned()),
+        "PERIODIC_API_TOKEN" => config.api.auth_token = Some(value.to_owned()),
         _ => {}
     }
     Ok(())
@@ -91,7 +91,7 @@ mod tests {
             ("PERIODIC_DATABASE_URL", "sqlite:///tmp/x.db"),
             ("PERIODIC_MEMCACHED_SERVERS", "a:1,b:2"),
             ("PERIODIC_API_BIND", "[::1]:8774"),
-            ("PERIODIC_API_AUTH_TOKEN", "tok"),
+            ("PERIODIC_API_TOKEN", "tok"),
             ("PERIODIC_UNRELATED", "whatever"),
         ])
         .unwrap();

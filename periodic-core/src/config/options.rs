@@ -107,7 +107,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | `PERIODIC_DATABASE_URL` | `[database] connection` |
 /// | `PERIODIC_MEMCACHED_SERVERS` | `[cache] memcache_servers` (comma-separated) |
 /// | `PERIODIC_API_BIND` | `[api] bind` |
-/// | `PERIODIC_API_AUTH_TOKEN` | `[api] auth_token` |
+/// | `PERIODIC_API_TOKEN` | `[api] auth_token` |
 ///
 /// An empty variable counts as unset. Booleans accept oslo.config's spellings (`true`,
 /// `false`, `yes`, `no`, `on`, `off`, `1`, `0`, any case). Per-task spacings have no
