@@ -9,7 +9,9 @@ mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
 mod scenario;
+mod service;
 mod simulate;
+mod table;
 
 /// oslo.service-style periodic tasks and service heartbeats: tools.
 #[derive(Debug, Parser)]
@@ -27,6 +29,9 @@ enum Command {
     /// Benchmarks (real time).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Services in the services table: list (as `openstack compute service list`),
+    /// enable, disable, force-down, delete; and a running service's periodic tasks.
+    Service(service::ServiceArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Simulate(args) => simulate_command(&args),
+        Command::Service(args) => service::run(args),
         Command::Bench(BenchCommand::Looping(args)) => bench_looping_command(&args),
         Command::Bench(BenchCommand::Heartbeat(args)) => match bench_heartbeat::run(&args) {
             Ok(report) => {

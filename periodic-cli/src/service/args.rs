@@ -1,0 +1,158 @@
+//! The flags of `periodic service ...`.
+
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+
+use super::render::Format;
+
+/// `periodic service [OPTIONS] <COMMAND>`: the options shared by every command (they may
+/// also be given after the command).
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServiceArgs {
+    /// A configuration file (TOML; see periodic.example.toml). Its values are overridden
+    /// by PERIODIC_* environment variables, then by these flags.
+    #[arg(long, global = true, env = "PERIODIC_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The database with the services table; it must exist [default: [database]
+    /// connection, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) db: Option<String>,
+    /// Seconds without a heartbeat after which a service shows down (nova's
+    /// service_down_time) [default: from the configuration, or 60].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub(crate) service_down_time: Option<u64>,
+    /// The service-group driver the services use: db, or mc (memcached) [default: from
+    /// the configuration, or db].
+    #[arg(long, global = true, value_enum)]
+    pub(crate) driver: Option<Driver>,
+    /// memcached servers for the mc driver (host:port, comma-separated).
+    #[arg(long, global = true, value_delimiter = ',', value_name = "HOST:PORT")]
+    pub(crate) memcached_servers: Vec<String>,
+    #[command(subcommand)]
+    pub(crate) command: ServiceCommand,
+}
+
+/// nova's `servicegroup_driver` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Driver {
+    /// Heartbeats in the database.
+    Db,
+    /// Heartbeats in memcached.
+    Mc,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServiceCommand {
+    /// List the services with their state (`openstack compute service list`).
+    ///
+    /// State is up when the service is not forced down, has not stopped, and its last
+    /// heartbeat is at most service_down_time old by the database's clock.
+    ///
+    /// --format json prints an array of objects with the keys id, uuid, binary, host,
+    /// topic, zone, status (enabled|disabled), state (up|down), updated_at,
+    /// disabled_reason, forced_down, stopped, report_count, last_seen_up, created_at
+    /// (times RFC 3339 UTC or null), heartbeat_age and service_down_time (seconds), and
+    /// down_reason (forced_down|stopped|no_heartbeat|never_reported, or null when up).
+    List(ListArgs),
+    /// Enable a service: the scheduler may use it again; clears the disabled reason.
+    Enable(ChangeArgs),
+    /// Disable a service: the scheduler skips it. Its heartbeat and state are unchanged.
+    Disable(DisableArgs),
+    /// Force a service down whatever its heartbeat says (nova's forced_down), or with
+    /// --unset let its heartbeat decide again.
+    ForceDown(ForceDownArgs),
+    /// Delete a service's row. A service still running recreates it at its next heartbeat.
+    Delete(SelectArgs),
+    /// The periodic tasks of a running service, through its HTTP API (GET URL/tasks).
+    Tasks(TasksArgs),
+}
+
+/// `periodic service list`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ListArgs {
+    /// Only services on this host.
+    #[arg(long)]
+    pub(crate) host: Option<String>,
+    /// Only services of this binary, e.g. periodic-compute.
+    #[arg(long)]
+    pub(crate) binary: Option<String>,
+    /// table (openstack), json, or legacy (nova-manage's layout with :-) and XXX).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also show Disabled Reason, Forced Down, the last heartbeat's age, the down
+    /// threshold used and why a service is down.
+    #[arg(long)]
+    pub(crate) long: bool,
+}
+
+/// Which service: by host and binary, or by id.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SelectArgs {
+    /// The service's host (with --binary).
+    #[arg(long, requires = "binary", required_unless_present = "id")]
+    pub(crate) host: Option<String>,
+    /// The service's binary (with --host).
+    #[arg(long, requires = "host", required_unless_present = "id")]
+    pub(crate) binary: Option<String>,
+    /// The service's id (instead of --host and --binary).
+    #[arg(long, conflicts_with_all = ["host", "binary"])]
+    pub(crate) id: Option<i64>,
+}
+
+/// `enable`: which service, and how to print it afterwards.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ChangeArgs {
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+    /// How to print the service afterwards: table, json or legacy.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+}
+
+/// `disable`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DisableArgs {
+    #[command(flatten)]
+    pub(crate) change: ChangeArgs,
+    /// Why (shown as Disabled Reason).
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+}
+
+/// `force-down`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ForceDownArgs {
+    #[command(flatten)]
+    pub(crate) change: ChangeArgs,
+    /// Clear forced_down instead of setting it.
+    #[arg(long)]
+    pub(crate) unset: bool,
+}
+
+/// `tasks`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TasksArgs {
+    /// The running service's HTTP API (its --api-bind address).
+    #[arg(long, default_value = "http://127.0.0.1:8774", value_name = "URL")]
+    pub(crate) url: String,
+    /// A token to send as X-Auth-Token [default: [api] auth_token, or
+    /// $PERIODIC_API_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) auth_token: Option<String>,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub(crate) timeout: f64,
+    /// table, or json (the API's answer as is).
+    #[arg(long, value_enum, default_value_t = TasksFormat::Table)]
+    pub(crate) format: TasksFormat,
+}
+
+/// The output of `tasks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TasksFormat {
+    /// A boxed table.
+    Table,
+    /// The API's JSON.
+    Json,
+}
