@@ -8,6 +8,8 @@
 #[cfg(feature = "config")]
 mod config;
 mod error;
+#[cfg(feature = "http")]
+mod http;
 mod looping;
 mod periodic;
 mod service;
@@ -18,6 +20,9 @@ mod task_group;
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub use config::{ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions};
 pub use error::{BoxError, Error, ErrorKind, Result, report};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use http::{ApiAuth, ApiServer, ApiServerOptions, DEFAULT_API_BIND};
 pub use looping::{
     Attempt, BackOff, Callee, DynamicInterval, FixedInterval, IntoControlFlow, LoopingCall,
     LoopingCallError, OnError, Retry, StopHandle,

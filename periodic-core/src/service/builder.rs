@@ -147,6 +147,22 @@ impl<M: Manager> Service<M> {
             options,
             group,
         } = self;
+        // Bind first: a taken port aborts the start before anything ran.
+        #[cfg(feature = "http")]
+        let api = match &options.api {
+            Some(api) => Some((
+                crate::http::Bound::bind(api.clone()).await?,
+                crate::http::TaskMetrics::new(&options.binary, &options.host),
+            )),
+            None => None,
+        };
+        #[cfg(feature = "http")]
+        let observer = api.as_ref().map(|(_, metrics)| {
+            let metrics = Arc::clone(metrics);
+            Box::new(move |run: &crate::periodic::TaskRun| metrics.observe(run)) as Observer
+        });
+        #[cfg(not(feature = "http"))]
+        let observer = None;
         hook("init_host", manager.init_host().await)?;
         let mut new = NewService::new(&options.host, &options.binary, &options.topic);
         if let Some(zone) = &options.availability_zone {
@@ -154,7 +170,7 @@ impl<M: Manager> Service<M> {
         }
         let record = group.get_or_create(&new).await?;
         hook("pre_start_hook", manager.pre_start_hook(&record).await)?;
-        let runner = build_runner(&manager, &options)?;
+        let runner = build_runner(&manager, &options, observer)?;
         hook("post_start_hook", manager.post_start_hook().await)?;
 
         let probe = Arc::clone(&manager);
@@ -162,6 +178,8 @@ impl<M: Manager> Service<M> {
             .is_working(move || probe.is_working())
             .mode(options.heartbeat_mode)
             .initial_delay(options.initial_reporting_delay);
+        #[cfg(feature = "http")]
+        let joined_at = group.config().clock.now();
         let heartbeat = group.join(&record, join).await?;
         tracing::info!(
             binary = %options.binary,
@@ -178,9 +196,15 @@ impl<M: Manager> Service<M> {
         } else {
             None
         };
-        Ok(RunningService::new(
+        let running = RunningService::new(
             manager, record, group, heartbeat, runner, tasks, periodic, options,
-        ))
+        );
+        #[cfg(feature = "http")]
+        let running = match api {
+            Some((bound, metrics)) => running.serve_api(bound, metrics, joined_at),
+            None => running,
+        };
+        Ok(running)
     }
 
     /// Starts the service and runs it until SIGTERM or SIGINT, then stops it gracefully
@@ -209,14 +233,21 @@ fn hook(name: &str, result: std::result::Result<(), crate::BoxError>) -> Result<
     })
 }
 
+/// An observer of finished task runs (the HTTP API's metrics).
+type Observer = Box<dyn Fn(&crate::periodic::TaskRun) + Send + Sync>;
+
 fn build_runner<M: Manager>(
     manager: &Arc<M>,
     options: &ServiceOptions,
+    observer: Option<Observer>,
 ) -> Result<PeriodicRunner<M, M::Context>> {
     let mut builder = PeriodicRunner::<M, M::Context>::builder(Arc::clone(manager))
         .idle_policy(options.idle_policy)
         .jitter(options.jitter)
         .run_external_periodic_tasks(options.run_external_periodic_tasks);
+    if let Some(observer) = observer {
+        builder = builder.on_task_run(observer);
+    }
     if let Some(seed) = options.seed {
         builder = builder.seed(seed);
     }
@@ -357,6 +388,45 @@ impl<M: Manager> ServiceBuilder<M> {
     #[must_use]
     pub fn initial_reporting_delay(mut self, delay: Duration) -> Self {
         self.options.initial_reporting_delay = delay;
+        self
+    }
+
+    /// Serves the HTTP API while the service runs: nova's `/os-services` of the service's
+    /// group, and the service's own `/healthz`, `/tasks` and `/metrics` (see
+    /// [`ApiServer`](crate::ApiServer) for the endpoints and the auth model). The address
+    /// is bound before [`Manager::init_host`], so a taken port aborts the start; the
+    /// server stops first when the service stops. The runner then reports every finished
+    /// task run to the metrics. [`RunningService::api_addr`] tells the bound address.
+    ///
+    /// ```no_run
+    /// use periodic::{ApiAuth, ApiServerOptions, Manager, Service, ServiceGroup, ServiceGroupConfig};
+    ///
+    /// struct Compute;
+    /// impl Manager for Compute {
+    ///     type Context = ();
+    ///     fn context(&self) {}
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let group = ServiceGroup::open("sqlite://periodic.db", ServiceGroupConfig::default()).await?;
+    /// let api = ApiServerOptions::new("127.0.0.1:8775".parse().unwrap())
+    ///     .auth(ApiAuth::Token(std::env::var("PERIODIC_API_TOKEN").unwrap_or_default()));
+    /// let running = Service::builder(Compute, "periodic-compute", "compute")
+    ///     .servicegroup(group)
+    ///     .api(api)
+    ///     .build()?
+    ///     .start()
+    ///     .await?;
+    /// println!("curl http://{}/healthz", running.api_addr().unwrap());
+    /// running.stop().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    #[must_use]
+    pub fn api(mut self, options: crate::http::ApiServerOptions) -> Self {
+        self.options.api = Some(options);
         self
     }
 

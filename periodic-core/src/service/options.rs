@@ -33,6 +33,9 @@ pub(crate) struct ServiceOptions {
     pub(crate) heartbeat_mode: HeartbeatMode,
     pub(crate) initial_reporting_delay: Duration,
     pub(crate) seed: Option<u64>,
+    /// The HTTP API to serve while the service runs.
+    #[cfg(feature = "http")]
+    pub(crate) api: Option<crate::http::ApiServerOptions>,
 }
 
 impl ServiceOptions {
@@ -53,6 +56,8 @@ impl ServiceOptions {
             heartbeat_mode: HeartbeatMode::default(),
             initial_reporting_delay: INITIAL_REPORTING_DELAY,
             seed: None,
+            #[cfg(feature = "http")]
+            api: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::manager::Manager;
@@ -47,18 +47,41 @@ pub struct RunningService<M: Manager> {
     manager: Arc<M>,
     record: ServiceRecord,
     group: ServiceGroup,
-    heartbeat: Heartbeat,
+    live: Arc<Live>,
     runner: PeriodicRunner<M, M::Context>,
     tasks: TaskGroup,
-    periodic: Option<LoopingCall<(), Error>>,
     options: ServiceOptions,
+    #[cfg(feature = "http")]
+    api: Option<crate::http::ApiServer>,
+}
+
+/// The moving parts that a stop takes over and that the HTTP API reads meanwhile.
+struct Live {
+    heartbeat: Mutex<Option<Heartbeat>>,
+    periodic: Mutex<Option<LoopingCall<(), Error>>>,
+}
+
+impl Live {
+    fn heartbeat(&self) -> MutexGuard<'_, Option<Heartbeat>> {
+        self.heartbeat
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn periodic_running(&self) -> bool {
+        self.periodic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(LoopingCall::is_running)
+    }
 }
 
 impl<M: Manager> fmt::Debug for RunningService<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunningService")
             .field("record", &self.record)
-            .field("heartbeat", &self.heartbeat)
+            .field("heartbeat", &*self.live.heartbeat())
             .finish_non_exhaustive()
     }
 }
@@ -82,12 +105,58 @@ impl<M: Manager> RunningService<M> {
             manager,
             record,
             group,
-            heartbeat,
+            live: Arc::new(Live {
+                heartbeat: Mutex::new(Some(heartbeat)),
+                periodic: Mutex::new(periodic),
+            }),
             runner,
             tasks,
-            periodic,
             options,
+            #[cfg(feature = "http")]
+            api: None,
         }
+    }
+
+    /// Serves the HTTP API on `bound` for this service: `/os-services` of its group, and
+    /// its own `/healthz`, `/tasks` and `/metrics`.
+    #[cfg(feature = "http")]
+    pub(crate) fn serve_api(
+        mut self,
+        bound: crate::http::Bound,
+        metrics: Arc<crate::http::TaskMetrics>,
+        joined_at: std::time::SystemTime,
+    ) -> Self {
+        let live = Arc::clone(&self.live);
+        let runner = self.runner.clone();
+        let embedded = crate::http::Embedded {
+            host: self.record.host.clone(),
+            binary: self.record.binary.clone(),
+            topic: self.record.topic.clone(),
+            periodic_enable: self.options.periodic_enable,
+            joined_at,
+            initial_reporting_delay: self.options.initial_reporting_delay,
+            tasks: Box::new(move || runner.tasks()),
+            liveness: Box::new(move || {
+                let heartbeat = live.heartbeat();
+                crate::http::Liveness {
+                    heartbeat: heartbeat.as_ref().map(Heartbeat::stats),
+                    heartbeat_running: heartbeat.as_ref().is_some_and(Heartbeat::is_running),
+                    periodic_running: live.periodic_running(),
+                }
+            }),
+            metrics,
+        };
+        self.api = Some(bound.serve(self.group.clone(), Some(embedded)));
+        self
+    }
+
+    /// The address of the HTTP API the service serves
+    /// ([`ServiceBuilder::api`](crate::ServiceBuilder::api)), with the real port when it
+    /// was bound to port 0; `None` without one.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.api.as_ref().map(crate::http::ApiServer::local_addr)
     }
 
     /// The manager.
@@ -118,16 +187,21 @@ impl<M: Manager> RunningService<M> {
 
     /// The heartbeat's counters.
     pub fn heartbeat_stats(&self) -> HeartbeatStats {
-        self.heartbeat.stats()
+        self.live
+            .heartbeat()
+            .as_ref()
+            .map(Heartbeat::stats)
+            .unwrap_or_default()
     }
 
     /// Whether the periodic tasks are still being driven (false with `periodic_enable`
     /// off, and after a stop).
     pub fn periodic_tasks_running(&self) -> bool {
-        self.periodic.as_ref().is_some_and(LoopingCall::is_running)
+        self.live.periodic_running()
     }
 
-    /// Stops the service gracefully: the periodic timer and the manager's timers stop (a
+    /// Stops the service gracefully: its HTTP API, if any, closes its listener and lets
+    /// requests in flight finish; the periodic timer and the manager's timers stop (a
     /// sleep is interrupted, a pass in progress finishes), then the service waits up to
     /// `graceful_shutdown_timeout` for running work; then it leaves the service group (the
     /// heartbeat stops and the record is marked stopped, so `service list` shows it down
@@ -153,11 +227,19 @@ impl<M: Manager> RunningService<M> {
             manager,
             record,
             group,
-            heartbeat,
+            live,
             tasks,
             options,
+            #[cfg(feature = "http")]
+            api,
             ..
         } = self;
+        #[cfg(feature = "http")]
+        if let Some(api) = api
+            && let Err(err) = api.shutdown().await
+        {
+            tracing::warn!(error = %err.report(), "HTTP API did not stop cleanly");
+        }
         let graceful = tasks.stop(Shutdown::Graceful);
         let timeout = options.graceful_shutdown_timeout;
         let bounded = async {
@@ -189,7 +271,12 @@ impl<M: Manager> RunningService<M> {
             // process exit.
             drop(tasks.stop(Shutdown::Immediate));
         }
-        match tokio::time::timeout(LEAVE_TIMEOUT, group.leave(heartbeat)).await {
+        let heartbeat = live.heartbeat().take();
+        let left = match heartbeat {
+            Some(heartbeat) => tokio::time::timeout(LEAVE_TIMEOUT, group.leave(heartbeat)).await,
+            None => Ok(Ok(())),
+        };
+        match left {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::warn!(
                 host = %record.host,

@@ -1,0 +1,275 @@
+//! `/metrics`: Prometheus metrics of the periodic tasks (fed by the runner's
+//! [`on_task_run`](crate::PeriodicRunnerBuilder::on_task_run) observer), the heartbeat and
+//! the services of the store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use tokio::time::Instant;
+
+use super::auth::Access;
+use super::state::{AppState, bounded};
+use crate::periodic::{RunOutcome, TaskRun};
+use crate::servicegroup::ServiceFilter;
+
+/// The content type of the OpenMetrics text exposition, which Prometheus reads.
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Bucket bounds of the run-duration histogram, in seconds: a millisecond to ten minutes.
+const DURATION_BUCKETS: [f64; 14] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0, 300.0, 600.0,
+];
+/// Bucket bounds of the lateness histogram, in seconds: jitter is up to 5 % of the
+/// spacing in whole seconds, so lateness of a few seconds is normal for long spacings.
+const LATENESS_BUCKETS: [f64; 13] = [
+    0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0,
+];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabels {
+    task: String,
+    binary: String,
+    host: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    binary: String,
+    host: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    binary: String,
+    state: String,
+}
+
+type HistogramFamily = Family<TaskLabels, Histogram, fn() -> Histogram>;
+
+/// Per-task counters and histograms of one service, fed by the runner's observer.
+pub(crate) struct TaskMetrics {
+    binary: String,
+    host: String,
+    registry: Registry,
+    runs: Family<TaskLabels, Counter>,
+    failures: Family<TaskLabels, Counter>,
+    duration: HistogramFamily,
+    lateness: HistogramFamily,
+    last_started: Mutex<HashMap<Arc<str>, Instant>>,
+}
+
+impl std::fmt::Debug for TaskMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskMetrics")
+            .field("binary", &self.binary)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
+}
+
+fn lateness_histogram() -> Histogram {
+    Histogram::new(LATENESS_BUCKETS)
+}
+
+impl TaskMetrics {
+    pub(crate) fn new(binary: &str, host: &str) -> Arc<TaskMetrics> {
+        let runs = Family::<TaskLabels, Counter>::default();
+        let failures = Family::<TaskLabels, Counter>::default();
+        let duration: HistogramFamily = Family::new_with_constructor(duration_histogram);
+        let lateness: HistogramFamily = Family::new_with_constructor(lateness_histogram);
+        let mut registry = Registry::default();
+        registry.register(
+            "periodic_task_runs",
+            "Finished runs of a periodic task, successful or not",
+            runs.clone(),
+        );
+        registry.register(
+            "periodic_task_failures",
+            "Runs of a periodic task that returned an error or panicked",
+            failures.clone(),
+        );
+        registry.register_with_unit(
+            "periodic_task_duration",
+            "How long runs of a periodic task took",
+            Unit::Seconds,
+            duration.clone(),
+        );
+        registry.register_with_unit(
+            "periodic_task_lateness",
+            "How late runs of a periodic task started against their due time",
+            Unit::Seconds,
+            lateness.clone(),
+        );
+        Arc::new(TaskMetrics {
+            binary: binary.to_owned(),
+            host: host.to_owned(),
+            registry,
+            runs,
+            failures,
+            duration,
+            lateness,
+            last_started: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The runner's observer: one finished run.
+    pub(crate) fn observe(&self, run: &TaskRun) {
+        let labels = TaskLabels {
+            task: run.name.to_string(),
+            binary: self.binary.clone(),
+            host: self.host.clone(),
+        };
+        self.runs.get_or_create(&labels).inc();
+        if run.outcome != RunOutcome::Succeeded {
+            self.failures.get_or_create(&labels).inc();
+        }
+        self.duration
+            .get_or_create(&labels)
+            .observe(run.duration.as_secs_f64());
+        self.lateness
+            .get_or_create(&labels)
+            .observe(run.lateness().as_secs_f64());
+        self.last_started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(Arc::clone(&run.name), run.started);
+    }
+
+    /// When the last finished run of `task` started.
+    pub(crate) fn last_started(&self, task: &str) -> Option<Instant> {
+        self.last_started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(task)
+            .copied()
+    }
+}
+
+/// `GET /metrics`.
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(fault) = state.auth().check(&headers, Access::Read) {
+        return fault.into_response();
+    }
+    let scrape = scrape(&state).await;
+    let mut text = String::new();
+    let encoded = (|| {
+        if let Some(service) = state.service() {
+            encode_registry(&mut text, &service.metrics.registry)?;
+        }
+        encode_registry(&mut text, &scrape)?;
+        encode_eof(&mut text)
+    })();
+    if encoded.is_err() {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot encode the metrics\n",
+        )
+            .into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
+        text,
+    )
+        .into_response()
+}
+
+/// The metrics computed at scrape time: the heartbeat's, and the services of the store
+/// (one `list`, bounded by the scrape timeout so that a slow store cannot hang a scrape).
+async fn scrape(state: &AppState) -> Registry {
+    let mut registry = Registry::default();
+    if let Some(service) = state.service() {
+        let labels = ServiceLabels {
+            binary: service.binary.clone(),
+            host: service.host.clone(),
+        };
+        let live = (service.liveness)();
+        if let Some(stats) = live.heartbeat {
+            let reports = Family::<ServiceLabels, Counter>::default();
+            reports.get_or_create(&labels).inc_by(stats.reports_ok);
+            registry.register(
+                "periodic_heartbeat_reports",
+                "Heartbeats the store accepted",
+                reports,
+            );
+            let failures = Family::<ServiceLabels, Counter>::default();
+            failures.get_or_create(&labels).inc_by(stats.reports_failed);
+            registry.register(
+                "periodic_heartbeat_failures",
+                "Heartbeats that failed (store unreachable, timed out, ...)",
+                failures,
+            );
+            if let Some(last) = stats.last_report {
+                let now = state.group().config().clock.now();
+                let age = now.duration_since(last).unwrap_or_default();
+                let gauge = Family::<ServiceLabels, Gauge<f64, AtomicU64>>::default();
+                gauge.get_or_create(&labels).set(age.as_secs_f64());
+                registry.register_with_unit(
+                    "periodic_heartbeat_age",
+                    "Time since the last heartbeat the store accepted",
+                    Unit::Seconds,
+                    gauge,
+                );
+            }
+        }
+    }
+    let listed = bounded(
+        state.scrape_timeout(),
+        state.group().list(&ServiceFilter::all()),
+    )
+    .await;
+    let store_up = Gauge::<i64>::default();
+    match listed {
+        Ok(services) => {
+            store_up.set(1);
+            let mut counts: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+            for s in &services {
+                let entry = counts.entry(s.record.binary.as_str()).or_default();
+                if s.is_up() {
+                    entry.0 += 1;
+                } else {
+                    entry.1 += 1;
+                }
+            }
+            let family = Family::<StateLabels, Gauge>::default();
+            for (binary, (up, down)) in counts {
+                for (state, n) in [("up", up), ("down", down)] {
+                    family
+                        .get_or_create(&StateLabels {
+                            binary: binary.to_owned(),
+                            state: state.to_owned(),
+                        })
+                        .set(n);
+                }
+            }
+            registry.register(
+                "periodic_services",
+                "Services in the store by binary and state (up or down, as service list shows)",
+                family,
+            );
+        }
+        Err(err) => {
+            tracing::warn!(error = %err.report(), "metrics: cannot list the services");
+        }
+    }
+    registry.register(
+        "periodic_store_up",
+        "Whether the service store answered the list of services within the scrape timeout",
+        store_up,
+    );
+    registry
+}

@@ -1,0 +1,46 @@
+//! The HTTP API (feature `http`): nova's `/os-services` over a service group, plus
+//! `/healthz`, `/tasks` and `/metrics` of a running service. The user-facing
+//! documentation (endpoint table, auth model, differences from nova) is on
+//! [`ApiServer`], the public entry point; this module keeps one concern per file:
+//!
+//! | file | what |
+//! |---|---|
+//! | `options.rs` | [`ApiServerOptions`], [`ApiAuth`], [`DEFAULT_API_BIND`] |
+//! | `server.rs` | [`ApiServer`]: bind policy, routes, graceful shutdown |
+//! | `auth.rs` | the token check (`X-Auth-Token`, `Authorization: Bearer`) |
+//! | `microversion.rs` | `OpenStack-API-Version` / `X-OpenStack-Nova-API-Version` |
+//! | `os_services.rs` | `GET`/`PUT`/`DELETE /os-services`, nova's view and 400 texts |
+//! | `health.rs` | `GET /healthz` |
+//! | `tasks.rs` | `GET /tasks` |
+//! | `metrics.rs` | `GET /metrics` and the runner's observer |
+//! | `discovery.rs` | `GET /` and `GET /v2.1`: version documents for keystoneauth |
+//! | `fault.rs` | nova's error bodies |
+//! | `state.rs` | what the handlers share |
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `GET /os-services[?host=&binary=]` | nova's `{"services": [...]}` |
+//! | `PUT /os-services/{id}` | nova 2.53: `{"service": {...}}`; before 2.53 the legacy actions |
+//! | `DELETE /os-services/{id}` | 204 |
+//! | `GET /healthz` | 200 `{"status": "ok", ...}` or 503 with the reason |
+//! | `GET /tasks` | the running service's periodic tasks; 404 without a service |
+//! | `GET /metrics` | Prometheus (OpenMetrics text) |
+
+mod auth;
+mod discovery;
+mod fault;
+mod health;
+mod metrics;
+mod microversion;
+mod options;
+mod os_services;
+mod server;
+mod state;
+mod tasks;
+
+pub use options::{ApiAuth, ApiServerOptions, DEFAULT_API_BIND};
+pub use server::ApiServer;
+
+pub(crate) use metrics::TaskMetrics;
+pub(crate) use server::Bound;
+pub(crate) use state::{Embedded, Liveness};
