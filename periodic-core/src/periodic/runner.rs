@@ -50,6 +50,25 @@ pub enum IdlePolicy {
 }
 
 /// What a pass does when a task fails (returns an error or panics).
+///
+/// ```
+/// use std::sync::Arc;
+/// use periodic::{ErrorKind, ErrorPolicy, PeriodicRunner, PeriodicTask};
+///
+/// # struct Manager;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> periodic::Result<()> {
+/// let runner = PeriodicRunner::<Manager>::new(Manager)?;
+/// runner.add_periodic_task(
+///     PeriodicTask::new("flaky", |_m: Arc<Manager>, _c: Arc<()>| async { Err::<(), _>("disk full") })
+///         .run_immediately(true),
+/// )?;
+/// // oslo's raise_on_error=True:
+/// let err = runner.run_periodic_tasks_with((), ErrorPolicy::Propagate).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Task);
+/// assert_eq!(err.to_string(), "Error during Manager.flaky: disk full");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ErrorPolicy {
@@ -749,6 +768,27 @@ where
     ///
     /// [`ErrorKind::DuplicateTask`] if the runner already has a task of that name;
     /// [`ErrorKind::Config`] for a spacing that is not a finite number.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use periodic::{PeriodicRunner, PeriodicTask};
+    ///
+    /// struct Manager;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let runner = PeriodicRunner::<Manager>::new(Manager)?;
+    /// let added = runner.add_periodic_task(
+    ///     PeriodicTask::new("poll", |_m: Arc<Manager>, _ctx: Arc<()>| async {})
+    ///         .spacing(Duration::from_secs(5))
+    ///         .run_immediately(true),
+    /// )?;
+    /// assert!(added);
+    /// assert_eq!(runner.run_periodic_tasks(()).await?, Duration::from_secs(5));
+    /// assert_eq!(runner.task("poll").unwrap().runs, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn add_periodic_task(&self, task: PeriodicTask<M, C>) -> Result<bool> {
         let now = Instant::now();
         let spec = SlotSpec {
@@ -770,13 +810,51 @@ where
     /// # Errors
     ///
     /// [`ErrorKind::Config`] when there is no such task or the value is not finite.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use periodic::{PeriodicRunner, PeriodicTask};
+    ///
+    /// # struct Manager;
+    /// let runner = PeriodicRunner::<Manager>::new(Manager)?;
+    /// runner.add_periodic_task(PeriodicTask::new("audit", |_m: Arc<Manager>, _c: Arc<()>| async {}))?;
+    /// runner.set_spacing("audit", 300.0)?;
+    /// assert_eq!(runner.task("audit").unwrap().spacing, Duration::from_secs(300));
+    /// runner.set_spacing("audit", -1.0)?; // disabled, as a negative configured spacing does in nova
+    /// assert!(!runner.task("audit").unwrap().enabled);
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
     pub fn set_spacing(&self, name: &str, spacing: f64) -> Result<()> {
         let owner = Arc::clone(&self.inner.owner_name);
         self.state()
             .set_spacing(name, spacing, &owner, &self.inner.settings, Instant::now())
     }
 
-    /// A snapshot of every task, in pass order.
+    /// A snapshot of every task, in pass order: spacing, enabled state, last run, next
+    /// due, run and failure counts, last duration and lateness.
+    ///
+    /// ```
+    /// use periodic::{PeriodicRunner, periodic_tasks};
+    ///
+    /// struct Manager;
+    ///
+    /// #[periodic_tasks]
+    /// impl Manager {
+    ///     #[periodic_task(spacing = 30)]
+    ///     async fn poll(&self) {}
+    ///     #[periodic_task(enabled = false)]
+    ///     async fn unused(&self) {}
+    /// }
+    ///
+    /// let runner = PeriodicRunner::<Manager>::new(Manager)?;
+    /// for task in runner.tasks() {
+    ///     println!("{} every {:?}, enabled {}, next due {:?}", task.full_name, task.spacing, task.enabled, task.next_due);
+    /// }
+    /// assert_eq!(runner.tasks().len(), 2);
+    /// assert!(!runner.task("unused").unwrap().enabled);
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
     pub fn tasks(&self) -> Vec<TaskInfo> {
         let state = self.state();
         state.slots.iter().map(State::info).collect()

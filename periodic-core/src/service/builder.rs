@@ -24,7 +24,6 @@ use crate::task_group::TaskGroup;
 /// SIGTERM/SIGINT with [`run_until_signal`](Service::run_until_signal):
 ///
 /// ```no_run
-/// use std::time::Duration;
 /// use periodic::{Manager, Service, ServiceGroup, ServiceGroupConfig, periodic_tasks};
 ///
 /// struct Compute;
