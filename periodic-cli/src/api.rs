@@ -1,0 +1,170 @@
+//! `periodic api serve`: nova's `/os-services` API over the services table, with
+//! `/healthz` and `/metrics`, until SIGTERM or Ctrl-C.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Subcommand, ValueEnum};
+use periodic::{
+    ApiAuth, ApiServer, ApiServerOptions, Config, DEFAULT_API_BIND, DriverKind, Error, ErrorKind,
+    ServiceGroup,
+};
+
+/// `periodic api ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiCommand {
+    /// Serve nova's os-services API (GET/PUT/DELETE /os-services), /healthz and /metrics
+    /// over the services table, until SIGTERM or Ctrl-C. Prints `listening on
+    /// http://ADDR` on stdout once it accepts connections.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Driver {
+    /// Heartbeats in the database.
+    Db,
+    /// Heartbeats in memcached.
+    Mc,
+}
+
+/// `periodic api serve` flags. Defaults < `--config` file < `PERIODIC_*` < flags, as for
+/// `periodic service`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// A configuration file (TOML; see periodic.example.toml): [database] connection,
+    /// [DEFAULT] service_down_time and servicegroup_driver, [api] bind and auth_token.
+    #[arg(long, env = "PERIODIC_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The address to listen on, IP:PORT; a non-loopback address needs a token or
+    /// --insecure-no-auth [default: [api] bind, $PERIODIC_API_BIND, or 127.0.0.1:8774].
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<SocketAddr>,
+    /// The database with the services table; it must exist [default: [database]
+    /// connection, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+    /// The token that writes (PUT, DELETE) must carry, as `X-Auth-Token: TOKEN` or
+    /// `Authorization: Bearer TOKEN`; without one, writes are refused (403) [default:
+    /// [api] auth_token, or $PERIODIC_API_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    auth_token: Option<String>,
+    /// Allow writes without a token, and any bind address: for tests and networks that
+    /// are protected otherwise.
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// Seconds without a heartbeat after which a service shows down (nova's
+    /// service_down_time) [default: from the configuration, or 60].
+    #[arg(long, value_name = "SECONDS")]
+    service_down_time: Option<u64>,
+    /// The service-group driver the services use: db, or mc (memcached) [default: from
+    /// the configuration, or db].
+    #[arg(long, value_enum)]
+    driver: Option<Driver>,
+    /// memcached servers for the mc driver (host:port, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
+    memcached_servers: Vec<String>,
+}
+
+/// Runs `periodic api ...`; one line on stderr and exit 1 on any error.
+pub(crate) fn run(command: &ApiCommand) -> ExitCode {
+    let ApiCommand::Serve(args) = command;
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Io, "cannot start the tokio runtime").with_source(e))
+        .and_then(|runtime| runtime.block_on(serve(args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("periodic api serve: {}", err.report());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Defaults < `--config` file < `PERIODIC_*` < flags.
+fn configuration(args: &ServeArgs) -> Result<Config, Error> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(db) = &args.db {
+        config.database.connection.clone_from(db);
+    }
+    if let Some(secs) = args.service_down_time {
+        config.service_down_time = Duration::from_secs(secs);
+    }
+    if let Some(driver) = args.driver {
+        config.servicegroup_driver = match driver {
+            Driver::Db => DriverKind::Db,
+            Driver::Mc => DriverKind::Memcached,
+        };
+    }
+    if !args.memcached_servers.is_empty() {
+        config
+            .cache
+            .memcache_servers
+            .clone_from(&args.memcached_servers);
+    }
+    if let Some(bind) = args.bind {
+        config.api.bind = Some(bind);
+    }
+    if let Some(token) = &args.auth_token {
+        config.api.auth_token = Some(token.clone());
+    }
+    Ok(config)
+}
+
+fn auth(config: &Config, insecure_no_auth: bool) -> Result<ApiAuth, Error> {
+    match (&config.api.auth_token, insecure_no_auth) {
+        (Some(_), true) => Err(Error::new(
+            ErrorKind::Config,
+            "an auth token is set (--auth-token, PERIODIC_API_TOKEN or [api] auth_token) and \
+             --insecure-no-auth was given; give one or the other",
+        )),
+        (Some(token), false) => Ok(ApiAuth::Token(token.clone())),
+        (None, true) => Ok(ApiAuth::InsecureNoAuth),
+        (None, false) => Ok(ApiAuth::ReadOnly),
+    }
+}
+
+async fn serve(args: &ServeArgs) -> Result<(), Error> {
+    let config = configuration(args)?;
+    let options = ApiServerOptions::new(config.api.bind.unwrap_or(DEFAULT_API_BIND))
+        .auth(auth(&config, args.insecure_no_auth)?);
+    let group =
+        ServiceGroup::open_existing(config.database_url(), config.servicegroup_config()).await?;
+    let url = group.url();
+    let server = ApiServer::start(group, options).await?;
+    let addr = server.local_addr();
+    tracing::info!(%addr, db = %url, "periodic api serve: listening");
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on http://{addr}");
+    let _ = stdout.flush();
+    drop(stdout);
+    let signal = wait_for_signal().await?;
+    tracing::info!(signal, "periodic api serve: stopping");
+    server.shutdown().await
+}
+
+async fn wait_for_signal() -> Result<&'static str, Error> {
+    let io = |e: std::io::Error| {
+        Error::new(ErrorKind::Io, "cannot install the signal handlers").with_source(e)
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(io)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(io)?;
+        Ok(tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(io)?;
+        Ok("Ctrl-C")
+    }
+}
