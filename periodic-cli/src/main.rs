@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-mod api;
 mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
@@ -13,6 +12,7 @@ mod scenario;
 mod service;
 mod simulate;
 mod table;
+mod timeline;
 
 /// oslo.service-style periodic tasks and service heartbeats: tools.
 #[derive(Debug, Parser)]
@@ -33,9 +33,6 @@ enum Command {
     /// Services in the services table: list (as `openstack compute service list`),
     /// enable, disable, force-down, delete; and a running service's periodic tasks.
     Service(service::ServiceArgs),
-    /// The HTTP API: nova's os-services, /healthz and /metrics.
-    #[command(subcommand)]
-    Api(api::ApiCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +83,14 @@ struct SimulateArgs {
     /// Seed for the jitter (when the scenario asks for jitter).
     #[arg(long)]
     seed: Option<u64>,
+    /// jsonl: one event per line; table: per task its runs, failures, mean and max
+    /// lateness (start - due) and mean duration.
+    #[arg(long, value_enum, default_value_t = timeline::Format::Jsonl)]
+    format: timeline::Format,
+    /// Also draw the runs as an SVG timeline into this file (one row per task, a mark per
+    /// run, the loop's idle gaps).
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -100,7 +105,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Simulate(args) => simulate_command(&args),
         Command::Service(args) => service::run(args),
-        Command::Api(command) => api::run(&command),
         Command::Bench(BenchCommand::Looping(args)) => bench_looping_command(&args),
         Command::Bench(BenchCommand::Heartbeat(args)) => match bench_heartbeat::run(&args) {
             Ok(report) => {
@@ -146,15 +150,25 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let out = std::sync::Arc::new(std::sync::Mutex::new((out, None::<std::io::Error>)));
     let sink_out = std::sync::Arc::clone(&out);
+    let recorder = timeline::Recorder::default();
+    let (record, jsonl) = (
+        args.format == timeline::Format::Table || args.timeline.is_some(),
+        args.format == timeline::Format::Jsonl,
+    );
+    let sink_recorder = recorder.clone();
     let result = simulate::run(&scenario, options, move |event| {
+        if record {
+            sink_recorder.push(&event);
+        }
         let mut guard = sink_out
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (w, err) = &mut *guard;
-        if err.is_none() {
-            if let Err(e) = event.write_json(w) {
-                *err = Some(e);
-            }
+        if jsonl
+            && err.is_none()
+            && let Err(e) = event.write_json(w)
+        {
+            *err = Some(e);
         }
     });
     let mut guard = out
@@ -162,16 +176,30 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (w, err) = &mut *guard;
     let flushed = std::io::Write::flush(w);
-    if let Some(e) = err.take().or(flushed.err()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("periodic simulate: cannot write the trace: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Some(e) = err.take().or(flushed.err())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("periodic simulate: cannot write the trace: {e}");
+        return ExitCode::FAILURE;
     }
-    match result {
+    let policy = match idle_policy {
+        periodic::IdlePolicy::Oslo => "oslo",
+        _ => "precise",
+    };
+    let shown = result.map_err(|err| err.report()).and_then(|()| {
+        timeline::report(
+            &scenario,
+            &args.scenario,
+            policy,
+            &recorder.take(),
+            args.format,
+            args.timeline.as_deref(),
+        )
+    });
+    match shown {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("periodic simulate: {}", err.report());
+            eprintln!("periodic simulate: {err}");
             ExitCode::FAILURE
         }
     }

@@ -6,7 +6,9 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use periodic::{BoxError, DynamicInterval, IdlePolicy, Jitter, PeriodicRunner, PeriodicTask};
+use periodic::{
+    BoxError, DynamicInterval, IdlePolicy, Jitter, PeriodicRunner, PeriodicTask, RunOutcome,
+};
 use tokio::time::Instant;
 
 use crate::scenario::Scenario;
@@ -14,8 +16,16 @@ use crate::scenario::Scenario;
 /// One line of the trace.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Event {
-    /// A task started at `t`.
-    Task { t: f64, task: Arc<str> },
+    /// A task started at `t`; it was due at `due`, ran for `duration` seconds and
+    /// `failed` (returned an error or panicked) or not. Only `t` and `task` are in the
+    /// JSON line; the rest is for `--format table` and `--timeline`.
+    Task {
+        t: f64,
+        task: Arc<str>,
+        due: f64,
+        duration: f64,
+        failed: bool,
+    },
     /// A pass ended at `t` and the loop sleeps `idle`.
     Idle { t: f64, idle: f64 },
 }
@@ -29,7 +39,7 @@ impl Event {
     /// The JSON line, formatted as Python's `json.dumps` formats it.
     pub(crate) fn write_json(&self, out: &mut impl Write) -> std::io::Result<()> {
         match self {
-            Event::Task { t, task } => {
+            Event::Task { t, task, .. } => {
                 let name = serde_json::to_string(&**task).unwrap_or_default();
                 writeln!(out, "{{\"t\": {}, \"task\": {name}}}", num(*t))
             }
@@ -95,6 +105,9 @@ async fn simulate(
             let event = Event::Task {
                 t: since(run.started),
                 task: Arc::clone(&run.name),
+                due: since(run.due),
+                duration: round6(run.duration.as_secs_f64()),
+                failed: !matches!(run.outcome, RunOutcome::Succeeded),
             };
             (task_sink
                 .lock()
@@ -139,9 +152,8 @@ async fn simulate(
                 return ControlFlow::Break(());
             }
             // Task failures are logged by the runner (ErrorPolicy::Log), as in a service.
-            let idle = match runner.run_periodic_tasks(()).await {
-                Ok(idle) => idle,
-                Err(err) => return ControlFlow::Break(drop(err)),
+            let Ok(idle) = runner.run_periodic_tasks(()).await else {
+                return ControlFlow::Break(());
             };
             let idle = cap.map_or(idle, |cap| idle.min(cap));
             let event = Event::Idle {
