@@ -15,6 +15,16 @@
 //!
 //! Meanwhile, `cargo run -p periodic-cli -- service list` shows it up.
 //!
+//! With the `http` feature it can serve the HTTP API (nova's `/os-services` of its
+//! database, and its own `/healthz`, `/tasks` and `/metrics`); off by default:
+//!
+//! ```text
+//! cargo run --example compute_manager --features http -- --api-bind 127.0.0.1:8775
+//! curl http://127.0.0.1:8775/healthz
+//! cargo run -p periodic-cli -- service tasks --url http://127.0.0.1:8775
+//! PERIODIC_API_TOKEN=s3cret cargo run --example compute_manager --features http -- --api-bind 127.0.0.1:8775
+//! ```
+//!
 //! The tasks show every argument of `#[periodic_task]`:
 //!
 //! | task | arguments |
@@ -73,6 +83,26 @@ struct Args {
     /// The availability zone recorded for this service.
     #[arg(long, default_value = "nova")]
     availability_zone: String,
+    /// Serve the HTTP API (os-services, /healthz, /tasks, /metrics) on this address,
+    /// e.g. 127.0.0.1:8775. Off by default.
+    #[cfg(feature = "http")]
+    #[arg(long, value_name = "ADDR")]
+    api_bind: Option<std::net::SocketAddr>,
+    /// The token that writes through the API need (X-Auth-Token or Authorization:
+    /// Bearer); without one the API is read-only.
+    #[cfg(feature = "http")]
+    #[arg(
+        long,
+        env = "PERIODIC_API_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    api_auth_token: Option<String>,
+    /// Let anyone write through the API, and allow a non-loopback --api-bind, without a
+    /// token.
+    #[cfg(feature = "http")]
+    #[arg(long, conflicts_with = "api_auth_token")]
+    insecure_no_auth: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -349,16 +379,33 @@ async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
         driver = group.driver().as_str(),
         "starting periodic-compute"
     );
-    Service::builder(manager, "periodic-compute", "compute")
+    #[cfg(feature = "http")]
+    let api = args.api_bind.map(|addr| {
+        let auth = match (args.api_auth_token.clone(), args.insecure_no_auth) {
+            (Some(token), _) => periodic::ApiAuth::Token(token),
+            (None, true) => periodic::ApiAuth::InsecureNoAuth,
+            (None, false) => periodic::ApiAuth::ReadOnly,
+        };
+        periodic::ApiServerOptions::new(addr).auth(auth)
+    });
+    let builder = Service::builder(manager, "periodic-compute", "compute")
         .host(args.host)
         .availability_zone(args.availability_zone)
         .servicegroup(group)
         .periodic_fuzzy_delay(Duration::from_secs(args.periodic_fuzzy_delay))
         .run_external_periodic_tasks(!args.no_external_tasks)
-        .spacing_override("_sync_power_states", args.sync_power_state_interval)
-        .build()?
-        .run_until_signal()
-        .await
+        .spacing_override("_sync_power_states", args.sync_power_state_interval);
+    #[cfg(feature = "http")]
+    let builder = match api {
+        Some(api) => builder.api(api),
+        None => builder,
+    };
+    let running = builder.build()?.start().await?;
+    #[cfg(feature = "http")]
+    if let Some(addr) = running.api_addr() {
+        tracing::info!(%addr, "HTTP API on http://{addr}");
+    }
+    running.run_until_signal().await
 }
 
 #[tokio::main]
