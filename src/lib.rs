@@ -155,6 +155,9 @@
 //! - `macros` (default): `#[periodic_tasks]` and `#[periodic_task]`.
 //! - `config`: `Config`, one TOML file with oslo's option names, overridden by
 //!   `PERIODIC_*` environment variables.
+//! - `http`: [`ApiServer`], nova's `/os-services` API over a service group (for
+//!   `openstack compute service list/set/delete`) with `/healthz`, `/tasks` and
+//!   `/metrics`, standalone or inside a service ([`ServiceBuilder::api`]).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]

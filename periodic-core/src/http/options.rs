@@ -6,6 +6,10 @@ use std::time::Duration;
 
 /// The address the API binds to by default: `127.0.0.1:8774`, nova's compute API port on
 /// loopback.
+///
+/// ```
+/// assert_eq!(periodic::DEFAULT_API_BIND.to_string(), "127.0.0.1:8774");
+/// ```
 pub const DEFAULT_API_BIND: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8774);
 

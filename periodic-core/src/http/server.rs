@@ -296,7 +296,21 @@ impl ApiServer {
         self.addr
     }
 
-    /// Whether the server is still serving.
+    /// Whether the server is still serving: `true` until a shutdown completes (or the
+    /// server fails).
+    ///
+    /// ```
+    /// use periodic::{ApiServer, ApiServerOptions, ServiceGroup, ServiceGroupConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+    /// let server = ApiServer::start(group, ApiServerOptions::new("127.0.0.1:0".parse().unwrap())).await?;
+    /// assert!(server.is_running());
+    /// server.shutdown().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_running(&self) -> bool {
         self.task.as_ref().is_some_and(|t| !t.is_finished())
     }
