@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod api;
 mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
@@ -33,6 +34,9 @@ enum Command {
     /// Services in the services table: list (as `openstack compute service list`),
     /// enable, disable, force-down, delete; and a running service's periodic tasks.
     Service(service::ServiceArgs),
+    /// The HTTP API: nova's os-services, /healthz and /metrics.
+    #[command(subcommand)]
+    Api(api::ApiCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Simulate(args) => simulate_command(&args),
         Command::Service(args) => service::run(args),
+        Command::Api(command) => api::run(&command),
         Command::Bench(BenchCommand::Looping(args)) => bench_looping_command(&args),
         Command::Bench(BenchCommand::Heartbeat(args)) => match bench_heartbeat::run(&args) {
             Ok(report) => {
