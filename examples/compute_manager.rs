@@ -9,11 +9,18 @@
 //! ```text
 //! cargo run --example compute_manager                     # SQLite file ./periodic.db
 //! cargo run --example compute_manager -- --help
+//! cargo run --example compute_manager -- --config periodic.toml   # see periodic.example.toml
 //! cargo run --example compute_manager --features postgres -- --db postgres://postgres@127.0.0.1/test
 //! RUST_LOG=debug cargo run --example compute_manager      # heartbeats too
 //! ```
 //!
 //! Meanwhile, `cargo run -p periodic-cli -- service list` shows it up.
+//!
+//! Every option can also come from a TOML file (`--config FILE` or `PERIODIC_CONFIG`,
+//! oslo's names: `[DEFAULT] report_interval`, `[database] connection`,
+//! `[periodic_task_spacing] _sync_power_states`, ...) and from `PERIODIC_*` environment
+//! variables; flags override the environment, which overrides the file (see
+//! `periodic::Config`). `periodic service ... --config FILE` reads the same file.
 //!
 //! With the `http` feature it can serve the HTTP API (nova's `/os-services` of its
 //! database, and its own `/healthz`, `/tasks` and `/metrics`); off by default:
@@ -35,6 +42,7 @@
 //! | `_run_image_cache_manager_pass` | `external_process_ok` (skipped with `--no-external-tasks`) |
 //! | `_cleanup_running_deleted_instances` | `enabled = false` |
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,8 +50,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
 use periodic::{
-    BoxError, DriverKind, Manager, Service, ServiceGroup, ServiceGroupConfig, ServiceRecord,
-    default_host, periodic_tasks,
+    BoxError, Config, DriverKind, Manager, Service, ServiceGroup, ServiceRecord, default_host,
+    periodic_tasks,
 };
 use sysinfo::{Disks, System};
 
@@ -51,32 +59,41 @@ use sysinfo::{Disks, System};
 #[derive(Debug, Parser)]
 #[command(name = "compute_manager", about)]
 struct Args {
-    /// The host name this service registers as.
-    #[arg(long, default_value_t = default_host())]
-    host: String,
-    /// The database with the services and compute_nodes tables.
-    #[arg(long, env = "PERIODIC_DATABASE_URL", default_value = "sqlite://periodic.db")]
-    db: String,
-    /// The service-group driver: heartbeats in the database (db) or in memcached (mc).
-    #[arg(long, value_enum, default_value_t = Driver::Db)]
-    driver: Driver,
-    /// memcached servers for the mc driver (host:port, comma-separated).
-    #[arg(long, env = "PERIODIC_MEMCACHED_SERVERS", value_delimiter = ',')]
+    /// A configuration file (TOML, oslo's option names; see periodic.example.toml).
+    /// PERIODIC_* environment variables override it, and these flags override both.
+    #[arg(long, env = "PERIODIC_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The host name this service registers as [default: [DEFAULT] host, or this
+    /// machine's hostname].
+    #[arg(long)]
+    host: Option<String>,
+    /// The database with the services and compute_nodes tables [default: [database]
+    /// connection, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+    /// The service-group driver: heartbeats in the database (db) or in memcached (mc)
+    /// [default: [DEFAULT] servicegroup_driver, or db].
+    #[arg(long, value_enum)]
+    driver: Option<Driver>,
+    /// memcached servers for the mc driver (host:port, comma-separated) [default: [cache]
+    /// memcache_servers, or $PERIODIC_MEMCACHED_SERVERS].
+    #[arg(long, value_delimiter = ',')]
     memcached_servers: Vec<String>,
-    /// Seconds between heartbeats (nova's report_interval).
-    #[arg(long, default_value_t = 10)]
-    report_interval: u64,
-    /// Seconds without a heartbeat after which the service counts as down.
-    #[arg(long, default_value_t = 60)]
-    service_down_time: u64,
+    /// Seconds between heartbeats (nova's report_interval) [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    report_interval: Option<u64>,
+    /// Seconds without a heartbeat after which the service counts as down [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    service_down_time: Option<u64>,
     /// Random delay before the first pass over the periodic tasks, up to this many seconds
-    /// (nova's periodic_fuzzy_delay; nova's default is 60).
-    #[arg(long, default_value_t = 5)]
-    periodic_fuzzy_delay: u64,
+    /// (nova's periodic_fuzzy_delay) [default: 5 here; nova's is 60].
+    #[arg(long, value_name = "SECONDS")]
+    periodic_fuzzy_delay: Option<u64>,
     /// Spacing of _sync_power_states in seconds; negative disables it (nova's
-    /// sync_power_state_interval).
-    #[arg(long, default_value_t = 600.0, allow_negative_numbers = true)]
-    sync_power_state_interval: f64,
+    /// sync_power_state_interval) [default: [periodic_task_spacing] _sync_power_states,
+    /// or the declared 600].
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+    sync_power_state_interval: Option<f64>,
     /// Do not run the tasks marked external_process_ok here.
     #[arg(long)]
     no_external_tasks: bool,
@@ -84,7 +101,7 @@ struct Args {
     #[arg(long, default_value = "nova")]
     availability_zone: String,
     /// Serve the HTTP API (os-services, /healthz, /tasks, /metrics) on this address,
-    /// e.g. 127.0.0.1:8775. Off by default.
+    /// e.g. 127.0.0.1:8775 [default: [api] bind, or off].
     #[cfg(feature = "http")]
     #[arg(long, value_name = "ADDR")]
     api_bind: Option<std::net::SocketAddr>,
@@ -189,7 +206,10 @@ fn gib(bytes: u64) -> i64 {
 
 impl ComputeManager {
     fn read_resources(&self) -> Resources {
-        let mut system = self.system.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut system = self
+            .system
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         system.refresh_memory();
         system.refresh_cpu_usage();
         system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
@@ -313,6 +333,7 @@ impl ComputeManager {
     /// nova: `@periodic_task.periodic_task(spacing=CONF.heal_instance_info_cache_interval)`
     /// (60 by default): the default spacing, and a blocking `fn` (run on the blocking pool).
     #[periodic_task(name = "_heal_instance_info_cache")]
+    #[allow(clippy::unused_self)] // a task is a method of the manager, used or not
     fn heal_instance_info_cache(&self, ctx: &RequestContext) {
         let uptime = System::uptime();
         tracing::info!(
@@ -323,8 +344,15 @@ impl ComputeManager {
 
     /// nova: `@periodic_task.periodic_task(spacing=CONF.image_cache.manager_interval,
     /// external_process_ok=True)`.
-    #[periodic_task(spacing = 2400, external_process_ok, name = "_run_image_cache_manager_pass")]
-    async fn run_image_cache_manager_pass(&self, ctx: &RequestContext) -> Result<(), std::io::Error> {
+    #[periodic_task(
+        spacing = 2400,
+        external_process_ok,
+        name = "_run_image_cache_manager_pass"
+    )]
+    async fn run_image_cache_manager_pass(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<(), std::io::Error> {
         let tmp = std::env::temp_dir();
         let entries = std::fs::read_dir(&tmp)?.count();
         tracing::info!(
@@ -336,28 +364,72 @@ impl ComputeManager {
     }
 
     /// Disabled: listed by the runner, never run.
-    #[periodic_task(spacing = 1800, enabled = false, name = "_cleanup_running_deleted_instances")]
+    #[periodic_task(
+        spacing = 1800,
+        enabled = false,
+        name = "_cleanup_running_deleted_instances"
+    )]
     async fn cleanup_running_deleted_instances(&self, _ctx: &RequestContext) {}
 }
 
-async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
-    let mut config = ServiceGroupConfig::default()
-        .report_interval(Duration::from_secs(args.report_interval))
-        .service_down_time(Duration::from_secs(args.service_down_time))
-        .driver(match args.driver {
+/// This example's defaults < the `--config` file < `PERIODIC_*` < flags.
+fn configuration(args: &Args) -> Result<Config, periodic::Error> {
+    let mut config = Config::default();
+    // A demo: the first pass comes sooner than nova's 60 s.
+    config.periodic_fuzzy_delay = Duration::from_secs(5);
+    if let Some(path) = &args.config {
+        config.update_from_file(path)?;
+    }
+    config.update_from_env()?;
+    if let Some(host) = &args.host {
+        config.host = Some(host.clone());
+    }
+    if let Some(db) = &args.db {
+        config.database.connection.clone_from(db);
+    }
+    if let Some(driver) = args.driver {
+        config.servicegroup_driver = match driver {
             Driver::Db => DriverKind::Db,
             Driver::Mc => DriverKind::Memcached,
-        });
-    if !args.memcached_servers.is_empty() {
-        config = config.memcached_servers(args.memcached_servers.clone());
+        };
     }
-    let group = ServiceGroup::open(&args.db, config).await?;
+    if !args.memcached_servers.is_empty() {
+        config
+            .cache
+            .memcache_servers
+            .clone_from(&args.memcached_servers);
+    }
+    if let Some(secs) = args.report_interval {
+        config.report_interval = Duration::from_secs(secs);
+    }
+    if let Some(secs) = args.service_down_time {
+        config.service_down_time = Duration::from_secs(secs);
+    }
+    if let Some(secs) = args.periodic_fuzzy_delay {
+        config.periodic_fuzzy_delay = Duration::from_secs(secs);
+    }
+    if let Some(spacing) = args.sync_power_state_interval {
+        config
+            .periodic_task_spacing
+            .insert("_sync_power_states".to_owned(), spacing);
+    }
+    if args.no_external_tasks {
+        config.run_external_periodic_tasks = false;
+    }
+    Ok(config)
+}
+
+async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
+    let config = configuration(&args)?;
+    let host = config.host.clone().unwrap_or_else(default_host);
+    let db_url = config.database_url();
+    let group = ServiceGroup::open(db_url, config.servicegroup_config()).await?;
 
     sqlx::any::install_default_drivers();
     let db = sqlx::any::AnyPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(&args.db)
+        .connect(db_url)
         .await
         .map_err(|e| {
             periodic::Error::new(
@@ -367,34 +439,38 @@ async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
             .with_source(e)
         })?;
     let manager = ComputeManager {
-        host: args.host.clone(),
-        postgres: args.db.starts_with("postgres"),
+        host: host.clone(),
+        postgres: db_url.starts_with("postgres"),
         db,
         system: Mutex::new(System::new()),
         requests: AtomicU64::new(0),
     };
     tracing::info!(
-        host = %args.host,
+        host = %host,
         db = %group.url(),
         driver = group.driver().as_str(),
         "starting periodic-compute"
     );
     #[cfg(feature = "http")]
-    let api = args.api_bind.map(|addr| {
-        let auth = match (args.api_auth_token.clone(), args.insecure_no_auth) {
+    let api = args.api_bind.or(config.api.bind).map(|addr| {
+        let token = args
+            .api_auth_token
+            .clone()
+            .or(config.api.auth_token.clone());
+        let auth = match (token, args.insecure_no_auth) {
             (Some(token), _) => periodic::ApiAuth::Token(token),
             (None, true) => periodic::ApiAuth::InsecureNoAuth,
             (None, false) => periodic::ApiAuth::ReadOnly,
         };
         periodic::ApiServerOptions::new(addr).auth(auth)
     });
-    let builder = Service::builder(manager, "periodic-compute", "compute")
-        .host(args.host)
+    // host, periodic_*, run_external_periodic_tasks, graceful_shutdown_timeout and the
+    // [periodic_task_spacing] overrides, as `periodic service` reads them too.
+    let builder = config
+        .apply_to_service(Service::builder(manager, "periodic-compute", "compute"))
+        .host(host)
         .availability_zone(args.availability_zone)
-        .servicegroup(group)
-        .periodic_fuzzy_delay(Duration::from_secs(args.periodic_fuzzy_delay))
-        .run_external_periodic_tasks(!args.no_external_tasks)
-        .spacing_override("_sync_power_states", args.sync_power_state_interval);
+        .servicegroup(group);
     #[cfg(feature = "http")]
     let builder = match api {
         Some(api) => builder.api(api),

@@ -153,7 +153,7 @@
 //! # Features
 //!
 //! - `macros` (default): `#[periodic_tasks]` and `#[periodic_task]`.
-//! - `config`: `Config`, one TOML file with oslo's option names, overridden by
+//! - `config` (default): `Config`, one TOML file with oslo's option names, overridden by
 //!   `PERIODIC_*` environment variables.
 //! - `http`: [`ApiServer`], nova's `/os-services` API over a service group (for
 //!   `openstack compute service list/set/delete`) with `/healthz`, `/tasks` and
