@@ -143,10 +143,12 @@ proptest! {
             let spacing = Duration::from_millis(spec.spacing_ms);
             let starts: Vec<Duration> = runs.iter().filter(|r| r.task == i).map(|r| r.started - t0).collect();
             let first = if spec.immediate { Duration::ZERO } else { spacing };
-            let expected: Vec<Duration> = (0u32..)
-                .map(|k| first + spacing * k)
-                .take_while(|t| *t <= horizon)
-                .collect();
+            let mut expected = Vec::new();
+            let mut at = first;
+            while at <= horizon {
+                expected.push(at);
+                at += spacing;
+            }
             prop_assert_eq!(starts, expected, "task {}", i);
         }
     }

@@ -222,7 +222,7 @@ async fn fuzzy_delay_holds_back_the_first_pass() {
     let runs = task_runs(&manager.events());
     let first: u64 = runs[0].rsplit(' ').next().unwrap().parse().unwrap();
     assert!(first > 0 && first <= 60, "first pass at {first}");
-    assert!(runs.len() >= 1);
+    assert!(!runs.is_empty());
     let status = group.list(&ServiceFilter::all()).await.unwrap();
     assert!(
         status[0].record.report_count >= 5,

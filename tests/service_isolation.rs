@@ -161,13 +161,13 @@ async fn run(how: Block, mode: HeartbeatMode, name: &str) -> Observed {
         })
     });
     // This runtime is stalled while the task blocks; the observer's thread is not.
-    let observed = tokio::task::spawn_blocking(move || observer.join().unwrap())
+    let seen = tokio::task::spawn_blocking(move || observer.join().unwrap())
         .await
         .unwrap();
     running.stop().await.unwrap();
     group.close().await;
     let _ = std::fs::remove_dir_all(&dir);
-    observed
+    seen
 }
 
 #[tokio::test]

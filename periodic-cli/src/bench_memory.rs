@@ -39,6 +39,15 @@ fn resident_bytes() -> Result<u64, periodic::Error> {
 #[derive(Debug)]
 struct Manager;
 
+/// Bytes per item; both numbers are far below f64's 52-bit mantissa.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "byte counts and item counts far below 2^52"
+)]
+fn per_item(bytes: u64, count: usize) -> f64 {
+    bytes as f64 / count.max(1) as f64
+}
+
 pub(crate) fn run(count: usize) -> Result<Report, periodic::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -66,7 +75,7 @@ pub(crate) fn run(count: usize) -> Result<Report, periodic::Error> {
             )?;
         }
         let after = resident_bytes()?;
-        let per_task = after.saturating_sub(before) as f64 / count as f64;
+        let per_task = per_item(after.saturating_sub(before), count);
 
         let before = resident_bytes()?;
         let mut calls = Vec::with_capacity(count);
@@ -80,7 +89,7 @@ pub(crate) fn run(count: usize) -> Result<Report, periodic::Error> {
         }
         let after = resident_bytes()?;
         // The handles' Vec is the caller's state, not the calls'.
-        let per_call = after.saturating_sub(before).saturating_sub(handles) as f64 / count as f64;
+        let per_call = per_item(after.saturating_sub(before).saturating_sub(handles), count);
         for call in &calls {
             call.stop();
         }

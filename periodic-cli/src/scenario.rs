@@ -8,6 +8,10 @@ use serde::Deserialize;
 /// default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the decorator's flags, one field each"
+)]
 pub(crate) struct TaskSpec {
     pub(crate) name: String,
     #[serde(default)]
@@ -96,18 +100,19 @@ impl Scenario {
                 "must be a finite number of seconds, 0 or more",
             );
         }
-        if let Some(max) = self.periodic_interval_max {
-            if !max.is_finite() || max <= 0.0 {
-                return bad(
-                    "periodic_interval_max".into(),
-                    "must be a positive number of seconds (leave it out for no cap)",
-                );
-            }
+        if let Some(max) = self.periodic_interval_max
+            && (!max.is_finite() || max <= 0.0)
+        {
+            return bad(
+                "periodic_interval_max".into(),
+                "must be a positive number of seconds (leave it out for no cap)",
+            );
         }
-        if let Some(policy) = &self.idle_policy {
-            if policy != "oslo" && policy != "precise" {
-                return bad("idle_policy".into(), "must be \"oslo\" or \"precise\"");
-            }
+        if let Some(policy) = &self.idle_policy
+            && policy != "oslo"
+            && policy != "precise"
+        {
+            return bad("idle_policy".into(), "must be \"oslo\" or \"precise\"");
         }
         let mut seen = std::collections::HashSet::new();
         for (i, task) in self.tasks.iter().enumerate() {
@@ -152,6 +157,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp, reason = "the defaults are exact literals")]
     fn defaults() {
         let s = Scenario::parse(r#"{"tasks": [{"name": "a"}], "horizon": 10}"#).unwrap();
         let t = &s.tasks[0];
