@@ -86,7 +86,7 @@
 //!
 //! # 3. Test schedules in paused time
 //!
-//! Everything schedules on [`tokio::time::Instant`], so a test with
+//! Everything schedules on [`tokio::time::Instant`](https://docs.rs/tokio/latest/tokio/time/struct.Instant.html), so a test with
 //! `#[tokio::test(start_paused = true)]` controls time exactly and days pass in
 //! milliseconds:
 //!
