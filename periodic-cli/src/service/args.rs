@@ -14,8 +14,8 @@ pub(crate) struct ServiceArgs {
     /// by PERIODIC_* environment variables, then by these flags.
     #[arg(long, global = true, env = "PERIODIC_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// The database with the services table; it must exist [default: [database]
-    /// connection, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
+    /// The database with the services table; it must exist [default: `[database]
+    /// connection` of the configuration, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) db: Option<String>,
     /// Seconds without a heartbeat after which a service shows down (nova's
@@ -136,8 +136,8 @@ pub(crate) struct TasksArgs {
     /// The running service's HTTP API (its --api-bind address).
     #[arg(long, default_value = "http://127.0.0.1:8774", value_name = "URL")]
     pub(crate) url: String,
-    /// A token to send as X-Auth-Token [default: [api] auth_token, or
-    /// $PERIODIC_API_TOKEN].
+    /// A token to send as X-Auth-Token [default: `[api] auth_token` of the configuration,
+    /// or $PERIODIC_API_TOKEN].
     #[arg(long, value_name = "TOKEN")]
     pub(crate) auth_token: Option<String>,
     /// Seconds to wait for the answer.
