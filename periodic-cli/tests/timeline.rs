@@ -311,3 +311,31 @@ fn names_are_escaped() {
         "runs at 0, 1, 2, 3"
     );
 }
+
+/// `docs/timeline.svg` (the README's picture) is what the command draws today:
+/// `periodic simulate periodic-cli/tests/data/mixed.json --timeline docs/timeline.svg`.
+#[test]
+fn the_documented_picture_is_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("timeline.svg");
+    // Run from the repository root so the title names the file as the docs do.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let out = periodic()
+        .current_dir(root)
+        .args([
+            "simulate",
+            "periodic-cli/tests/data/mixed.json",
+            "--timeline",
+            fresh.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&fresh).unwrap(),
+        std::fs::read_to_string(root.join("docs/timeline.svg")).unwrap(),
+        "docs/timeline.svg is stale: regenerate it with `cargo run -p periodic-cli -- simulate \
+         periodic-cli/tests/data/mixed.json --timeline docs/timeline.svg > /dev/null` (and \
+         docs/timeline.png with `rsvg-convert -w 1400 docs/timeline.svg -o docs/timeline.png`)"
+    );
+}
