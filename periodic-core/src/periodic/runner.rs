@@ -137,7 +137,10 @@ impl TaskRun {
 /// A snapshot of one task's schedule and counters, from [`PeriodicRunner::tasks`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[allow(clippy::struct_excessive_bools, reason = "oslo's task flags, one field each")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "oslo's task flags, one field each"
+)]
 pub struct TaskInfo {
     /// Task name.
     pub name: String,
@@ -188,7 +191,10 @@ struct Stats {
     last_lateness: Option<Duration>,
 }
 
-#[allow(clippy::struct_excessive_bools, reason = "oslo's task flags, one field each")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "oslo's task flags, one field each"
+)]
 struct Slot<M, C> {
     name: Arc<str>,
     full_name: Arc<str>,
