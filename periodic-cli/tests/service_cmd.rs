@@ -7,9 +7,9 @@
 //! id  binary              host    zone  state  why
 //!  1  periodic-compute    node-1  az1   up     heartbeat just now
 //!  2  periodic-compute    node-2  az1   down   disabled ("maintenance") and forced down
-//!  3  periodic-scheduler  node-1  -     down   never reported, row 10 minutes old
+//!  3  periodic-scheduler  node-1  (internal)  down   never reported, row 10 minutes old
 //!  4  periodic-compute    node-3  az2   down   last heartbeat 10 minutes ago
-//!  5  periodic-scheduler  node-3  -     down   stopped gracefully
+//!  5  periodic-scheduler  node-3  (internal)  down   stopped gracefully
 //! ```
 
 use std::path::PathBuf;
@@ -146,15 +146,15 @@ fn sql(url: &str, statements: &[&str]) {
 }
 
 const TABLE: &str = "\
-+----+--------------------+--------+------+----------+-------+----------------------------+
-| ID | Binary             | Host   | Zone | Status   | State | Updated At                 |
-+----+--------------------+--------+------+----------+-------+----------------------------+
-|  1 | periodic-compute   | node-1 | az1  | enabled  | up    | 2026-01-02T03:04:01.678000 |
-|  2 | periodic-compute   | node-2 | az1  | disabled | down  | 2026-01-02T03:04:02.000000 |
-|  3 | periodic-scheduler | node-1 |      | enabled  | down  | None                       |
-|  4 | periodic-compute   | node-3 | az2  | enabled  | down  | 2026-01-02T03:04:04.500000 |
-|  5 | periodic-scheduler | node-3 |      | enabled  | down  | 2026-01-02T03:04:05.001000 |
-+----+--------------------+--------+------+----------+-------+----------------------------+
++----+--------------------+--------+----------+----------+-------+----------------------------+
+| ID | Binary             | Host   | Zone     | Status   | State | Updated At                 |
++----+--------------------+--------+----------+----------+-------+----------------------------+
+|  1 | periodic-compute   | node-1 | az1      | enabled  | up    | 2026-01-02T03:04:01.678000 |
+|  2 | periodic-compute   | node-2 | az1      | disabled | down  | 2026-01-02T03:04:02.000000 |
+|  3 | periodic-scheduler | node-1 | internal | enabled  | down  | None                       |
+|  4 | periodic-compute   | node-3 | az2      | enabled  | down  | 2026-01-02T03:04:04.500000 |
+|  5 | periodic-scheduler | node-3 | internal | enabled  | down  | 2026-01-02T03:04:05.001000 |
++----+--------------------+--------+----------+----------+-------+----------------------------+
 ";
 
 #[test]
@@ -174,9 +174,9 @@ fn list_legacy_is_nova_manage_layout() {
         "Binary           Host                                 Zone             Status     State Updated_At\n",
         "periodic-compute node-1                               az1              enabled    :-)   2026-01-02 03:04:01.678000\n",
         "periodic-compute node-2                               az1              disabled   XXX   2026-01-02 03:04:02\n",
-        "periodic-scheduler node-1                                                enabled    XXX   None      \n",
+        "periodic-scheduler node-1                               internal         enabled    XXX   None      \n",
         "periodic-compute node-3                               az2              enabled    XXX   2026-01-02 03:04:04.500000\n",
-        "periodic-scheduler node-3                                                enabled    XXX   2026-01-02 03:04:05.001000\n",
+        "periodic-scheduler node-3                               internal         enabled    XXX   2026-01-02 03:04:05.001000\n",
     );
     assert_eq!(
         ok(&["service", "list", "--db", &db.url, "--format", "legacy"]),
@@ -288,7 +288,7 @@ fn list_long_says_why_and_by_which_threshold() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[1],
-        "| ID | Binary             | Host   | Zone | Status   | State | Updated At                 | Disabled Reason | Forced Down | Last Heartbeat | Down Threshold | Down Reason                           |"
+        "| ID | Binary             | Host   | Zone     | Status   | State | Updated At                 | Disabled Reason | Forced Down | Last Heartbeat | Down Threshold | Down Reason                           |"
     );
     let cells = |line: &str| -> Vec<String> {
         line.trim_matches('|')

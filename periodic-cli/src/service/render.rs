@@ -51,7 +51,7 @@ pub(crate) fn table(services: &[ServiceStatus], long: bool) -> String {
             r.id.to_string(),
             r.binary.clone(),
             r.host.clone(),
-            r.availability_zone.clone().unwrap_or_default(),
+            r.zone().to_owned(),
             s.status().to_owned(),
             s.state().to_owned(),
             s.updated_time
@@ -100,7 +100,7 @@ pub(crate) fn legacy(services: &[ServiceStatus]) -> String {
         out.push_str(&line([
             &r.binary,
             &r.host,
-            r.availability_zone.as_deref().unwrap_or(""),
+            r.zone(),
             s.status(),
             if s.is_up() { ":-)" } else { "XXX" },
             &updated,
@@ -119,8 +119,9 @@ pub(crate) struct ServiceJson {
     binary: String,
     host: String,
     topic: String,
-    /// The availability zone, or null.
-    zone: Option<String>,
+    /// The availability zone, or nova's default for the topic (`nova` for compute,
+    /// `internal` otherwise), as `/os-services` shows it.
+    zone: String,
     /// `enabled` or `disabled`.
     status: &'static str,
     /// `up` or `down`.
@@ -156,7 +157,7 @@ impl From<&ServiceStatus> for ServiceJson {
             binary: r.binary.clone(),
             host: r.host.clone(),
             topic: r.topic.clone(),
-            zone: r.availability_zone.clone(),
+            zone: r.zone().to_owned(),
             status: s.status(),
             state: s.state(),
             updated_at: s.updated_time.map(time),

@@ -145,15 +145,9 @@ pub(crate) fn view(status: &ServiceStatus, version: Microversion) -> Value {
     view
 }
 
-/// nova's `zone`: the availability zone; without one, nova's defaults
-/// (`default_availability_zone` = `nova` for computes, `internal_service_availability_zone`
-/// = `internal` for every other service).
+/// nova's `zone`: see [`ServiceRecord::zone`].
 pub(crate) fn zone(record: &ServiceRecord) -> &str {
-    match &record.availability_zone {
-        Some(zone) => zone,
-        None if record.topic == "compute" => "nova",
-        None => "internal",
-    }
+    record.zone()
 }
 
 /// nova's timestamp format: ISO 8601 in UTC without a zone, with microseconds, e.g.

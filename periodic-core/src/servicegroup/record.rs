@@ -46,6 +46,31 @@ pub struct ServiceRecord {
     pub updated_at: Option<SystemTime>,
 }
 
+impl ServiceRecord {
+    /// The zone to show: the availability zone, or without one nova's defaults
+    /// (`default_availability_zone` = `nova` for `compute` services,
+    /// `internal_service_availability_zone` = `internal` for every other one). What
+    /// `/os-services` and `periodic service list` show.
+    ///
+    /// ```
+    /// # use periodic::{NewService, ServiceGroup, ServiceGroupConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+    /// let compute = group.get_or_create(&NewService::new("n1", "nova-compute", "compute")).await?;
+    /// let conductor = group.get_or_create(&NewService::new("n1", "nova-conductor", "conductor")).await?;
+    /// assert_eq!((compute.zone(), conductor.zone()), ("nova", "internal"));
+    /// # Ok(()) }
+    /// ```
+    pub fn zone(&self) -> &str {
+        match &self.availability_zone {
+            Some(zone) => zone,
+            None if self.topic == "compute" => "nova",
+            None => "internal",
+        }
+    }
+}
+
 /// What [`ServiceGroup::get_or_create`](crate::ServiceGroup::get_or_create) needs to
 /// load or create a service's row.
 ///
