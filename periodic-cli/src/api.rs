@@ -3,14 +3,12 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{Subcommand, ValueEnum};
+use crate::store_args::StoreArgs;
+use clap::Subcommand;
 use periodic::{
-    ApiAuth, ApiServer, ApiServerOptions, Config, DEFAULT_API_BIND, DriverKind, Error, ErrorKind,
-    ServiceGroup,
+    ApiAuth, ApiServer, ApiServerOptions, Config, DEFAULT_API_BIND, Error, ErrorKind, ServiceGroup,
 };
 
 /// `periodic api ...`.
@@ -22,30 +20,19 @@ pub(crate) enum ApiCommand {
     Serve(ServeArgs),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Driver {
-    /// Heartbeats in the database.
-    Db,
-    /// Heartbeats in memcached.
-    Mc,
-}
-
 /// `periodic api serve` flags. Defaults < `--config` file < `PERIODIC_*` < flags, as for
 /// `periodic service`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// A configuration file (TOML; see periodic.example.toml): [database] connection,
-    /// [DEFAULT] service_down_time and servicegroup_driver, [api] bind and auth_token.
-    #[arg(long, env = "PERIODIC_CONFIG", value_name = "FILE")]
-    config: Option<PathBuf>,
+    /// Where the services table is (`--config`, `--db`, `--service-down-time`,
+    /// `--driver`, `--memcached-servers`); the configuration file may also give `[api]
+    /// bind` and `auth_token`.
+    #[command(flatten)]
+    store: StoreArgs,
     /// The address to listen on, IP:PORT; a non-loopback address needs a token or
     /// --insecure-no-auth [default: [api] bind, $PERIODIC_API_BIND, or 127.0.0.1:8774].
     #[arg(long, value_name = "ADDR")]
     bind: Option<SocketAddr>,
-    /// The database with the services table; it must exist [default: [database]
-    /// connection, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
-    #[arg(long, value_name = "URL")]
-    db: Option<String>,
     /// The token that writes (PUT, DELETE) must carry, as `X-Auth-Token: TOKEN` or
     /// `Authorization: Bearer TOKEN`; without one, writes are refused (403) [default:
     /// [api] auth_token, or $PERIODIC_API_TOKEN].
@@ -55,17 +42,6 @@ pub(crate) struct ServeArgs {
     /// are protected otherwise.
     #[arg(long)]
     insecure_no_auth: bool,
-    /// Seconds without a heartbeat after which a service shows down (nova's
-    /// service_down_time) [default: from the configuration, or 60].
-    #[arg(long, value_name = "SECONDS")]
-    service_down_time: Option<u64>,
-    /// The service-group driver the services use: db, or mc (memcached) [default: from
-    /// the configuration, or db].
-    #[arg(long, value_enum)]
-    driver: Option<Driver>,
-    /// memcached servers for the mc driver (host:port, comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
-    memcached_servers: Vec<String>,
 }
 
 /// Runs `periodic api ...`; one line on stderr and exit 1 on any error.
@@ -88,25 +64,7 @@ pub(crate) fn run(command: &ApiCommand) -> ExitCode {
 
 /// Defaults < `--config` file < `PERIODIC_*` < flags.
 fn configuration(args: &ServeArgs) -> Result<Config, Error> {
-    let mut config = Config::load(args.config.as_deref())?;
-    if let Some(db) = &args.db {
-        config.database.connection.clone_from(db);
-    }
-    if let Some(secs) = args.service_down_time {
-        config.service_down_time = Duration::from_secs(secs);
-    }
-    if let Some(driver) = args.driver {
-        config.servicegroup_driver = match driver {
-            Driver::Db => DriverKind::Db,
-            Driver::Mc => DriverKind::Memcached,
-        };
-    }
-    if !args.memcached_servers.is_empty() {
-        config
-            .cache
-            .memcache_servers
-            .clone_from(&args.memcached_servers);
-    }
+    let mut config = args.store.configuration()?;
     if let Some(bind) = args.bind {
         config.api.bind = Some(bind);
     }

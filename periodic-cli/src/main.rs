@@ -12,6 +12,7 @@ mod bench_memory;
 mod scenario;
 mod service;
 mod simulate;
+mod store_args;
 mod table;
 mod timeline;
 

@@ -1,45 +1,19 @@
 //! The flags of `periodic service ...`.
 
-use std::path::PathBuf;
-
 use clap::{Subcommand, ValueEnum};
 
 use super::render::Format;
+use crate::store_args::StoreArgs;
 
 /// `periodic service [OPTIONS] <COMMAND>`: the options shared by every command (they may
 /// also be given after the command).
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServiceArgs {
-    /// A configuration file (TOML; see periodic.example.toml). Its values are overridden
-    /// by PERIODIC_* environment variables, then by these flags.
-    #[arg(long, global = true, env = "PERIODIC_CONFIG", value_name = "FILE")]
-    pub(crate) config: Option<PathBuf>,
-    /// The database with the services table; it must exist [default: `[database]
-    /// connection` of the configuration, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
-    #[arg(long, global = true, value_name = "URL")]
-    pub(crate) db: Option<String>,
-    /// Seconds without a heartbeat after which a service shows down (nova's
-    /// service_down_time) [default: from the configuration, or 60].
-    #[arg(long, global = true, value_name = "SECONDS")]
-    pub(crate) service_down_time: Option<u64>,
-    /// The service-group driver the services use: db, or mc (memcached) [default: from
-    /// the configuration, or db].
-    #[arg(long, global = true, value_enum)]
-    pub(crate) driver: Option<Driver>,
-    /// memcached servers for the mc driver (host:port, comma-separated).
-    #[arg(long, global = true, value_delimiter = ',', value_name = "HOST:PORT")]
-    pub(crate) memcached_servers: Vec<String>,
+    /// Where the services table is and how liveness is judged.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
     #[command(subcommand)]
     pub(crate) command: ServiceCommand,
-}
-
-/// nova's `servicegroup_driver` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Driver {
-    /// Heartbeats in the database.
-    Db,
-    /// Heartbeats in memcached.
-    Mc,
 }
 
 #[derive(Debug, Subcommand)]

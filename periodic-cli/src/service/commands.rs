@@ -3,11 +3,10 @@
 use std::future::Future;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use periodic::{Config, DriverKind, Error, ErrorKind, ServiceFilter, ServiceGroup, ServiceStatus};
+use periodic::{Config, Error, ErrorKind, ServiceFilter, ServiceGroup, ServiceStatus};
 
-use super::args::{ChangeArgs, Driver, SelectArgs, ServiceArgs, ServiceCommand};
+use super::args::{ChangeArgs, SelectArgs, ServiceArgs, ServiceCommand};
 use super::render::{self, Format};
 
 /// Runs the command; prints one line on stderr and exits 1 on any error.
@@ -35,26 +34,7 @@ pub(crate) fn run(args: ServiceArgs) -> ExitCode {
 
 /// Defaults < `--config` file < `PERIODIC_*` < flags.
 fn configuration(args: &ServiceArgs) -> Result<Config, Error> {
-    let mut config = Config::load(args.config.as_deref())?;
-    if let Some(db) = &args.db {
-        config.database.connection.clone_from(db);
-    }
-    if let Some(secs) = args.service_down_time {
-        config.service_down_time = Duration::from_secs(secs);
-    }
-    if let Some(driver) = args.driver {
-        config.servicegroup_driver = match driver {
-            Driver::Db => DriverKind::Db,
-            Driver::Mc => DriverKind::Memcached,
-        };
-    }
-    if !args.memcached_servers.is_empty() {
-        config
-            .cache
-            .memcache_servers
-            .clone_from(&args.memcached_servers);
-    }
-    Ok(config)
+    args.store.configuration()
 }
 
 fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
