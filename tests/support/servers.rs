@@ -7,8 +7,10 @@
 //! <driver> tests: <why>` to stderr and returns, so `cargo test` on a machine without
 //! servers still passes and says what it skipped.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,11 +79,17 @@ pub async fn server(kind: Kind) -> Option<String> {
         Ok(()) => Some(url),
         Err(e) if required => panic!("{} is set but {url} is unreachable: {e}", kind.env()),
         Err(e) => {
-            eprintln!(
-                "skipped: {} tests: {} is unset and {url} is unreachable ({e})",
-                kind.name(),
-                kind.env()
-            );
+            // Once per test binary, and through the stderr handle rather than
+            // `eprintln!`, which the test harness captures for passing tests.
+            static SAID: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+            if !SAID[kind as usize].swap(true, Ordering::Relaxed) {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped: {} tests: {} is unset and {url} is unreachable ({e})",
+                    kind.name(),
+                    kind.env()
+                );
+            }
             None
         }
     }
