@@ -581,6 +581,22 @@ async fn late_wakeup_keeps_the_grid_and_skips_missed_ticks() {
     assert_ms(&calls, &[0, 3500, 4000, 5000]);
 }
 
+/// `Timer::Spin` in paused time: the spin notices that the clock stands still and sleeps,
+/// so runs are on the exact grid, as with tokio's timer.
+#[tokio::test(start_paused = true)]
+async fn spin_timer_is_exact_in_paused_time() {
+    let calls = Calls::new();
+    let mut call = fixed(
+        &calls,
+        1000,
+        vec![(0, Go(())), (300, Go(())), (999, Go(())), (0, Done(()))],
+    )
+    .timer(periodic::Timer::Spin(ms(2)))
+    .start();
+    call.wait().await.unwrap();
+    assert_ms(&calls, &[0, 1000, 2000, 3000]);
+}
+
 // ===== timeout (cases 37-38) =====
 
 /// Case 38: interval 0.1 s, timeout 0.3 s; the 4th run takes 10 ms, so the check after it
@@ -721,89 +737,3 @@ async fn runs_on_tokio_time() {
 }
 
 // ===== real-time measurement =====
-
-/// Not a unit test but a measurement, so ignored by default: how late the runs of a
-/// 10 ms fixed-interval call start against the ideal grid `t0 + k·10 ms`, in real time on
-/// a multi-thread runtime. The target is p99 ≤ 2 ms.
-///
-/// tokio's timer rounds every deadline up to its next whole millisecond (counted from
-/// the runtime's start) and parks in whole milliseconds, so the lateness of a grid depends
-/// on where `t0` falls between two of those ticks. The measurement therefore runs 10
-/// sequences of 100 runs, each started at another sub-millisecond phase (a short spin),
-/// and for comparison does the same with a bare `tokio::time::sleep_until` loop, which is
-/// the floor. Run with
-/// `cargo test --release -p periodic --test looping_fixed -- --ignored --nocapture`.
-#[test]
-#[ignore = "real time: a 20 s measurement"]
-fn real_time_lateness_at_10_ms() {
-    const SEQUENCES: u32 = 10;
-    const RUNS: u32 = 100;
-    let interval = ms(10);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    // Moves the start of the next sequence by `i · 97 µs` (mod 1 ms) against tokio's ticks.
-    let shift_phase = |i: u32| {
-        let until = std::time::Instant::now() + Duration::from_micros(u64::from(i) * 97 % 1000);
-        while std::time::Instant::now() < until {
-            std::hint::spin_loop();
-        }
-    };
-    let mut fixed = Vec::new();
-    let mut bare = Vec::new();
-    for i in 0..SEQUENCES {
-        shift_phase(i);
-        fixed.extend(runtime.block_on(async {
-            let at = Arc::new(std::sync::Mutex::new(Vec::with_capacity(RUNS as usize)));
-            let record = Arc::clone(&at);
-            let t0 = Instant::now();
-            let mut call = FixedInterval::new(interval, move || {
-                let mut at = record.lock().unwrap();
-                at.push(Instant::now());
-                let step = if at.len() == RUNS as usize {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                };
-                async move { step }
-            })
-            .start();
-            call.wait().await.unwrap();
-            let at = at.lock().unwrap();
-            (0..RUNS)
-                .map(|k| at[k as usize].saturating_duration_since(t0 + interval * k))
-                .collect::<Vec<_>>()
-        }));
-        shift_phase(i);
-        bare.extend(runtime.block_on(async {
-            tokio::spawn(async move {
-                let t0 = Instant::now();
-                let mut lateness = Vec::with_capacity(RUNS as usize);
-                for k in 0..RUNS {
-                    let due = t0 + interval * k;
-                    tokio::time::sleep_until(due).await;
-                    lateness.push(Instant::now().saturating_duration_since(due));
-                }
-                lateness
-            })
-            .await
-            .unwrap()
-        }));
-    }
-    let report = |name: &str, mut lateness: Vec<Duration>| {
-        lateness.sort();
-        let pct = |p: usize| lateness[(lateness.len() * p / 100).min(lateness.len() - 1)];
-        println!(
-            "{name}: lateness over {} runs at 10 ms: p50 {:?}, p99 {:?}, max {:?}",
-            lateness.len(),
-            pct(50),
-            pct(99),
-            lateness[lateness.len() - 1]
-        );
-        pct(99)
-    };
-    let p99 = report("FixedInterval", fixed);
-    report("bare sleep_until", bare);
-    assert!(p99 <= ms(2), "p99 lateness {p99:?} > 2 ms");
-}

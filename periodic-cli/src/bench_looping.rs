@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use periodic::FixedInterval;
+use periodic::{FixedInterval, Timer};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -13,6 +13,8 @@ pub(crate) struct Report {
     ticks: usize,
     interval_ms: f64,
     work_ms: f64,
+    /// The spin window of `Timer::Spin`, 0 for tokio's timer alone.
+    spin_ms: f64,
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
@@ -28,6 +30,7 @@ pub(crate) fn run(
     interval: Duration,
     ticks: usize,
     work: Duration,
+    timer: Timer,
 ) -> Result<Report, periodic::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -36,10 +39,10 @@ pub(crate) fn run(
             periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime")
                 .with_source(e)
         })?;
-    let calls = runtime.block_on(async move {
+    let (origin, calls) = runtime.block_on(async move {
         let starts = Arc::new(Mutex::new(Vec::with_capacity(ticks)));
         let seen = Arc::clone(&starts);
-        let mut call = FixedInterval::new(interval, move || {
+        let looping = FixedInterval::new(interval, move || {
             let now = Instant::now();
             let mut v = seen
                 .lock()
@@ -60,43 +63,51 @@ pub(crate) fn run(
             }
         })
         .name("bench")
-        .start();
+        .timer(timer);
+        // The ideal grid starts here: `start()` takes its own start a moment later, so
+        // no call can be early against this grid.
+        let origin = Instant::now();
+        let mut call = looping.start();
         let _ = call.wait().await;
         let v = starts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        v.clone()
+        (origin, v.clone())
     });
-    Ok(report(&calls, interval, work))
+    let mut report = report(origin, &calls, interval, work);
+    report.spin_ms = match timer {
+        Timer::Spin(window) => ms(window),
+        _ => 0.0,
+    };
+    Ok(report)
 }
 
-fn report(calls: &[Instant], interval: Duration, work: Duration) -> Report {
-    let Some(&start) = calls.first() else {
+fn report(start: Instant, calls: &[Instant], interval: Duration, work: Duration) -> Report {
+    if calls.is_empty() {
         return Report {
             ticks: 0,
             interval_ms: ms(interval),
             work_ms: ms(work),
+            spin_ms: 0.0,
             p50_ms: 0.0,
             p99_ms: 0.0,
             max_ms: 0.0,
             final_drift_ms: 0.0,
             skipped: 0,
         };
-    };
+    }
     // Each call serves the latest grid point `start + k * interval` not after it; its
     // lateness is the distance to that point. Grid points no call served are "skipped"
     // (with no skips, call i serves grid point i).
     let interval_ns = interval.as_nanos().max(1);
-    let mut served = 0u128;
+    let mut next = 0u128;
     let mut skipped = 0u64;
     let mut lateness: Vec<f64> = Vec::with_capacity(calls.len());
-    for (i, t) in calls.iter().enumerate() {
+    for t in calls {
         let since = t.saturating_duration_since(start).as_nanos();
-        let k = (since + EARLY_NS) / interval_ns;
-        if i > 0 && k > served + 1 {
-            skipped += u64::try_from(k - served - 1).unwrap_or(u64::MAX);
-        }
-        served = k;
+        let k = since / interval_ns;
+        skipped += u64::try_from(k.saturating_sub(next)).unwrap_or(u64::MAX);
+        next = k + 1;
         let late_ns = since.saturating_sub(k * interval_ns);
         lateness.push(ns_to_ms(late_ns));
     }
@@ -111,6 +122,7 @@ fn report(calls: &[Instant], interval: Duration, work: Duration) -> Report {
         ticks: calls.len(),
         interval_ms: ms(interval),
         work_ms: ms(work),
+        spin_ms: 0.0,
         p50_ms: round3(pct(50)),
         p99_ms: round3(pct(99)),
         max_ms: round3(lateness.last().copied().unwrap_or(0.0)),
@@ -118,11 +130,6 @@ fn report(calls: &[Instant], interval: Duration, work: Duration) -> Report {
         skipped,
     }
 }
-
-/// The loop's own grid starts a few microseconds before its first call (the spawn and
-/// first poll), so an on-time call can look up to that much early against the first
-/// call's time: 200 µs of it are allowed.
-const EARLY_NS: u128 = 200_000;
 
 /// Nanoseconds to milliseconds; lateness fits f64's 52-bit mantissa many times over.
 #[allow(clippy::cast_precision_loss, reason = "lateness is far below 2^52 ns")]

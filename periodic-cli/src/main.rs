@@ -68,6 +68,10 @@ struct BenchLoopingArgs {
     /// CPU work per call, in milliseconds.
     #[arg(long, default_value_t = 0.0)]
     work_ms: f64,
+    /// Wait with `Timer::Spin`: tokio's timer until this many milliseconds before each
+    /// deadline, then yield until it (0: tokio's timer alone, the default).
+    #[arg(long, default_value_t = 0.0)]
+    spin_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -218,8 +222,17 @@ fn bench_looping_command(args: &BenchLoopingArgs) -> ExitCode {
     }
     let interval = std::time::Duration::from_millis(args.interval_ms);
     let work = std::time::Duration::from_secs_f64(args.work_ms / 1000.0);
+    if !args.spin_ms.is_finite() || args.spin_ms < 0.0 {
+        eprintln!("periodic bench looping: --spin-ms must be a number of milliseconds, 0 or more");
+        return ExitCode::from(2);
+    }
+    let timer = if args.spin_ms > 0.0 {
+        periodic::Timer::Spin(std::time::Duration::from_secs_f64(args.spin_ms / 1000.0))
+    } else {
+        periodic::Timer::Tokio
+    };
     let ticks = usize::try_from(args.ticks).unwrap_or(usize::MAX);
-    match bench_looping::run(interval, ticks, work) {
+    match bench_looping::run(interval, ticks, work, timer) {
         Ok(report) => {
             println!("{}", serde_json::to_string(&report).unwrap_or_default());
             ExitCode::SUCCESS

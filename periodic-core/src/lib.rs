@@ -25,7 +25,7 @@ pub use error::{BoxError, Error, ErrorKind, Result, report};
 pub use http::{ApiAuth, ApiServer, ApiServerOptions, DEFAULT_API_BIND};
 pub use looping::{
     Attempt, BackOff, Callee, DynamicInterval, FixedInterval, IntoControlFlow, LoopingCall,
-    LoopingCallError, OnError, Retry, StopHandle,
+    LoopingCallError, OnError, Retry, StopHandle, Timer,
 };
 pub use periodic::{
     Concurrency, DEFAULT_INTERVAL, ErrorPolicy, IdlePolicy, IntoTaskResult, Jitter, PeriodicRunner,

@@ -13,6 +13,7 @@ use super::call::{
     Failure, Idle, Kind, Looping, LoopingCall, OnError, Policy, Times, add_saturating, default_name,
 };
 use super::callee::{Attempt, Callee};
+use super::timer::Timer;
 
 type Gauss = Box<dyn FnMut(f64, f64) -> f64 + Send>;
 
@@ -112,6 +113,7 @@ impl<F> BackOff<F> {
                     error_time: 0.0,
                 },
                 name: default_name::<F>(),
+                spin: Duration::ZERO,
             },
         }
     }
@@ -201,6 +203,14 @@ impl<F> BackOff<F> {
     #[must_use]
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.looping.name = name.into();
+        self
+    }
+
+    /// How the call waits for its deadlines (default [`Timer::Tokio`]: 0-2 ms late, no
+    /// busy waiting; [`Timer::Spin`] for microsecond precision).
+    #[must_use]
+    pub fn timer(mut self, timer: Timer) -> Self {
+        self.looping.spin = timer.spin();
         self
     }
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::future::poll_fn;
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
@@ -218,6 +218,8 @@ pub(crate) struct Looping<F, P> {
     pub(crate) callee: F,
     pub(crate) policy: P,
     pub(crate) name: Cow<'static, str>,
+    /// The spin window of [`Timer::Spin`](super::Timer::Spin); zero: tokio's timer alone.
+    pub(crate) spin: std::time::Duration,
 }
 
 impl<F, P> Looping<F, P>
@@ -233,14 +235,13 @@ where
             // Sleep until the deadline (at once if it has passed) unless stopped. A new
             // `Sleep` each time costs no allocation (its timer entry is inline) and keeps
             // it out of the loop's state while the callee runs.
-            let slept = {
-                let mut sleep = pin!(tokio::time::sleep_until(deadline));
-                let mut stopped = pin!(ctx.tokens.stop.cancelled());
-                poll_fn(|cx| match stopped.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(false),
-                    Poll::Pending => sleep.as_mut().poll(cx).map(|()| true),
-                })
-                .await
+            let slept = if self.spin.is_zero() {
+                sleep_unless_stopped(pin!(tokio::time::sleep_until(deadline)), &ctx.tokens.stop)
+                    .await
+            } else {
+                // Boxed so that the rarely used spin does not grow every loop's state.
+                let wait = Box::pin(super::timer::wait_until(deadline, self.spin));
+                sleep_unless_stopped(wait, &ctx.tokens.stop).await
             };
             if !slept {
                 return Ok(None);
@@ -335,6 +336,21 @@ where
 /// What the loop task hands back: the loop (so that the call can start again) and the
 /// outcome.
 type TaskOutput<T, E> = (Box<dyn Runner<T, E>>, Outcome<T, E>);
+
+/// Waits for `sleep` unless `stop` is cancelled first: `true` when the sleep ended.
+/// (A new sleep each time costs no allocation for tokio's timer, whose entry is inline,
+/// and keeps it out of the loop's state while the callee runs.)
+async fn sleep_unless_stopped(
+    mut sleep: impl Future<Output = ()> + Unpin,
+    stop: &CancellationToken,
+) -> bool {
+    let mut stopped = pin!(stop.cancelled());
+    poll_fn(|cx| match stopped.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(false),
+        Poll::Pending => Pin::new(&mut sleep).poll(cx).map(|()| true),
+    })
+    .await
+}
 
 /// A [`Looping`] with its types erased, so that [`LoopingCall<T, E>`] does not name the
 /// callee's type.

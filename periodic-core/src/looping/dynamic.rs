@@ -10,6 +10,7 @@ use super::call::{
     Failure, Idle, Kind, Looping, LoopingCall, OnError, Policy, Times, add_saturating, default_name,
 };
 use super::callee::Callee;
+use super::timer::Timer;
 
 /// How long a [`DynamicInterval`] waits after a failed run when it has nothing better to
 /// go by (no earlier delay, no `periodic_interval_max`).
@@ -106,6 +107,7 @@ impl<F> DynamicInterval<F> {
                     last_delay: None,
                 },
                 name: default_name::<F>(),
+                spin: Duration::ZERO,
             },
         }
     }
@@ -139,6 +141,14 @@ impl<F> DynamicInterval<F> {
     #[must_use]
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.looping.name = name.into();
+        self
+    }
+
+    /// How the call waits for its deadlines (default [`Timer::Tokio`]: 0-2 ms late, no
+    /// busy waiting; [`Timer::Spin`] for microsecond precision).
+    #[must_use]
+    pub fn timer(mut self, timer: Timer) -> Self {
+        self.looping.spin = timer.spin();
         self
     }
 }

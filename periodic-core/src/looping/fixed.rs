@@ -11,6 +11,7 @@ use super::call::{
     Failure, Idle, Kind, Looping, LoopingCall, OnError, Policy, Times, add_saturating, default_name,
 };
 use super::callee::Callee;
+use super::timer::Timer;
 
 /// Runs a callee every `interval`, on a fixed grid: oslo.service's
 /// `FixedIntervalLoopingCall` (and, with [`timeout`](Self::timeout),
@@ -159,6 +160,7 @@ impl<F> FixedInterval<F> {
                     due: Instant::now(),
                 },
                 name: default_name::<F>(),
+                spin: Duration::ZERO,
             },
         }
     }
@@ -195,6 +197,14 @@ impl<F> FixedInterval<F> {
     #[must_use]
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.looping.name = name.into();
+        self
+    }
+
+    /// How the call waits for its deadlines (default [`Timer::Tokio`]: 0-2 ms late, no
+    /// busy waiting; [`Timer::Spin`] for microsecond precision).
+    #[must_use]
+    pub fn timer(mut self, timer: Timer) -> Self {
+        self.looping.spin = timer.spin();
         self
     }
 }

@@ -23,6 +23,7 @@ mod dynamic;
 mod error;
 mod fixed;
 mod retry;
+mod timer;
 
 pub use backoff::BackOff;
 pub use call::{LoopingCall, OnError, StopHandle};
@@ -31,6 +32,7 @@ pub use dynamic::DynamicInterval;
 pub use error::LoopingCallError;
 pub use fixed::FixedInterval;
 pub use retry::Retry;
+pub use timer::Timer;
 
 pub(crate) use call::RunTokens;
 
