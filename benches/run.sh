@@ -43,7 +43,8 @@ echo "periodic: $(secs "$bin" simulate benches/scenarios/hour-100k.json --idle-p
 echo
 echo "## periodic bench looping: lateness against the ideal grid, 10 ms interval, 2,000 ticks"
 for work in 0 3; do
-  echo "periodic (work ${work} ms): $("$bin" bench looping --interval-ms 10 --ticks 2000 --work-ms $work)"
+  echo "periodic, Timer::Tokio (work ${work} ms): $("$bin" bench looping --interval-ms 10 --ticks 2000 --work-ms $work)"
+  echo "periodic, Timer::Spin(1.5 ms) (work ${work} ms): $("$bin" bench looping --interval-ms 10 --ticks 2000 --work-ms $work --spin-ms 1.5)"
   if [ $have_oslo = 1 ]; then
     echo "oslo.service threading (work ${work} ms): $("$py" tools/bench_oslo_looping.py --interval-ms 10 --ticks 2000 --work-ms $work 2>/dev/null)"
   fi
