@@ -6,6 +6,7 @@
 
 pub mod scenarios;
 pub mod servers;
+pub mod sql_suite;
 
 use std::collections::BTreeMap;
 use std::fmt;

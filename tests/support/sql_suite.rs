@@ -1,0 +1,126 @@
+//! The test suite every SQL server runs (`tests/servicegroup_postgres.rs`,
+//! `tests/servicegroup_mysql.rs`): the shared scenarios on a scratch database of their
+//! own, the store outage through a TCP proxy, and the errors of a missing table and an
+//! unreachable server. Real time, `report_interval` 1 s, `service_down_time` 3 s.
+
+#![allow(unused_macros, unused_imports)] // files that are not SQL suites include it too
+
+/// Expands to the suite's `#[tokio::test]` functions for one server: its [`Kind`], its
+/// default port and its URL scheme.
+///
+/// [`Kind`]: crate::support::servers::Kind
+macro_rules! sql_store_suite {
+    (kind: $kind:expr, port: $port:expr, scheme: $scheme:literal) => {
+        use std::time::{Duration, Instant};
+
+        use periodic::{ErrorKind, ServiceGroup, ServiceGroupConfig};
+        use $crate::support::scenarios::{self, Via};
+        use $crate::support::servers::{Kind, Proxy, ScratchDb, addr_of, with_addr};
+
+        const KIND: Kind = $kind;
+        const PORT: u16 = $port;
+
+        fn db() -> ServiceGroupConfig {
+            ServiceGroupConfig::default()
+        }
+
+        /// Runs `scenario` on a scratch database, or returns if the server's tests are
+        /// skipped.
+        macro_rules! on_scratch {
+            (|$url:ident| $body:expr) => {{
+                let Some(scratch) = ScratchDb::create(KIND).await else {
+                    return;
+                };
+                {
+                    let $url: &str = &scratch.url;
+                    $body;
+                }
+                scratch.drop_db().await;
+            }};
+        }
+
+        #[tokio::test]
+        async fn several_up_one_killed() {
+            on_scratch!(|url| scenarios::several_up_one_killed(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn admin_round_trips() {
+            on_scratch!(|url| scenarios::admin_round_trips(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn leave_is_down_at_once() {
+            on_scratch!(|url| scenarios::leave_is_down_at_once(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn race_safe_create() {
+            on_scratch!(|url| scenarios::race_safe_create(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn skewed_writer_stays_up() {
+            on_scratch!(|url| scenarios::skewed_writer_stays_up(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn deleted_record_is_recreated() {
+            on_scratch!(|url| scenarios::deleted_record_is_recreated(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn blocked_runtime_does_not_make_it_look_down() {
+            on_scratch!(|url| {
+                scenarios::blocked_runtime_does_not_make_it_look_down(url, &db()).await
+            });
+        }
+
+        #[tokio::test]
+        async fn the_server_going_away_is_logged_once_each_way() {
+            on_scratch!(|url| {
+                let proxy = Proxy::new(addr_of(url, PORT).await).await;
+                let through = with_addr(url, proxy.addr);
+                scenarios::outage(
+                    Via(&through, &db()),
+                    Via(url, &db()),
+                    &proxy,
+                    "model server went away",
+                    "Recovered model server connection!",
+                )
+                .await;
+            });
+        }
+
+        #[tokio::test]
+        async fn open_existing_needs_the_table() {
+            on_scratch!(|url| {
+                let err = ServiceGroup::open_existing(url, db()).await.unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::NotFound);
+                assert!(err.to_string().contains("has no services table"), "{err}");
+                ServiceGroup::open(url, db()).await.unwrap();
+                ServiceGroup::open_existing(url, db()).await.unwrap();
+            });
+        }
+
+        #[tokio::test]
+        async fn an_unreachable_server_is_one_line_within_the_connect_timeout() {
+            let config = db().connect_timeout(Duration::from_secs(1));
+            let started = Instant::now();
+            let url = concat!($scheme, "://periodic:secret@127.0.0.1:1/test");
+            let err = ServiceGroup::open(url, config).await.unwrap_err();
+            assert!(started.elapsed() < Duration::from_secs(5));
+            assert_eq!(err.kind(), ErrorKind::Store);
+            let line = err.report();
+            let expected = concat!(
+                "cannot connect to the servicegroup store `",
+                $scheme,
+                "://periodic:***@127.0.0.1:1/test`"
+            );
+            assert!(line.starts_with(expected), "{line}");
+            assert!(!line.contains("secret") && !line.contains('\n'), "{line}");
+        }
+    };
+}
+
+pub(crate) use sql_store_suite;
