@@ -81,6 +81,8 @@ macro_rules! decode {
     ($row:expr) => {{
         let r = $row;
         (|| -> Result<Fetched, sqlx::Error> {
+            let last_seen_up = r.epoch_us(11)?;
+            let created_at = r.epoch_us(12)?.unwrap_or_default();
             Ok(Fetched {
                 record: ServiceRecord {
                     id: r.try_get_unchecked(0)?,
@@ -94,16 +96,47 @@ macro_rules! decode {
                     availability_zone: r.try_get_unchecked(8)?,
                     forced_down: r.try_get_unchecked(9)?,
                     stopped: r.try_get_unchecked(10)?,
-                    last_seen_up: r.try_get_unchecked::<Option<i64>, _>(11)?.map(from_us),
-                    created_at: from_us(r.try_get_unchecked::<i64, _>(12)?),
-                    updated_at: r.try_get_unchecked::<Option<i64>, _>(13)?.map(from_us),
+                    last_seen_up: last_seen_up.map(from_us),
+                    created_at: from_us(created_at),
+                    updated_at: r.epoch_us(13)?.map(from_us),
                 },
-                age: r
-                    .try_get::<Option<i64>, _>(14)?
-                    .map(|us| Duration::from_micros(u64::try_from(us).unwrap_or(0))),
+                age: r.epoch_us(14)?.map(|now| {
+                    let age = now - last_seen_up.unwrap_or(created_at);
+                    Duration::from_micros(u64::try_from(age).unwrap_or(0))
+                }),
             })
         })()
     }};
+}
+
+/// Reads a time column of `Queries::by_id` and friends as epoch microseconds: SQLite and
+/// MySQL return the number, PostgreSQL its `timestamptz` (see `Dialect::epoch_us`).
+trait TimeColumns {
+    fn epoch_us(&self, index: usize) -> Result<Option<i64>, sqlx::Error>;
+}
+
+#[cfg(feature = "sqlite")]
+impl TimeColumns for sqlx::sqlite::SqliteRow {
+    fn epoch_us(&self, index: usize) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get_unchecked(index)
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl TimeColumns for sqlx::mysql::MySqlRow {
+    fn epoch_us(&self, index: usize) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get_unchecked(index)
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl TimeColumns for sqlx::postgres::PgRow {
+    fn epoch_us(&self, index: usize) -> Result<Option<i64>, sqlx::Error> {
+        let time: Option<time::OffsetDateTime> = self.try_get_unchecked(index)?;
+        time.map(|t| i64::try_from(t.unix_timestamp_nanos() / 1000))
+            .transpose()
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    }
 }
 
 /// The services table in an SQL database.
