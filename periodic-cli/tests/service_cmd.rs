@@ -565,6 +565,22 @@ fn bad_database_urls_are_one_line() {
     );
     let err = fails(&["service", "list", "--db", "not a url"]);
     assert!(err.starts_with("periodic service list: "), "{err}");
+    // An unreachable server: its cause, its password hidden (after the 5 s connect
+    // timeout, during which a refused connection is retried).
+    let err = fails(&[
+        "service",
+        "list",
+        "--db",
+        "postgres://periodic:secret@127.0.0.1:1/test",
+    ]);
+    assert!(
+        err.starts_with(
+            "periodic service list: cannot connect to the servicegroup store \
+             `postgres://periodic:***@127.0.0.1:1/test` (connect timeout 5.0 s): "
+        ) && err.contains("Connection refused")
+            && !err.contains("secret"),
+        "{err}"
+    );
     // An empty database file is not a services table.
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.db");

@@ -118,6 +118,8 @@ macro_rules! sql_store_suite {
                 "://periodic:***@127.0.0.1:1/test`"
             );
             assert!(line.starts_with(expected), "{line}");
+            // The cause, not just "pool timed out".
+            assert!(line.contains("Connection refused"), "{line}");
             assert!(!line.contains("secret") && !line.contains('\n'), "{line}");
         }
     };

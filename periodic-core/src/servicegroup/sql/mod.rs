@@ -82,7 +82,9 @@ macro_rules! decode {
         let r = $row;
         (|| -> Result<Fetched, sqlx::Error> {
             let last_seen_up = r.epoch_us(11)?;
-            let created_at = r.epoch_us(12)?.unwrap_or_default();
+            let created_at = r
+                .epoch_us(12)?
+                .ok_or_else(|| sqlx::Error::Decode("services.created_at is NULL".into()))?;
             Ok(Fetched {
                 record: ServiceRecord {
                     id: r.try_get_unchecked(0)?,
@@ -472,22 +474,29 @@ async fn make_pool<DB: sqlx::Database>(
             .acquire_timeout(config.effective_heartbeat_timeout())
             .connect_lazy_with(options))
     } else {
-        let pool = sqlx::pool::PoolOptions::new()
+        probe::<DB>(&options, config.connect_timeout, shown).await?;
+        Ok(sqlx::pool::PoolOptions::new()
             .test_before_acquire(false)
             .max_connections(config.max_connections)
-            .acquire_timeout(config.connect_timeout);
-        connect(pool.connect_with(options), config, shown).await
+            .acquire_timeout(config.connect_timeout)
+            .connect_lazy_with(options))
     }
 }
 
-/// Waits for the first connection, at most `connect_timeout`.
-async fn connect<P>(
-    pool: impl Future<Output = Result<P, sqlx::Error>>,
-    config: &ServiceGroupConfig,
+/// Opens (and closes) one connection within `connect_timeout`, so that a store that
+/// cannot be reached is reported with its cause ("Connection refused", "password
+/// authentication failed", ...) where a pool would only say that it timed out. A refused
+/// or reset connection is retried every 250 ms until the timeout, for a server that is
+/// still starting; any other error is final at once.
+async fn probe<DB: sqlx::Database>(
+    options: &<DB::Connection as sqlx::Connection>::Options,
+    timeout: Duration,
     shown: &str,
-) -> Result<P, Error> {
-    let timeout = config.connect_timeout;
-    let unreachable = |e: Option<sqlx::Error>| {
+) -> Result<(), Error> {
+    use sqlx::Connection as _;
+    const RETRY: Duration = Duration::from_millis(250);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let failed = |e: Option<sqlx::Error>| {
         let error = Error::new(
             ErrorKind::Store,
             format!(
@@ -500,10 +509,27 @@ async fn connect<P>(
             None => error,
         }
     };
-    match tokio::time::timeout(timeout + Duration::from_millis(500), pool).await {
-        Ok(Ok(pool)) => Ok(pool),
-        Ok(Err(e)) => Err(unreachable(Some(e))),
-        Err(_) => Err(unreachable(None)),
+    loop {
+        match tokio::time::timeout_at(deadline, DB::Connection::connect_with(options)).await {
+            Ok(Ok(conn)) => {
+                // The pool opens its own; a failed goodbye changes nothing.
+                let _ = conn.close().await;
+                return Ok(());
+            }
+            Ok(Err(sqlx::Error::Io(e)))
+                if tokio::time::Instant::now() + RETRY < deadline
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::ConnectionAborted
+                    ) =>
+            {
+                tokio::time::sleep(RETRY).await;
+            }
+            Ok(Err(e)) => return Err(failed(Some(e))),
+            Err(_) => return Err(failed(None)),
+        }
     }
 }
 
