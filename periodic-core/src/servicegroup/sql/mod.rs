@@ -474,28 +474,25 @@ async fn make_pool<DB: sqlx::Database>(
             .acquire_timeout(config.effective_heartbeat_timeout())
             .connect_lazy_with(options))
     } else {
-        probe::<DB>(&options, config.connect_timeout, shown).await?;
-        Ok(sqlx::pool::PoolOptions::new()
+        let pool = sqlx::pool::PoolOptions::new()
             .test_before_acquire(false)
             .max_connections(config.max_connections)
-            .acquire_timeout(config.connect_timeout)
-            .connect_lazy_with(options))
+            .acquire_timeout(config.connect_timeout);
+        connect::<DB>(pool, options, config.connect_timeout, shown).await
     }
 }
 
-/// Opens (and closes) one connection within `connect_timeout`, so that a store that
-/// cannot be reached is reported with its cause ("Connection refused", "password
-/// authentication failed", ...) where a pool would only say that it timed out. A refused
-/// or reset connection is retried every 250 ms until the timeout, for a server that is
-/// still starting; any other error is final at once.
-async fn probe<DB: sqlx::Database>(
-    options: &<DB::Connection as sqlx::Connection>::Options,
+/// Opens the pool with its first connection, within `timeout` (the pool retries a refused
+/// connection meanwhile, for a server that is still starting). When the pool gives up it
+/// only says that it timed out; one direct connection then tells the cause ("Connection
+/// refused", "password authentication failed", ...).
+async fn connect<DB: sqlx::Database>(
+    pool: sqlx::pool::PoolOptions<DB>,
+    options: <DB::Connection as sqlx::Connection>::Options,
     timeout: Duration,
     shown: &str,
-) -> Result<(), Error> {
+) -> Result<sqlx::Pool<DB>, Error> {
     use sqlx::Connection as _;
-    const RETRY: Duration = Duration::from_millis(250);
-    let deadline = tokio::time::Instant::now() + timeout;
     let failed = |e: Option<sqlx::Error>| {
         let error = Error::new(
             ErrorKind::Store,
@@ -509,27 +506,26 @@ async fn probe<DB: sqlx::Database>(
             None => error,
         }
     };
-    loop {
-        match tokio::time::timeout_at(deadline, DB::Connection::connect_with(options)).await {
-            Ok(Ok(conn)) => {
-                // The pool opens its own; a failed goodbye changes nothing.
-                let _ = conn.close().await;
-                return Ok(());
+    let first = tokio::time::timeout(
+        timeout + Duration::from_millis(500),
+        pool.connect_with(options.clone()),
+    )
+    .await;
+    match first {
+        Ok(Ok(pool)) => Ok(pool),
+        Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {
+            let cause = tokio::time::timeout(timeout, DB::Connection::connect_with(&options)).await;
+            match cause {
+                Ok(Err(e)) => Err(failed(Some(e))),
+                // Reachable after all, or silent: nothing better to say than the timeout.
+                Ok(Ok(conn)) => {
+                    let _ = conn.close().await;
+                    Err(failed(None))
+                }
+                Err(_) => Err(failed(None)),
             }
-            Ok(Err(sqlx::Error::Io(e)))
-                if tokio::time::Instant::now() + RETRY < deadline
-                    && matches!(
-                        e.kind(),
-                        std::io::ErrorKind::ConnectionRefused
-                            | std::io::ErrorKind::ConnectionReset
-                            | std::io::ErrorKind::ConnectionAborted
-                    ) =>
-            {
-                tokio::time::sleep(RETRY).await;
-            }
-            Ok(Err(e)) => return Err(failed(Some(e))),
-            Err(_) => return Err(failed(None)),
         }
+        Ok(Err(e)) => Err(failed(Some(e))),
     }
 }
 
