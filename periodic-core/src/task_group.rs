@@ -78,7 +78,7 @@ pub enum Shutdown {
 ///
 /// ```
 /// use std::time::Duration;
-/// use periodic_core::{FixedInterval, Shutdown, TaskGroup};
+/// use periodic::{FixedInterval, Shutdown, TaskGroup};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -206,7 +206,7 @@ impl TaskGroup {
     /// ```
     /// use std::ops::ControlFlow;
     /// use std::time::Duration;
-    /// use periodic_core::{FixedInterval, OnError, TaskGroup};
+    /// use periodic::{FixedInterval, OnError, TaskGroup};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -239,7 +239,7 @@ impl TaskGroup {
     /// ```
     /// use std::ops::ControlFlow;
     /// use std::time::Duration;
-    /// use periodic_core::{DynamicInterval, TaskGroup};
+    /// use periodic::{DynamicInterval, TaskGroup};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -281,7 +281,7 @@ impl TaskGroup {
     /// Outside a tokio runtime.
     ///
     /// ```
-    /// use periodic_core::TaskGroup;
+    /// use periodic::TaskGroup;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -313,7 +313,7 @@ impl TaskGroup {
     /// Outside a tokio runtime.
     ///
     /// ```
-    /// use periodic_core::TaskGroup;
+    /// use periodic::TaskGroup;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -360,7 +360,7 @@ impl TaskGroup {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use periodic_core::{Shutdown, TaskGroup};
+    /// use periodic::{Shutdown, TaskGroup};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {

@@ -56,7 +56,7 @@ type Gauss = Box<dyn FnMut(f64, f64) -> f64 + Send>;
 /// ```
 /// use std::ops::ControlFlow;
 /// use std::time::Duration;
-/// use periodic_core::{Attempt, BackOff};
+/// use periodic::{Attempt, BackOff};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -187,7 +187,7 @@ impl<F> BackOff<F> {
     ///
     /// ```
     /// use std::ops::ControlFlow;
-    /// use periodic_core::{Attempt, BackOff};
+    /// use periodic::{Attempt, BackOff};
     ///
     /// let call = BackOff::new(|| async { ControlFlow::<(), _>::Continue(Attempt::Failed) })
     ///     .gauss(|_mean, _std_dev| 0.8); // sleeps 1.6, 2.4, 3.6, ... seconds

@@ -451,7 +451,7 @@ pub(crate) fn log_sleep(kind: Kind, name: &str, idle_secs: f64) {
 /// ```
 /// use std::ops::ControlFlow;
 /// use std::time::Duration;
-/// use periodic_core::FixedInterval;
+/// use periodic::FixedInterval;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -543,7 +543,7 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// ```
     /// use std::ops::ControlFlow;
     /// use std::time::Duration;
-    /// use periodic_core::{ErrorKind, FixedInterval};
+    /// use periodic::{ErrorKind, FixedInterval};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -672,7 +672,7 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// ```
     /// use std::ops::ControlFlow;
     /// use std::time::Duration;
-    /// use periodic_core::FixedInterval;
+    /// use periodic::FixedInterval;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -698,7 +698,7 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// ```
     /// use std::ops::ControlFlow;
     /// use std::time::Duration;
-    /// use periodic_core::FixedInterval;
+    /// use periodic::FixedInterval;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -724,7 +724,7 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
     /// ```
     /// use std::ops::ControlFlow;
     /// use std::time::Duration;
-    /// use periodic_core::FixedInterval;
+    /// use periodic::FixedInterval;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -819,7 +819,7 @@ impl fmt::Debug for StopHandle {
 ///
 /// ```
 /// use std::time::Duration;
-/// use periodic_core::{FixedInterval, OnError};
+/// use periodic::{FixedInterval, OnError};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {

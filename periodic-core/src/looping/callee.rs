@@ -27,7 +27,7 @@ use std::ops::ControlFlow;
 ///
 /// ```
 /// use std::ops::ControlFlow;
-/// use periodic_core::IntoControlFlow;
+/// use periodic::IntoControlFlow;
 ///
 /// let done: ControlFlow<&str> = ControlFlow::Break("done");
 /// assert_eq!(done.into_control_flow(), Ok::<_, std::convert::Infallible>(ControlFlow::Break("done")));
@@ -93,7 +93,7 @@ impl<E> IntoControlFlow<()> for Result<(), E> {
 /// How a [`BackOff`](crate::BackOff) callee's run went: oslo's truthy / falsy return value.
 ///
 /// ```
-/// use periodic_core::Attempt;
+/// use periodic::Attempt;
 ///
 /// assert_eq!(Attempt::from(true), Attempt::Succeeded);
 /// assert_eq!(Attempt::from(false), Attempt::Failed);
@@ -127,7 +127,7 @@ impl From<bool> for Attempt {
 /// ```
 /// use std::ops::ControlFlow;
 /// use std::time::Duration;
-/// use periodic_core::FixedInterval;
+/// use periodic::FixedInterval;
 ///
 /// let mut left = 3;
 /// let countdown = FixedInterval::new(Duration::from_secs(1), move || {

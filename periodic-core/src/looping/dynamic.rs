@@ -55,7 +55,7 @@ const FALLBACK_ERROR_DELAY: Duration = Duration::from_secs(1);
 /// ```
 /// use std::ops::ControlFlow;
 /// use std::time::Duration;
-/// use periodic_core::DynamicInterval;
+/// use periodic::DynamicInterval;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {

@@ -25,12 +25,12 @@ use super::call::Kind;
 /// Callee errors display as the callee's error and report its source; the others display
 /// their message. `LoopingCallError<E>` converts into the crate's [`Error`] when `E`
 /// converts into a [`BoxError`], so `?` works in functions returning
-/// [`periodic_core::Result`](crate::Result).
+/// [`periodic::Result`](crate::Result).
 ///
 /// ```
 /// use std::ops::ControlFlow;
 /// use std::time::Duration;
-/// use periodic_core::{ErrorKind, FixedInterval};
+/// use periodic::{ErrorKind, FixedInterval};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {

@@ -79,7 +79,7 @@ use super::timer::Timer;
 ///
 /// ```
 /// use std::time::Duration;
-/// use periodic_core::{FixedInterval, OnError};
+/// use periodic::{FixedInterval, OnError};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -103,7 +103,7 @@ use super::timer::Timer;
 /// ```
 /// use std::ops::ControlFlow;
 /// use std::time::Duration;
-/// use periodic_core::FixedInterval;
+/// use periodic::FixedInterval;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {

@@ -47,7 +47,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use periodic_core::Retry;
+/// use periodic::Retry;
 ///
 /// #[derive(Debug, PartialEq)]
 /// enum DbError { Deadlock, Constraint }
