@@ -48,9 +48,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use periodic::{
-    BoxError, Config, DriverKind, Manager, Service, ServiceGroup, ServiceRecord, default_host,
+    BoxError, Config, LivenessDriver, Manager, Service, ServiceGroup, ServiceRecord, default_host,
     periodic_tasks,
 };
 use sysinfo::{Disks, System};
@@ -71,10 +72,11 @@ struct Args {
     /// connection, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
     #[arg(long, value_name = "URL")]
     db: Option<String>,
-    /// The service-group driver: heartbeats in the database (db) or in memcached (mc)
-    /// [default: [DEFAULT] servicegroup_driver, or db].
-    #[arg(long, value_enum)]
-    driver: Option<Driver>,
+    /// The liveness driver (nova's servicegroup_driver): heartbeats in the database (db)
+    /// or in memcached (mc) [default: [DEFAULT] servicegroup_driver, or db].
+    #[arg(long, value_parser = PossibleValuesParser::new(LivenessDriver::names())
+        .try_map(|name| name.parse::<LivenessDriver>()))]
+    driver: Option<LivenessDriver>,
     /// memcached servers for the mc driver (host:port, comma-separated) [default: [cache]
     /// memcache_servers, or $PERIODIC_MEMCACHED_SERVERS].
     #[arg(long, value_delimiter = ',')]
@@ -120,12 +122,6 @@ struct Args {
     #[cfg(feature = "http")]
     #[arg(long, conflicts_with = "api_auth_token")]
     insecure_no_auth: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Driver {
-    Db,
-    Mc,
 }
 
 /// nova's `RequestContext`, one per pass.
@@ -388,10 +384,7 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
         config.database.connection.clone_from(db);
     }
     if let Some(driver) = args.driver {
-        config.servicegroup_driver = match driver {
-            Driver::Db => DriverKind::Db,
-            Driver::Mc => DriverKind::Memcached,
-        };
+        config.servicegroup_driver = driver;
     }
     if !args.memcached_servers.is_empty() {
         config

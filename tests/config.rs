@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use periodic::{Config, DriverKind, ErrorKind, Manager, Service, ServiceGroup, periodic_tasks};
+use periodic::{Config, ErrorKind, LivenessDriver, Manager, Service, ServiceGroup, periodic_tasks};
 
 fn example_file() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("periodic.example.toml")
@@ -112,7 +112,7 @@ fn file_then_environment_then_flags() {
     // Keys set nowhere keep their defaults.
     assert_eq!(config.periodic_fuzzy_delay, Duration::from_secs(3));
     assert_eq!(config.graceful_shutdown_timeout, Duration::from_secs(60));
-    assert_eq!(config.servicegroup_driver, DriverKind::Db);
+    assert_eq!(config.servicegroup_driver, LivenessDriver::DB);
 }
 
 #[test]

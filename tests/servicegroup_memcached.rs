@@ -11,7 +11,8 @@ mod support;
 use std::time::{Duration, SystemTime};
 
 use periodic::{
-    DownReason, DriverKind, JoinOptions, NewService, ServiceGroup, ServiceGroupConfig, WallClock,
+    DownReason, JoinOptions, LivenessDriver, NewService, ServiceGroup, ServiceGroupConfig,
+    WallClock,
 };
 use support::scenarios::{self, Via, short};
 use support::servers::{Kind, Proxy, TempDb, addr_of, server};
@@ -19,7 +20,7 @@ use support::{unique, wait_for};
 
 fn mc(server: &str) -> ServiceGroupConfig {
     ServiceGroupConfig::default()
-        .driver(DriverKind::Memcached)
+        .driver(LivenessDriver::MC)
         .memcached_servers([server])
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use periodic::{
-    DownReason, DriverKind, ErrorKind, JoinOptions, NewService, ServiceFilter, ServiceGroup,
+    DownReason, ErrorKind, JoinOptions, LivenessDriver, NewService, ServiceFilter, ServiceGroup,
     ServiceGroupConfig, WallClock,
 };
 use support::{Logs, unique};
@@ -399,7 +399,7 @@ async fn list_filters_by_host_and_binary() {
 // Bad input: one readable line each, no panic.
 #[tokio::test]
 async fn bad_input_is_one_readable_error() {
-    let err = "zk".parse::<DriverKind>().unwrap_err();
+    let err = "zk".parse::<LivenessDriver>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert_eq!(
         err.to_string(),
@@ -443,7 +443,7 @@ async fn bad_input_is_one_readable_error() {
 #[cfg(not(feature = "memcached"))]
 #[tokio::test]
 async fn the_mc_driver_needs_its_feature() {
-    let config = ServiceGroupConfig::default().driver(DriverKind::Memcached);
+    let config = ServiceGroupConfig::default().driver(LivenessDriver::MC);
     let err = ServiceGroup::open("memory://", config).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
 }
@@ -451,7 +451,7 @@ async fn the_mc_driver_needs_its_feature() {
 #[cfg(feature = "memcached")]
 #[tokio::test]
 async fn the_mc_driver_needs_servers() {
-    let config = ServiceGroupConfig::default().driver(DriverKind::Memcached);
+    let config = ServiceGroupConfig::default().driver(LivenessDriver::MC);
     let err = ServiceGroup::open("memory://", config).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("memcached servers"), "{err}");

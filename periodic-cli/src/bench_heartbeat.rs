@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use periodic::{
-    DriverKind, Error, ErrorKind, NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig,
+    Error, ErrorKind, LivenessDriver, NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig,
     ServiceRecord,
 };
 use serde::Serialize;
@@ -49,9 +49,9 @@ pub(crate) struct Args {
     /// Seconds to run; 0 only creates the services and times `list`.
     #[arg(long, default_value_t = 120.0)]
     duration: f64,
-    /// The liveness driver: `db` or `mc`.
-    #[arg(long, default_value = "db")]
-    driver: String,
+    /// The liveness driver (nova's servicegroup_driver).
+    #[arg(long, default_value = "db", value_parser = crate::store_args::driver_parser())]
+    driver: LivenessDriver,
     /// The memcached server (`host:port`) of the `mc` driver.
     #[arg(long)]
     memcached: Option<String>,
@@ -125,13 +125,13 @@ async fn bench(args: &Args) -> Result<Report, Error> {
         args.list_interval.unwrap_or(args.report_interval),
         false,
     )?;
-    let driver: DriverKind = args.driver.parse()?;
+    let driver = args.driver;
     let mut config = ServiceGroupConfig::default()
         .report_interval(report_interval)
         .service_down_time(service_down_time)
         .driver(driver)
         .max_connections(args.connections);
-    if driver == DriverKind::Memcached {
+    if driver == LivenessDriver::MC {
         let Some(server) = &args.memcached else {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -239,7 +239,7 @@ async fn bench(args: &Args) -> Result<Report, Error> {
 )] // a percentile's index, from a non-negative fraction of the count
 fn report(
     args: &Args,
-    driver: DriverKind,
+    driver: LivenessDriver,
     group: &ServiceGroup,
     n: usize,
     elapsed: Duration,

@@ -4,25 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::ValueEnum;
-use periodic::{Config, DriverKind, Error};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use periodic::{Config, Error, LivenessDriver};
 
-/// nova's `servicegroup_driver` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Driver {
-    /// Heartbeats in the database.
-    Db,
-    /// Heartbeats in memcached.
-    Mc,
-}
-
-impl From<Driver> for DriverKind {
-    fn from(driver: Driver) -> Self {
-        match driver {
-            Driver::Db => DriverKind::Db,
-            Driver::Mc => DriverKind::Memcached,
-        }
-    }
+/// nova's `servicegroup_driver` values: every liveness driver the library knows.
+pub(crate) fn driver_parser() -> impl clap::builder::TypedValueParser<Value = LivenessDriver> {
+    PossibleValuesParser::new(LivenessDriver::names())
+        .try_map(|name| name.parse::<LivenessDriver>())
 }
 
 /// The store flags. Defaults < `--config` file < `PERIODIC_*` < these flags.
@@ -40,10 +28,10 @@ pub(crate) struct StoreArgs {
     /// service_down_time) [default: from the configuration, or 60].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub(crate) service_down_time: Option<u64>,
-    /// The service-group driver the services use: db, or mc (memcached) [default: from
-    /// the configuration, or db].
-    #[arg(long, global = true, value_enum)]
-    pub(crate) driver: Option<Driver>,
+    /// The liveness driver the services use (nova's servicegroup_driver): db (heartbeats
+    /// in the database) or mc (memcached keys) [default: from the configuration, or db].
+    #[arg(long, global = true, value_parser = driver_parser())]
+    pub(crate) driver: Option<LivenessDriver>,
     /// memcached servers for the mc driver (host:port, comma-separated).
     #[arg(long, global = true, value_delimiter = ',', value_name = "HOST:PORT")]
     pub(crate) memcached_servers: Vec<String>,
@@ -60,7 +48,7 @@ impl StoreArgs {
             config.service_down_time = Duration::from_secs(secs);
         }
         if let Some(driver) = self.driver {
-            config.servicegroup_driver = driver.into();
+            config.servicegroup_driver = driver;
         }
         if !self.memcached_servers.is_empty() {
             config

@@ -38,9 +38,9 @@ pub use service::{
 };
 pub use servicegroup::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, DownReason,
-    DriverKind, Heartbeat, HeartbeatMode, HeartbeatStats, INITIAL_REPORTING_DELAY, JoinOptions,
-    NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord, ServiceStatus,
-    WallClock,
+    Fetched, Heartbeat, HeartbeatMode, HeartbeatStats, INITIAL_REPORTING_DELAY, JoinOptions,
+    Liveness, LivenessDriver, Membership, NewService, OutageTexts, ServiceFilter, ServiceGroup,
+    ServiceGroupConfig, ServiceRecord, ServiceRecords, ServiceStatus, WallClock,
 };
 pub use task_group::{Shutdown, TaskGroup};
 

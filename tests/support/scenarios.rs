@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use periodic::{
-    DownReason, DriverKind, Heartbeat, JoinOptions, NewService, ServiceFilter, ServiceGroup,
+    DownReason, Heartbeat, JoinOptions, LivenessDriver, NewService, ServiceFilter, ServiceGroup,
     ServiceGroupConfig, WallClock,
 };
 
@@ -72,7 +72,7 @@ pub async fn several_up_one_killed(url: &str, base: &ServiceGroupConfig) {
         .collect();
     assert_eq!(ours.len(), 3);
     assert!(ours.iter().all(|s| s.is_up()), "{ours:#?}");
-    if group.driver() == DriverKind::Db {
+    if group.driver() == LivenessDriver::DB {
         assert!(ours.iter().all(|s| s.heartbeat_age.unwrap() <= REPORT * 2));
     }
 
@@ -218,7 +218,7 @@ pub async fn skewed_writer_stays_up(url: &str, base: &ServiceGroupConfig) {
             wait_reports("two heartbeats", &heartbeat, 2).await;
             let status = observer.status(id).await.unwrap();
             assert!(status.is_up(), "skew {skew:?} ahead {ahead}: {status:?}");
-            if observer.driver() == DriverKind::Db {
+            if observer.driver() == LivenessDriver::DB {
                 let seen = status.record.last_seen_up.unwrap();
                 let off = match seen.duration_since(SystemTime::now()) {
                     Ok(d) => d,

@@ -105,7 +105,7 @@ mod tests {
         assert_eq!(config.graceful_shutdown_timeout, Duration::ZERO);
         assert_eq!(
             config.servicegroup_driver,
-            crate::servicegroup::DriverKind::Memcached
+            crate::servicegroup::LivenessDriver::MC
         );
         assert_eq!(config.database.connection, "sqlite:///tmp/x.db");
         assert_eq!(config.cache.memcache_servers, ["a:1", "b:2"]);

@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use super::options::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::servicegroup::DriverKind;
+use crate::servicegroup::LivenessDriver;
 
 /// The sections, as they appear in error messages.
 const SECTIONS: &[&str] = &[
@@ -295,9 +295,9 @@ impl<'de> Deserialize<'de> for NonEmpty {
     }
 }
 
-/// `db` or `mc`.
+/// A liveness driver name (`db`, `mc`, ...).
 #[derive(Debug)]
-struct Driver(DriverKind);
+struct Driver(LivenessDriver);
 
 impl<'de> Deserialize<'de> for Driver {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -401,7 +401,7 @@ auth_token = "t"
         assert_eq!(config.periodic_interval_max, None);
         assert!(!config.run_external_periodic_tasks);
         assert_eq!(config.graceful_shutdown_timeout, Duration::from_secs(5));
-        assert_eq!(config.servicegroup_driver, DriverKind::Memcached);
+        assert_eq!(config.servicegroup_driver, LivenessDriver::MC);
         assert_eq!(config.database.connection, "postgres://nova@db/nova");
         assert_eq!(config.cache.memcache_servers, ["a:11211", "b:11211"]);
         assert_eq!(

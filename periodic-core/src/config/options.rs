@@ -13,7 +13,7 @@ use crate::service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, ServiceBuilder,
 };
 use crate::servicegroup::{
-    DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, DriverKind, ServiceGroupConfig,
+    DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, LivenessDriver, ServiceGroupConfig,
 };
 
 /// The database a service and the operator tools use when nothing says otherwise: an
@@ -127,7 +127,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 ///
 /// ```
 /// use std::time::Duration;
-/// use periodic::{Config, DriverKind};
+/// use periodic::{Config, LivenessDriver};
 ///
 /// # fn main() -> periodic::Result<()> {
 /// let mut config = Config::from_toml(
@@ -138,7 +138,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// config.update_from_env_vars([("PERIODIC_SERVICE_DOWN_TIME", "30")])?;
 /// config.report_interval = Duration::from_secs(3); // a flag wins over both
 ///
-/// assert_eq!(config.servicegroup_driver, DriverKind::Memcached);
+/// assert_eq!(config.servicegroup_driver, LivenessDriver::MC);
 /// let group_config = config.servicegroup_config();
 /// assert_eq!(group_config.effective_service_down_time(), Duration::from_secs(30));
 /// # Ok(()) }
@@ -170,7 +170,7 @@ pub struct Config {
     /// waits for ever.
     pub graceful_shutdown_timeout: Duration,
     /// nova's `servicegroup_driver`: `db` or `mc`.
-    pub servicegroup_driver: DriverKind,
+    pub servicegroup_driver: LivenessDriver,
     /// The `[database]` section.
     pub database: DatabaseOptions,
     /// The `[cache]` section.
@@ -226,7 +226,7 @@ impl Default for Config {
             periodic_interval_max: Some(DEFAULT_INTERVAL),
             run_external_periodic_tasks: true,
             graceful_shutdown_timeout: DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
-            servicegroup_driver: DriverKind::Db,
+            servicegroup_driver: LivenessDriver::DB,
             database: DatabaseOptions::default(),
             cache: CacheOptions::default(),
             periodic_task_spacing: BTreeMap::new(),

@@ -2,11 +2,8 @@
 //! `servicegroup_driver` options, the 2.5× rule, and the wall clock of this process.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-
-use crate::error::{Error, ErrorKind};
 
 /// How long after [`join`](crate::ServiceGroup::join) the first heartbeat is sent: nova's
 /// `INITIAL_REPORTING_DELAY` (LP#1226370: before it, the first report waited a whole
@@ -24,60 +21,56 @@ pub const DEFAULT_SERVICE_DOWN_TIME: Duration = Duration::from_mins(1);
 /// unreachable.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Which service-group driver judges liveness: nova's `servicegroup_driver` option.
+/// Which liveness driver says whether a service is up: nova's `servicegroup_driver` option.
 ///
-/// Parse it from nova's names with [`str::parse`]: `"db"` or `"mc"`.
+/// The services table always lives in the store the group's URL names; the liveness
+/// driver decides how a joined service shows it is alive and how its state is judged:
+///
+/// | name | how a service stays up | feature |
+/// |---|---|---|
+/// | `db` (default) | a heartbeat row update every `report_interval`, judged by the store's clock | — |
+/// | `mc` | a memcached key `topic:host` with a TTL of `service_down_time` | `memcached` |
+///
+/// Parse it from nova's names with [`str::parse`]; an unknown name is an
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) error that lists the known ones. A name whose cargo feature this
+/// build lacks parses, and [`ServiceGroup::open`](crate::ServiceGroup::open) then says
+/// which feature it needs.
 ///
 /// ```
-/// use periodic::DriverKind;
+/// use periodic::LivenessDriver;
 ///
-/// assert_eq!("mc".parse::<DriverKind>().unwrap(), DriverKind::Memcached);
-/// let err = "zk".parse::<DriverKind>().unwrap_err();
-/// assert_eq!(err.to_string(), "unknown servicegroup driver `zk`; expected `db` or `mc`");
+/// assert_eq!("mc".parse::<LivenessDriver>().unwrap(), LivenessDriver::MC);
+/// assert_eq!(LivenessDriver::default().as_str(), "db");
+/// let err = "nope".parse::<LivenessDriver>().unwrap_err();
+/// assert!(err.to_string().starts_with("unknown servicegroup driver `nope`; expected `db`"));
 /// ```
-#[doc(alias = "servicegroup_driver")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum DriverKind {
-    /// `db` (the default): heartbeats are writes to the services table and the store's
-    /// own clock judges their age.
-    #[default]
-    Db,
-    /// `mc`: heartbeats are memcached keys `topic:host` that expire after
-    /// `service_down_time`; the services table still lives in the SQL store. Needs the
-    /// `memcached` feature and [`ServiceGroupConfig::memcached_servers`].
-    Memcached,
-}
+#[doc(alias = "servicegroup_driver", alias = "DriverKind")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LivenessDriver(pub(super) &'static str);
 
-impl DriverKind {
-    /// nova's name of the driver: `db` or `mc`.
+impl LivenessDriver {
+    /// nova's name of the driver: `db`, `mc`, ...
     pub fn as_str(self) -> &'static str {
-        match self {
-            DriverKind::Db => "db",
-            DriverKind::Memcached => "mc",
-        }
+        self.0
     }
 }
 
-impl fmt::Display for DriverKind {
+impl Default for LivenessDriver {
+    /// `db`, nova's default.
+    fn default() -> Self {
+        LivenessDriver::DB
+    }
+}
+
+impl fmt::Debug for LivenessDriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.debug_tuple("LivenessDriver").field(&self.0).finish()
     }
 }
 
-impl FromStr for DriverKind {
-    type Err = Error;
-
-    /// `db` or `mc` (nova's choices); anything else is an [`ErrorKind::Config`] error.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "db" => Ok(DriverKind::Db),
-            "mc" => Ok(DriverKind::Memcached),
-            other => Err(Error::new(
-                ErrorKind::Config,
-                format!("unknown servicegroup driver `{other}`; expected `db` or `mc`"),
-            )),
-        }
+impl fmt::Display for LivenessDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
     }
 }
 
@@ -145,19 +138,19 @@ impl fmt::Debug for WallClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use periodic::{DriverKind, ServiceGroupConfig};
+/// use periodic::{LivenessDriver, ServiceGroupConfig};
 ///
 /// let config = ServiceGroupConfig::default()
 ///     .report_interval(Duration::from_secs(1))
 ///     .service_down_time(Duration::from_secs(3));
-/// # let _ = DriverKind::Db;
+/// # let _ = LivenessDriver::DB;
 /// assert_eq!(config.effective_service_down_time(), Duration::from_secs(3));
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServiceGroupConfig {
     pub(crate) report_interval: Duration,
     pub(crate) service_down_time: Duration,
-    pub(crate) driver: DriverKind,
+    pub(crate) driver: LivenessDriver,
     pub(crate) memcached_servers: Vec<String>,
     pub(crate) connect_timeout: Duration,
     pub(crate) heartbeat_timeout: Option<Duration>,
@@ -170,7 +163,7 @@ impl Default for ServiceGroupConfig {
         ServiceGroupConfig {
             report_interval: DEFAULT_REPORT_INTERVAL,
             service_down_time: DEFAULT_SERVICE_DOWN_TIME,
-            driver: DriverKind::Db,
+            driver: LivenessDriver::DB,
             memcached_servers: Vec::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             heartbeat_timeout: None,
@@ -202,9 +195,9 @@ impl ServiceGroupConfig {
         self
     }
 
-    /// The liveness driver, nova's `servicegroup_driver` (default [`DriverKind::Db`]).
+    /// The liveness driver, nova's `servicegroup_driver` (default [`LivenessDriver::DB`]).
     #[must_use]
-    pub fn driver(mut self, driver: DriverKind) -> Self {
+    pub fn driver(mut self, driver: LivenessDriver) -> Self {
         self.driver = driver;
         self
     }

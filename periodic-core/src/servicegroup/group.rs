@@ -1,23 +1,18 @@
-//! `ServiceGroup`: nova's `servicegroup.API` over a store and a liveness driver.
-
-// Without an SQL feature only the in-memory store is left, whose calls do not await.
-#![cfg_attr(
-    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
-    allow(clippy::unused_async)
-)]
+//! `ServiceGroup`: nova's `servicegroup.API` over the services table and a liveness
+//! driver, each opened through the registry.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::config::{DriverKind, ServiceGroupConfig};
-use super::heartbeat::{Heartbeat, HeartbeatSpec, JoinOptions};
-#[cfg(feature = "memcached")]
-use super::memcached::McClient;
-use super::memory::MemoryStore;
-use super::record::{DownReason, NewService, ServiceFilter, ServiceRecord, ServiceStatus};
-use super::store::{Fetched, Store};
-use super::url::{StoreUrl, redact};
+use super::config::{LivenessDriver, ServiceGroupConfig};
+use super::liveness::Liveness;
+use super::membership::{Heartbeat, JoinOptions};
+use super::record::{NewService, ServiceFilter, ServiceRecord, ServiceStatus};
+use super::records::ServiceRecords;
+use super::registry;
+use super::shared::{Fetched, OpenMode, not_found};
+use super::url::redact;
 use crate::error::{Error, ErrorKind};
 
 /// A handle on a service group: the services table in a store, and the liveness driver
@@ -154,20 +149,9 @@ pub struct ServiceGroup {
 
 struct Inner {
     url: String,
-    store_url: StoreUrl,
     config: ServiceGroupConfig,
-    store: Store,
-    #[cfg(feature = "memcached")]
-    mc: Option<McClient>,
-}
-
-/// Whether [`ServiceGroup`]'s constructor may create the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OpenMode {
-    /// A service: create the SQLite file, run the migrations.
-    Create,
-    /// An operator command: the store must exist already.
-    Existing,
+    records: Arc<dyn ServiceRecords>,
+    liveness: Arc<dyn Liveness>,
 }
 
 impl ServiceGroup {
@@ -176,14 +160,15 @@ impl ServiceGroup {
     /// from several processes at once). Applies the 2.5× rule to `config` (logging nova's
     /// warning when it changes `service_down_time`).
     ///
-    /// The URL is checked first; an SQL store is then connected to within
+    /// The URL's scheme and the liveness driver are checked first, then the driver is
+    /// opened, then the store is connected to within
     /// [`connect_timeout`](ServiceGroupConfig::connect_timeout).
     ///
     /// # Errors
     ///
     /// * [`ErrorKind::Invalid`]: a malformed URL or an unsupported scheme, e.g.
     ///   ``unsupported servicegroup URL scheme `redis` in `redis://h`; expected sqlite,
-    ///   postgres, mysql (or mariadb) or memory``;
+    ///   postgres (or postgresql), mysql (or mariadb) or memory``;
     /// * [`ErrorKind::Config`]: a scheme or driver this build has no feature for, or the
     ///   `mc` driver without memcached servers;
     /// * [`ErrorKind::Store`]: the store is unreachable or refused the migrations.
@@ -219,32 +204,54 @@ impl ServiceGroup {
         config: ServiceGroupConfig,
         mode: OpenMode,
     ) -> Result<Self, Error> {
-        let store_url = StoreUrl::parse(url)?;
+        let open_records = registry::records_for(url)?;
+        let open_liveness = registry::liveness_for(config.driver)?;
         let config = config.checked();
-        #[cfg(feature = "memcached")]
-        let mc = match config.driver {
-            DriverKind::Memcached => Some(McClient::new(&config)?),
-            DriverKind::Db => None,
-        };
-        #[cfg(not(feature = "memcached"))]
-        if config.driver == DriverKind::Memcached {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "the `mc` servicegroup driver needs the `memcached` feature of the `periodic` \
-                 crate, which this build does not have",
-            ));
-        }
-        let store = open_store(&store_url, &config, mode, false).await?;
+        let liveness = open_liveness(&config).await?;
+        let records = open_records(url, &config, mode).await?;
         Ok(ServiceGroup {
             inner: Arc::new(Inner {
                 url: url.to_owned(),
-                store_url,
                 config,
-                store,
-                #[cfg(feature = "memcached")]
-                mc,
+                records,
+                liveness,
             }),
         })
+    }
+
+    /// A group over backends built outside this crate: a [`ServiceRecords`] store of the
+    /// services table and a [`Liveness`] driver. `url` is what [`url`](Self::url) shows
+    /// (any password in it is hidden). Applies the 2.5× rule to `config`, whose
+    /// [`driver`](ServiceGroupConfig::driver) becomes the liveness driver's name.
+    ///
+    /// The repository's `tests/servicegroup_external.rs` implements both contracts outside
+    /// the crate, with a session-style liveness driver.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use periodic::{Liveness, ServiceGroup, ServiceGroupConfig, ServiceRecords};
+    ///
+    /// fn cluster_group(records: Arc<dyn ServiceRecords>, liveness: Arc<dyn Liveness>) -> ServiceGroup {
+    ///     let config = ServiceGroupConfig::default();
+    ///     ServiceGroup::with_backends("mystore://cluster-1", records, liveness, config)
+    /// }
+    /// # let _ = cluster_group;
+    /// ```
+    pub fn with_backends(
+        url: impl Into<String>,
+        records: Arc<dyn ServiceRecords>,
+        liveness: Arc<dyn Liveness>,
+        config: ServiceGroupConfig,
+    ) -> Self {
+        let config = config.driver(LivenessDriver(liveness.name())).checked();
+        ServiceGroup {
+            inner: Arc::new(Inner {
+                url: url.into(),
+                config,
+                records,
+                liveness,
+            }),
+        }
     }
 
     /// The store's URL, with any password replaced by `***`.
@@ -253,7 +260,7 @@ impl ServiceGroup {
     }
 
     /// The liveness driver.
-    pub fn driver(&self) -> DriverKind {
+    pub fn driver(&self) -> LivenessDriver {
         self.inner.config.driver
     }
 
@@ -288,7 +295,7 @@ impl ServiceGroup {
     ///
     /// Cancel safe: the row is created at most once, and a later call finds it.
     pub async fn get_or_create(&self, service: &NewService) -> Result<ServiceRecord, Error> {
-        self.inner.store.get_or_create(service).await
+        self.inner.records.get_or_create(service).await
     }
 
     /// The row with this id.
@@ -315,7 +322,7 @@ impl ServiceGroup {
     /// Cancel safe (a read).
     pub async fn find(&self, host: &str, binary: &str) -> Result<ServiceRecord, Error> {
         self.inner
-            .store
+            .records
             .find(host, binary)
             .await?
             .map(|f| f.record)
@@ -328,7 +335,11 @@ impl ServiceGroup {
     }
 
     async fn fetch(&self, id: i64) -> Result<Fetched, Error> {
-        self.inner.store.get(id).await?.ok_or_else(|| not_found(id))
+        self.inner
+            .records
+            .get(id)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     /// Starts the heartbeat of `service`: nova's `servicegroup.API.join`. The first
@@ -359,19 +370,11 @@ impl ServiceGroup {
         if self.report_interval().is_zero() {
             return Ok(Heartbeat::inert(service.id));
         }
-        if !self.inner.store.set_stopped(service.id, false).await? {
+        if !self.inner.records.set_stopped(service.id, false).await? {
             return Err(not_found(service.id));
         }
-        Heartbeat::start(self.heartbeat_spec(service, options))
-    }
-
-    fn heartbeat_spec(&self, service: &ServiceRecord, options: JoinOptions) -> HeartbeatSpec {
-        HeartbeatSpec {
-            group: self.clone(),
-            service: NewService::from(service),
-            id: service.id,
-            options,
-        }
+        let records = Arc::clone(&self.inner.records);
+        self.inner.liveness.join(records, service, options).await
     }
 
     /// Stops `heartbeat` (waiting for a report in flight, bounded) and marks its service
@@ -406,9 +409,8 @@ impl ServiceGroup {
     /// Cancel safe: a cancelled heartbeat was written or not, and the next one counts.
     #[doc(alias = "_report_state")]
     pub async fn report_state(&self, service: &ServiceRecord) -> Result<(), Error> {
-        self.inner
-            .report(service.id, &service.topic, &service.host)
-            .await
+        let inner = &self.inner;
+        inner.liveness.report(&*inner.records, service).await
     }
 
     /// Whether the service is up: nova's `service_is_up`. Forced down or stopped → down;
@@ -452,7 +454,7 @@ impl ServiceGroup {
     /// Cancel safe (a read).
     pub async fn status(&self, id: i64) -> Result<ServiceStatus, Error> {
         let fetched = self.fetch(id).await?;
-        let mut statuses = self.inner.judge_all(vec![fetched]).await?;
+        let mut statuses = self.inner.liveness.judge(vec![fetched]).await?;
         statuses.pop().ok_or_else(|| not_found(id))
     }
 
@@ -469,8 +471,8 @@ impl ServiceGroup {
     ///
     /// Cancel safe (a read).
     pub async fn list(&self, filter: &ServiceFilter) -> Result<Vec<ServiceStatus>, Error> {
-        let fetched = self.inner.store.list(filter).await?;
-        self.inner.judge_all(fetched).await
+        let fetched = self.inner.records.list(filter).await?;
+        self.inner.liveness.judge(fetched).await
     }
 
     /// Enables the service and clears `disabled_reason`. Never touches `last_seen_up`, so
@@ -484,7 +486,7 @@ impl ServiceGroup {
     ///
     /// Cancel safe: the change happened or not; [`get`](Self::get) tells.
     pub async fn enable(&self, id: i64) -> Result<ServiceRecord, Error> {
-        self.changed(id, self.inner.store.set_disabled(id, false, None).await?)
+        self.changed(id, self.inner.records.set_disabled(id, false, None).await?)
             .await
     }
 
@@ -499,7 +501,7 @@ impl ServiceGroup {
     ///
     /// Cancel safe: the change happened or not.
     pub async fn disable(&self, id: i64, reason: Option<&str>) -> Result<ServiceRecord, Error> {
-        self.changed(id, self.inner.store.set_disabled(id, true, reason).await?)
+        self.changed(id, self.inner.records.set_disabled(id, true, reason).await?)
             .await
     }
 
@@ -519,8 +521,11 @@ impl ServiceGroup {
         id: i64,
         forced_down: bool,
     ) -> Result<ServiceRecord, Error> {
-        self.changed(id, self.inner.store.set_forced_down(id, forced_down).await?)
-            .await
+        self.changed(
+            id,
+            self.inner.records.set_forced_down(id, forced_down).await?,
+        )
+        .await
     }
 
     /// Deletes the row (a soft delete, as nova: `deleted` = `id`). A service still running
@@ -534,7 +539,7 @@ impl ServiceGroup {
     ///
     /// Cancel safe: the row was deleted or not.
     pub async fn delete(&self, id: i64) -> Result<(), Error> {
-        if self.inner.store.delete(id).await? {
+        if self.inner.records.delete(id).await? {
             Ok(())
         } else {
             Err(not_found(id))
@@ -553,12 +558,9 @@ impl ServiceGroup {
     ///
     /// Cancel safe: the mark was written or not.
     pub async fn mark_stopped(&self, id: i64) -> Result<(), Error> {
-        #[cfg(feature = "memcached")]
-        if let Some(mc) = &self.inner.mc {
-            let record = self.get(id).await?;
-            mc.delete(&mc_key(&record.topic, &record.host)).await?;
-        }
-        if self.inner.store.set_stopped(id, true).await? {
+        let inner = &self.inner;
+        inner.liveness.forget(&*inner.records, id).await?;
+        if self.inner.records.set_stopped(id, true).await? {
             Ok(())
         } else {
             Err(not_found(id))
@@ -573,7 +575,7 @@ impl ServiceGroup {
     ///
     /// Cancel safe.
     pub async fn close(&self) {
-        self.inner.store.close().await;
+        self.inner.records.close().await;
     }
 
     async fn changed(&self, id: i64, found: bool) -> Result<ServiceRecord, Error> {
@@ -583,176 +585,6 @@ impl ServiceGroup {
             Err(not_found(id))
         }
     }
-
-    // ===== for the heartbeat =====
-
-    pub(crate) async fn report_id(&self, id: i64, topic: &str, host: &str) -> Result<(), Error> {
-        self.inner.report(id, topic, host).await
-    }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
-    /// A new handle on the same store and driver, with connections of its own opened on
-    /// the current runtime (for the heartbeat thread).
-    pub(crate) async fn reopen_for_heartbeat(&self) -> Result<ServiceGroup, Error> {
-        let inner = &self.inner;
-        let store = match &inner.store {
-            Store::Memory(m) => Store::Memory(Arc::clone(m)),
-            #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-            Store::Sql(_) => {
-                open_store(&inner.store_url, &inner.config, OpenMode::Existing, true).await?
-            }
-        };
-        #[cfg(feature = "memcached")]
-        let mc = match inner.config.driver {
-            DriverKind::Memcached => Some(McClient::new(&inner.config)?),
-            DriverKind::Db => None,
-        };
-        Ok(ServiceGroup {
-            inner: Arc::new(Inner {
-                url: inner.url.clone(),
-                store_url: inner.store_url.clone(),
-                config: inner.config.clone(),
-                store,
-                #[cfg(feature = "memcached")]
-                mc,
-            }),
-        })
-    }
-}
-
-impl Inner {
-    async fn report(&self, id: i64, topic: &str, host: &str) -> Result<(), Error> {
-        #[cfg(feature = "memcached")]
-        if let Some(mc) = &self.mc {
-            let _ = id;
-            return mc
-                .set_heartbeat(&mc_key(topic, host), self.config.clock.now())
-                .await;
-        }
-        let _ = (topic, host);
-        if self.store.heartbeat(id).await? {
-            Ok(())
-        } else {
-            Err(not_found(id))
-        }
-    }
-
-    #[cfg_attr(not(feature = "memcached"), allow(clippy::unused_async))]
-    async fn judge_all(&self, fetched: Vec<Fetched>) -> Result<Vec<ServiceStatus>, Error> {
-        let down_time = self.config.service_down_time;
-        #[cfg(feature = "memcached")]
-        if let Some(mc) = &self.mc {
-            let keys: Vec<String> = fetched
-                .iter()
-                .map(|f| mc_key(&f.record.topic, &f.record.host))
-                .collect();
-            let values = mc.get_heartbeats(&keys).await?;
-            return Ok(fetched
-                .into_iter()
-                .zip(keys)
-                .map(|(f, key)| {
-                    let value = values.get(&key);
-                    judge_mc(f, value.is_some(), value.copied().flatten(), down_time)
-                })
-                .collect());
-        }
-        Ok(fetched
-            .into_iter()
-            .map(|f| judge_db(f, down_time))
-            .collect())
-    }
-}
-
-/// nova's `service_is_up` with the `db` driver: forced down first, then our stopped
-/// marker, then the store-measured age against `service_down_time` (inclusive).
-fn judge_db(f: Fetched, service_down_time: Duration) -> ServiceStatus {
-    let down_reason = if f.record.forced_down {
-        Some(DownReason::ForcedDown)
-    } else if f.record.stopped {
-        Some(DownReason::Stopped)
-    } else {
-        match f.age {
-            Some(age) if age <= service_down_time => None,
-            _ if f.record.last_seen_up.is_none() => Some(DownReason::NeverReported),
-            _ => Some(DownReason::NoHeartbeat),
-        }
-    };
-    ServiceStatus {
-        updated_time: f.record.updated_at,
-        heartbeat_age: f.age,
-        service_down_time,
-        down_reason,
-        record: f.record,
-    }
-}
-
-/// nova's `mc` driver: up ⇔ the key exists; `updated_time` is the newer of the key's
-/// value and the row's `updated_at` (LP#1647269).
-#[cfg(feature = "memcached")]
-fn judge_mc(
-    f: Fetched,
-    key_exists: bool,
-    mc_time: Option<SystemTime>,
-    service_down_time: Duration,
-) -> ServiceStatus {
-    let down_reason = if f.record.forced_down {
-        Some(DownReason::ForcedDown)
-    } else if f.record.stopped {
-        Some(DownReason::Stopped)
-    } else if key_exists {
-        None
-    } else {
-        Some(DownReason::NoHeartbeat)
-    };
-    let updated_time = match (mc_time, f.record.updated_at) {
-        (Some(mc), Some(db)) if db > mc => Some(db),
-        (Some(mc), _) => Some(mc),
-        (None, db) => db,
-    };
-    ServiceStatus {
-        updated_time,
-        heartbeat_age: None,
-        service_down_time,
-        down_reason,
-        record: f.record,
-    }
-}
-
-/// nova's memcached key: `topic:host`.
-#[cfg(feature = "memcached")]
-pub(crate) fn mc_key(topic: &str, host: &str) -> String {
-    format!("{topic}:{host}")
-}
-
-async fn open_store(
-    url: &StoreUrl,
-    config: &ServiceGroupConfig,
-    mode: OpenMode,
-    for_heartbeat: bool,
-) -> Result<Store, Error> {
-    let _ = (mode, for_heartbeat);
-    match url {
-        StoreUrl::Memory { name } => Ok(Store::Memory(MemoryStore::open(
-            name.as_deref(),
-            config.clock.clone(),
-        ))),
-        #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-        _ => Ok(Store::Sql(
-            super::sql::SqlStore::open(url, config, mode, for_heartbeat).await?,
-        )),
-        #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
-        _ => Err(Error::new(
-            ErrorKind::Config,
-            format!("servicegroup URL scheme `{}` is not built in", url.scheme()),
-        )),
-    }
-}
-
-pub(crate) fn not_found(id: i64) -> Error {
-    Error::new(ErrorKind::NotFound, format!("no service with id {id}"))
 }
 
 impl fmt::Debug for ServiceGroup {

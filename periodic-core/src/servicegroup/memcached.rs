@@ -1,4 +1,6 @@
-//! The `mc` liveness driver: nova's `mc.py` on memcached.
+//! The `mc` liveness driver: nova's `mc.py` on memcached. A heartbeat sets the key
+//! `topic:host` with a TTL of `service_down_time`; a service is up while its key exists,
+//! so memcached's own expiry judges. The services table stays in the group's store.
 //!
 //! The client is [`async-memcached`](https://crates.io/crates/async-memcached) (Shopify's
 //! tokio-native ASCII-protocol client). It was picked over `memcache-async` (runtime
@@ -10,16 +12,187 @@
 //! through `&mut`, so each server gets a few connections behind async mutexes; a
 //! connection that fails is dropped and reopened on next use.
 
+#![cfg(feature = "memcached")]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_memcached::{AsciiProtocol as _, Client, Status};
+use futures::future::BoxFuture;
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::config::ServiceGroupConfig;
+use super::config::{ServiceGroupConfig, WallClock};
+use super::heartbeat::{self, Beat, ReportLoop};
+use super::liveness::{Liveness, OutageTexts};
+use super::membership::{Heartbeat, JoinOptions};
+use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
+use super::records::ServiceRecords;
+use super::shared::{Fetched, not_found};
 use crate::error::{Error, ErrorKind};
+
+/// nova's texts (`nova/servicegroup/drivers/mc.py`).
+const TEXTS: OutageTexts = OutageTexts::new(
+    tracing::Level::WARN,
+    "Lost connection to memcache server for reporting service status.",
+    "Recovered connection to memcache server for reporting service status.",
+);
+
+/// The `mc` driver.
+#[derive(Debug)]
+pub(crate) struct Memcached {
+    config: ServiceGroupConfig,
+    client: McClient,
+}
+
+/// Opens the `mc` driver: checks that servers are configured; connects lazily.
+pub(crate) fn open(
+    config: &ServiceGroupConfig,
+) -> BoxFuture<'static, Result<Arc<dyn Liveness>, Error>> {
+    let driver = McClient::new(config).map(|client| {
+        Arc::new(Memcached {
+            config: config.clone(),
+            client,
+        }) as Arc<dyn Liveness>
+    });
+    Box::pin(async move { driver })
+}
+
+impl Liveness for Memcached {
+    fn name(&self) -> &'static str {
+        "mc"
+    }
+
+    fn join(
+        &self,
+        records: Arc<dyn ServiceRecords>,
+        service: &ServiceRecord,
+        options: JoinOptions,
+    ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
+        let (config, shared) = (self.config.clone(), self.client.clone());
+        let clock = self.config.clock.clone();
+        let spec = ReportLoop {
+            open: Box::new(move |dedicated| {
+                Box::pin(async move {
+                    // On its own thread the heartbeat opens connections of its own.
+                    let client = if dedicated {
+                        McClient::new(&config)?
+                    } else {
+                        shared
+                    };
+                    Ok(Box::new(KeyBeat { client, clock }) as Box<dyn Beat>)
+                })
+            }),
+            service: NewService::from(service),
+            id: service.id,
+            options,
+            report_interval: self.config.report_interval,
+            timeout: self.config.effective_heartbeat_timeout(),
+            texts: TEXTS,
+            clock: self.config.clock.clone(),
+            on_tokio_clock: records.on_tokio_clock(),
+        };
+        Box::pin(async move { heartbeat::start(spec) })
+    }
+
+    fn report<'a>(
+        &'a self,
+        _records: &'a dyn ServiceRecords,
+        service: &'a ServiceRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let key = mc_key(&service.topic, &service.host);
+        Box::pin(async move {
+            self.client
+                .set_heartbeat(&key, self.config.clock.now())
+                .await
+        })
+    }
+
+    fn judge(&self, rows: Vec<Fetched>) -> BoxFuture<'_, Result<Vec<ServiceStatus>, Error>> {
+        Box::pin(async move {
+            let down_time = self.config.service_down_time;
+            let keys: Vec<String> = rows
+                .iter()
+                .map(|f| mc_key(&f.record.topic, &f.record.host))
+                .collect();
+            let values = self.client.get_heartbeats(&keys).await?;
+            Ok(rows
+                .into_iter()
+                .zip(keys)
+                .map(|(f, key)| {
+                    let value = values.get(&key);
+                    judge(f, value.is_some(), value.copied().flatten(), down_time)
+                })
+                .collect())
+        })
+    }
+
+    fn forget<'a>(
+        &'a self,
+        records: &'a dyn ServiceRecords,
+        id: i64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let record = records.get(id).await?.ok_or_else(|| not_found(id))?.record;
+            self.client
+                .delete(&mc_key(&record.topic, &record.host))
+                .await
+        })
+    }
+
+    fn outage_texts(&self) -> OutageTexts {
+        TEXTS
+    }
+}
+
+/// nova's `mc` driver: up ⇔ the key exists; `updated_time` is the newer of the key's
+/// value and the row's `updated_at` (LP#1647269).
+fn judge(
+    f: Fetched,
+    key_exists: bool,
+    mc_time: Option<SystemTime>,
+    service_down_time: Duration,
+) -> ServiceStatus {
+    let down_reason =
+        DownReason::from_record(&f.record).or((!key_exists).then_some(DownReason::NoHeartbeat));
+    let updated_time = match (mc_time, f.record.updated_at) {
+        (Some(mc), Some(db)) if db > mc => Some(db),
+        (Some(mc), _) => Some(mc),
+        (None, db) => db,
+    };
+    ServiceStatus::new(f.record, down_reason, None, service_down_time, updated_time)
+}
+
+/// nova's memcached key: `topic:host`.
+fn mc_key(topic: &str, host: &str) -> String {
+    format!("{topic}:{host}")
+}
+
+/// An `mc` report: the key with the writer's time and the TTL.
+struct KeyBeat {
+    client: McClient,
+    clock: WallClock,
+}
+
+impl Beat for KeyBeat {
+    fn beat<'a>(
+        &'a self,
+        _id: i64,
+        service: &'a NewService,
+    ) -> BoxFuture<'a, Result<Option<i64>, Error>> {
+        let key = mc_key(&service.topic, &service.host);
+        Box::pin(async move {
+            self.client.set_heartbeat(&key, self.clock.now()).await?;
+            Ok(None)
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        // Connections close when the client is dropped.
+        Box::pin(async {})
+    }
+}
 
 /// Connections per memcached server.
 const CONNECTIONS: usize = 4;
@@ -29,7 +202,7 @@ const BATCH: usize = 100;
 /// Heartbeat keys in memcached: `topic:host` → the writer's time (epoch microseconds),
 /// with a TTL of `service_down_time`.
 #[derive(Debug, Clone)]
-pub(crate) struct McClient {
+struct McClient {
     servers: Arc<[Server]>,
     ttl: i64,
     connect_timeout: Duration,
@@ -52,7 +225,7 @@ impl std::fmt::Debug for Server {
 
 impl McClient {
     /// A client for the configured servers; connects lazily.
-    pub(crate) fn new(config: &ServiceGroupConfig) -> Result<McClient, Error> {
+    fn new(config: &ServiceGroupConfig) -> Result<McClient, Error> {
         if config.memcached_servers.is_empty() {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -171,7 +344,7 @@ impl McClient {
     }
 
     /// nova's `_report_state`: `set(key, now)` with the TTL.
-    pub(crate) async fn set_heartbeat(&self, key: &str, now: SystemTime) -> Result<(), Error> {
+    async fn set_heartbeat(&self, key: &str, now: SystemTime) -> Result<(), Error> {
         let value = epoch_us(now).to_string();
         let ttl = self.ttl;
         self.with_conn(
@@ -183,7 +356,7 @@ impl McClient {
     }
 
     /// Deletes the key (a graceful stop); a missing key is fine.
-    pub(crate) async fn delete(&self, key: &str) -> Result<(), Error> {
+    async fn delete(&self, key: &str) -> Result<(), Error> {
         self.with_conn(
             self.server_for(key),
             "delete",
@@ -197,7 +370,7 @@ impl McClient {
 
     /// The keys that exist, each with the time it holds (`None` if it is not ours):
     /// batches of [`BATCH`] keys per `get`, several batches in flight per server.
-    pub(crate) async fn get_heartbeats(
+    async fn get_heartbeats(
         &self,
         keys: &[String],
     ) -> Result<HashMap<String, Option<SystemTime>>, Error> {

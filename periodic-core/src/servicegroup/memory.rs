@@ -3,12 +3,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 
+use futures::future::{self, BoxFuture};
 use tokio::time::Instant;
 
-use super::config::WallClock;
+use super::config::{ServiceGroupConfig, WallClock};
 use super::record::{NewService, ServiceFilter, ServiceRecord};
-use super::store::{Fetched, new_uuid};
-use crate::error::{Error, ErrorKind};
+use super::records::ServiceRecords;
+use super::shared::{Fetched, OpenMode, new_uuid, topic_taken};
+use crate::error::Error;
 
 /// Named stores (`memory://name`), shared by every handle in the process that opens the
 /// name while one of them is alive.
@@ -48,9 +50,23 @@ impl Row {
     }
 }
 
+/// Opens `memory://` (a private store) or `memory://name` (the store of that name,
+/// shared by every handle in the process that opens it while one of them is alive).
+pub(crate) fn open<'a>(
+    url: &'a str,
+    config: &'a ServiceGroupConfig,
+    _mode: OpenMode,
+) -> BoxFuture<'a, Result<Arc<dyn ServiceRecords>, Error>> {
+    let rest = url.split_once(':').map_or("", |(_, rest)| rest);
+    let name = rest.strip_prefix("//").unwrap_or(rest);
+    let name = (!name.is_empty()).then_some(name);
+    let store = MemoryStore::open(name, config.clock.clone());
+    Box::pin(future::ready(Ok(store as Arc<dyn ServiceRecords>)))
+}
+
 impl MemoryStore {
-    /// A private store (`memory://`) or the shared one named `name` (`memory://name`).
-    pub(crate) fn open(name: Option<&str>, clock: WallClock) -> Arc<MemoryStore> {
+    /// A private store or the shared one named `name`.
+    fn open(name: Option<&str>, clock: WallClock) -> Arc<MemoryStore> {
         let Some(name) = name else {
             return Arc::new(MemoryStore::new(clock));
         };
@@ -78,7 +94,7 @@ impl MemoryStore {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn get_or_create(&self, new: &NewService) -> Result<ServiceRecord, Error> {
+    fn get_or_create_now(&self, new: &NewService) -> Result<ServiceRecord, Error> {
         let mut state = self.lock();
         let live = |r: &&Row| !r.deleted && r.record.host == new.host;
         if let Some(row) = state
@@ -128,7 +144,7 @@ impl MemoryStore {
         Ok(record)
     }
 
-    pub(crate) fn get(&self, id: i64) -> Option<Fetched> {
+    fn get_now(&self, id: i64) -> Option<Fetched> {
         let now = Instant::now();
         self.lock()
             .rows
@@ -137,7 +153,7 @@ impl MemoryStore {
             .map(|r| r.fetched(now))
     }
 
-    pub(crate) fn find(&self, host: &str, binary: &str) -> Option<Fetched> {
+    fn find_now(&self, host: &str, binary: &str) -> Option<Fetched> {
         let now = Instant::now();
         self.lock()
             .rows
@@ -146,7 +162,7 @@ impl MemoryStore {
             .map(|r| r.fetched(now))
     }
 
-    pub(crate) fn list(&self, filter: &ServiceFilter) -> Vec<Fetched> {
+    fn list_now(&self, filter: &ServiceFilter) -> Vec<Fetched> {
         let now = Instant::now();
         self.lock()
             .rows
@@ -172,7 +188,7 @@ impl MemoryStore {
         }
     }
 
-    pub(crate) fn heartbeat(&self, id: i64) -> bool {
+    fn heartbeat_now(&self, id: i64) -> bool {
         self.update(id, |row, now| {
             row.record.report_count += 1;
             row.record.last_seen_up = Some(now);
@@ -181,35 +197,87 @@ impl MemoryStore {
         })
     }
 
-    pub(crate) fn set_disabled(&self, id: i64, disabled: bool, reason: Option<&str>) -> bool {
+    fn set_disabled_now(&self, id: i64, disabled: bool, reason: Option<&str>) -> bool {
         self.update(id, |row, _| {
             row.record.disabled = disabled;
             row.record.disabled_reason = reason.map(str::to_owned);
         })
     }
 
-    pub(crate) fn set_forced_down(&self, id: i64, forced_down: bool) -> bool {
+    fn set_forced_down_now(&self, id: i64, forced_down: bool) -> bool {
         self.update(id, |row, _| row.record.forced_down = forced_down)
     }
 
-    pub(crate) fn set_stopped(&self, id: i64, stopped: bool) -> bool {
+    fn set_stopped_now(&self, id: i64, stopped: bool) -> bool {
         self.update(id, |row, _| row.record.stopped = stopped)
     }
 
-    pub(crate) fn delete(&self, id: i64) -> bool {
+    fn delete_now(&self, id: i64) -> bool {
         self.update(id, |row, _| row.deleted = true)
     }
 }
 
-/// The error when `host` already runs another binary on `new.topic` (the unique key
-/// `(host, topic)`).
-pub(crate) fn topic_taken(new: &NewService, other_binary: &str) -> Error {
-    Error::new(
-        ErrorKind::Invalid,
-        format!(
-            "host `{}` already has a service on topic `{}` (binary `{other_binary}`), so \
-             `{}` cannot use it",
-            new.host, new.topic, new.binary
-        ),
-    )
+/// Every call completes at once: the futures are ready.
+impl ServiceRecords for MemoryStore {
+    fn get_or_create<'a>(
+        &'a self,
+        service: &'a NewService,
+    ) -> BoxFuture<'a, Result<ServiceRecord, Error>> {
+        Box::pin(future::ready(self.get_or_create_now(service)))
+    }
+
+    fn get(&self, id: i64) -> BoxFuture<'_, Result<Option<Fetched>, Error>> {
+        Box::pin(future::ready(Ok(self.get_now(id))))
+    }
+
+    fn find<'a>(
+        &'a self,
+        host: &'a str,
+        binary: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Fetched>, Error>> {
+        Box::pin(future::ready(Ok(self.find_now(host, binary))))
+    }
+
+    fn list<'a>(&'a self, filter: &'a ServiceFilter) -> BoxFuture<'a, Result<Vec<Fetched>, Error>> {
+        Box::pin(future::ready(Ok(self.list_now(filter))))
+    }
+
+    fn heartbeat(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(future::ready(Ok(self.heartbeat_now(id))))
+    }
+
+    fn set_disabled<'a>(
+        &'a self,
+        id: i64,
+        disabled: bool,
+        reason: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(future::ready(Ok(
+            self.set_disabled_now(id, disabled, reason)
+        )))
+    }
+
+    fn set_forced_down(&self, id: i64, forced_down: bool) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(future::ready(Ok(self.set_forced_down_now(id, forced_down))))
+    }
+
+    fn set_stopped(&self, id: i64, stopped: bool) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(future::ready(Ok(self.set_stopped_now(id, stopped))))
+    }
+
+    fn delete(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(future::ready(Ok(self.delete_now(id))))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(future::ready(()))
+    }
+
+    fn reconnect(self: Arc<Self>) -> BoxFuture<'static, Result<Arc<dyn ServiceRecords>, Error>> {
+        Box::pin(future::ready(Ok(self as Arc<dyn ServiceRecords>)))
+    }
+
+    fn on_tokio_clock(&self) -> bool {
+        true
+    }
 }

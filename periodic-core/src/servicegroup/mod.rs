@@ -3,10 +3,11 @@
 //!
 //! A service loads or creates its row in the services table
 //! ([`ServiceGroup::get_or_create`]), then [joins](ServiceGroup::join) the group: from
-//! then on it writes a heartbeat every `report_interval`. Anyone with a handle on the
-//! same store can [list](ServiceGroup::list) the services, ask whether one
-//! [is up](ServiceGroup::is_up), and [enable](ServiceGroup::enable),
-//! [disable](ServiceGroup::disable) or [force down](ServiceGroup::set_forced_down) one.
+//! then on its liveness driver keeps it up (a heartbeat every `report_interval` for `db`
+//! and `mc`). Anyone with a handle on the same store can [list](ServiceGroup::list) the
+//! services, ask whether one [is up](ServiceGroup::is_up), and
+//! [enable](ServiceGroup::enable), [disable](ServiceGroup::disable) or [force
+//! down](ServiceGroup::set_forced_down) one.
 //!
 //! | nova / cinder | here |
 //! |---|---|
@@ -16,28 +17,52 @@
 //! | `API.get_updated_time(member)` | [`ServiceGroup::updated_time`] |
 //! | `_report_state` / cinder `report_state` | [`Heartbeat`] (the loop), [`ServiceGroup::report_state`] (one report) |
 //! | `service-list` | [`ServiceGroup::list`] → [`ServiceStatus`] |
-//! | `report_interval`, `service_down_time`, `servicegroup_driver` | [`ServiceGroupConfig`], [`DriverKind`] |
+//! | `report_interval`, `service_down_time`, `servicegroup_driver` | [`ServiceGroupConfig`], [`LivenessDriver`] |
 //! | `INITIAL_REPORTING_DELAY` | [`INITIAL_REPORTING_DELAY`] |
+//! | a servicegroup driver (`nova.servicegroup.drivers.base.Driver`) | [`Liveness`] over [`ServiceRecords`] |
 //!
 //! The liveness rules, the 2.5× rule, failure handling and the differences from nova are
 //! documented on [`ServiceGroup`], where rustdoc shows them.
+//!
+//! # Inside: two contracts and a registry
+//!
+//! A group is a [`ServiceRecords`] store (the services table: `memory://`, or SQLite,
+//! PostgreSQL, MySQL) and a [`Liveness`] driver (`db`, `mc`), each a small object-safe
+//! trait. `registry.rs` maps a URL scheme and a driver name to their implementations;
+//! [`ServiceGroup::with_backends`] takes implementations from outside the crate. The
+//! files import downwards only:
+//!
+//! ```text
+//! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached (Liveness)
+//!                                  │                         │  └─► heartbeat (the report loop)
+//!                                  ▼                         ▼
+//!                  records, liveness, membership (the contracts and the Heartbeat handle)
+//!                                  ▼
+//!                  shared (Fetched, OpenMode, uuids, common errors), record, config, url
+//! ```
 
 mod config;
+mod db;
 mod group;
 mod heartbeat;
-#[cfg(feature = "memcached")]
+mod liveness;
+mod membership;
 mod memcached;
 mod memory;
 mod record;
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod records;
+mod registry;
+mod shared;
 mod sql;
-mod store;
 mod url;
 
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, DriverKind,
-    INITIAL_REPORTING_DELAY, ServiceGroupConfig, WallClock,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,
+    INITIAL_REPORTING_DELAY, LivenessDriver, ServiceGroupConfig, WallClock,
 };
 pub use group::ServiceGroup;
-pub use heartbeat::{Heartbeat, HeartbeatMode, HeartbeatStats, JoinOptions};
+pub use liveness::{Liveness, OutageTexts};
+pub use membership::{Heartbeat, HeartbeatMode, HeartbeatStats, JoinOptions, Membership};
 pub use record::{DownReason, NewService, ServiceFilter, ServiceRecord, ServiceStatus};
+pub use records::ServiceRecords;
+pub use shared::Fetched;

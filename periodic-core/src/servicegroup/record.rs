@@ -47,6 +47,45 @@ pub struct ServiceRecord {
 }
 
 impl ServiceRecord {
+    /// A row as a store creates it: `report_count` 0, enabled, not forced down, never
+    /// reported, no UUID yet (set [`uuid`](Self::uuid)). For
+    /// [`ServiceRecords`](crate::ServiceRecords) implementations outside this crate; set
+    /// the other fields as the store has them.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use periodic::ServiceRecord;
+    ///
+    /// let mut row = ServiceRecord::new(7, "n1", "nova-compute", "compute", SystemTime::now());
+    /// row.uuid = "0c3f4a0e-9a51-4b43-9a0a-5b8a3f0d2c11".into();
+    /// row.report_count = 3;
+    /// assert_eq!((row.id, row.zone()), (7, "nova"));
+    /// ```
+    pub fn new(
+        id: i64,
+        host: impl Into<String>,
+        binary: impl Into<String>,
+        topic: impl Into<String>,
+        created_at: SystemTime,
+    ) -> Self {
+        ServiceRecord {
+            id,
+            uuid: String::new(),
+            host: host.into(),
+            binary: binary.into(),
+            topic: topic.into(),
+            report_count: 0,
+            disabled: false,
+            disabled_reason: None,
+            availability_zone: None,
+            forced_down: false,
+            stopped: false,
+            last_seen_up: None,
+            created_at,
+            updated_at: None,
+        }
+    }
+
     /// The zone to show: the availability zone, or without one nova's defaults
     /// (`default_availability_zone` = `nova` for `compute` services,
     /// `internal_service_availability_zone` = `internal` for every other one). What
@@ -183,6 +222,19 @@ pub enum DownReason {
 }
 
 impl DownReason {
+    /// The reasons the row itself gives, which every liveness driver checks before its
+    /// own evidence, in nova's order: [`ForcedDown`](Self::ForcedDown) (nova checks it
+    /// without asking the driver), then [`Stopped`](Self::Stopped).
+    pub fn from_record(record: &ServiceRecord) -> Option<DownReason> {
+        if record.forced_down {
+            Some(DownReason::ForcedDown)
+        } else if record.stopped {
+            Some(DownReason::Stopped)
+        } else {
+            None
+        }
+    }
+
     /// A short description: `forced down`, `stopped`, `no heartbeat within
     /// service_down_time`, `never reported`.
     pub fn as_str(self) -> &'static str {
@@ -223,6 +275,23 @@ pub struct ServiceStatus {
 }
 
 impl ServiceStatus {
+    /// A judgement: what a [`Liveness`](crate::Liveness) driver returns for each row.
+    pub fn new(
+        record: ServiceRecord,
+        down_reason: Option<DownReason>,
+        heartbeat_age: Option<Duration>,
+        service_down_time: Duration,
+        updated_time: Option<SystemTime>,
+    ) -> Self {
+        ServiceStatus {
+            record,
+            down_reason,
+            heartbeat_age,
+            service_down_time,
+            updated_time,
+        }
+    }
+
     /// Whether the service is up: not forced down, not stopped, and a heartbeat within
     /// `service_down_time`.
     pub fn is_up(&self) -> bool {

@@ -1,27 +1,45 @@
-//! The `db` store on sqlx: SQLite, PostgreSQL and MySQL/MariaDB, each behind its own
-//! feature, with embedded migrations per dialect.
+//! The services table in an SQL database, on sqlx: SQLite, PostgreSQL and
+//! MySQL/MariaDB, each behind its own feature, with embedded migrations per dialect.
 //!
 //! Queries are checked at run time (`sqlx::query`, not `query!`): no database is needed to
 //! build the crate. One body of code serves the three pools through [`on_pool!`], which
 //! expands it once per pool type.
 
+#![cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+
 mod dialect;
+mod url;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::TryStreamExt as _;
+use futures::future::BoxFuture;
 use sqlx::Row as _;
 
 use self::dialect::{Dialect, Queries};
+use self::url::SqlUrl;
 use super::config::ServiceGroupConfig;
-use super::group::OpenMode;
-use super::memory::topic_taken;
 use super::record::{NewService, ServiceFilter, ServiceRecord};
-use super::store::{Fetched, new_uuid};
-use super::url::StoreUrl;
+use super::records::ServiceRecords;
+use super::shared::{Fetched, OpenMode, new_uuid, topic_taken};
 use crate::error::{Error, ErrorKind};
+
+/// Opens the SQL store at `url` (its scheme is one of the built-in dialects). `Create`
+/// makes a missing SQLite file and runs the migrations; `Existing` requires the store and
+/// its table.
+pub(crate) fn open<'a>(
+    url: &'a str,
+    config: &'a ServiceGroupConfig,
+    mode: OpenMode,
+) -> BoxFuture<'a, Result<Arc<dyn ServiceRecords>, Error>> {
+    Box::pin(async move {
+        let target = SqlUrl::parse(url)?;
+        let store = SqlStore::open(target, config, mode, false).await?;
+        Ok(Arc::new(store) as Arc<dyn ServiceRecords>)
+    })
+}
 
 /// A pool of one of the built-in dialects.
 #[derive(Debug, Clone)]
@@ -143,26 +161,28 @@ impl TimeColumns for sqlx::postgres::PgRow {
 
 /// The services table in an SQL database.
 #[derive(Debug, Clone)]
-pub(crate) struct SqlStore {
+struct SqlStore {
     pool: Pool,
     queries: Arc<Queries>,
     dialect: Dialect,
     url: Arc<str>,
+    /// What [`ServiceRecords::reconnect`] opens again.
+    target: SqlUrl,
+    config: ServiceGroupConfig,
 }
 
 impl SqlStore {
-    /// Connects to the store at `url`. `Create` makes a missing SQLite file and runs the
-    /// migrations; `Existing` requires the store and its table. `for_heartbeat`: one lazy
-    /// connection with the heartbeat's timeouts, no checks.
-    pub(crate) async fn open(
-        url: &StoreUrl,
+    /// Connects to the store at `target`. `for_heartbeat`: one lazy connection with the
+    /// heartbeat's timeouts, no checks.
+    async fn open(
+        target: SqlUrl,
         config: &ServiceGroupConfig,
         mode: OpenMode,
         for_heartbeat: bool,
     ) -> Result<SqlStore, Error> {
-        let (pool, dialect, shown) = match url {
+        let (pool, dialect, shown) = match &target {
             #[cfg(feature = "sqlite")]
-            StoreUrl::Sqlite { path } => {
+            SqlUrl::Sqlite { path } => {
                 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
                 let shown = format!("sqlite://{}", path.display());
                 if mode == OpenMode::Existing && !path.exists() {
@@ -189,7 +209,7 @@ impl SqlStore {
                 (Pool::Sqlite(pool), Dialect::Sqlite, shown)
             }
             #[cfg(feature = "postgres")]
-            StoreUrl::Postgres { url } => {
+            SqlUrl::Postgres { url } => {
                 use std::str::FromStr as _;
                 let shown = super::url::redact(url);
                 let mut options = sqlx::postgres::PgConnectOptions::from_str(url)
@@ -210,7 +230,7 @@ impl SqlStore {
                 (Pool::Postgres(pool), Dialect::Postgres, shown)
             }
             #[cfg(feature = "mysql")]
-            StoreUrl::MySql { url } => {
+            SqlUrl::MySql { url } => {
                 use std::str::FromStr as _;
                 let shown = super::url::redact(url);
                 let options = sqlx::mysql::MySqlConnectOptions::from_str(url)
@@ -218,12 +238,13 @@ impl SqlStore {
                 let pool = make_pool(options, config, for_heartbeat, &shown).await?;
                 (Pool::MySql(pool), Dialect::MySql, shown)
             }
-            other => {
+            #[allow(unreachable_patterns)] // every dialect built
+            _ => {
                 return Err(Error::new(
                     ErrorKind::Config,
                     format!(
                         "servicegroup URL scheme `{}` is not built in",
-                        other.scheme()
+                        target.scheme()
                     ),
                 ));
             }
@@ -233,6 +254,8 @@ impl SqlStore {
             queries: Arc::new(dialect.queries()),
             dialect,
             url: shown.into(),
+            target,
+            config: config.clone(),
         };
         if !for_heartbeat {
             match mode {
@@ -320,7 +343,7 @@ impl SqlStore {
         .with_source(e)
     }
 
-    pub(crate) async fn get_or_create(&self, new: &NewService) -> Result<ServiceRecord, Error> {
+    async fn load_or_create(&self, new: &NewService) -> Result<ServiceRecord, Error> {
         let q = &self.queries;
         let key = [Arg::Str(&new.host), Arg::Str(&new.binary)];
         if let Some(found) = self.fetch_one(&q.by_host_binary, &key).await? {
@@ -352,16 +375,16 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn get(&self, id: i64) -> Result<Option<Fetched>, Error> {
+    async fn by_id(&self, id: i64) -> Result<Option<Fetched>, Error> {
         self.fetch_one(&self.queries.by_id, &[Arg::I64(id)]).await
     }
 
-    pub(crate) async fn find(&self, host: &str, binary: &str) -> Result<Option<Fetched>, Error> {
+    async fn by_host_binary(&self, host: &str, binary: &str) -> Result<Option<Fetched>, Error> {
         let args = [Arg::Str(host), Arg::Str(binary)];
         self.fetch_one(&self.queries.by_host_binary, &args).await
     }
 
-    pub(crate) async fn list(&self, filter: &ServiceFilter) -> Result<Vec<Fetched>, Error> {
+    async fn select(&self, filter: &ServiceFilter) -> Result<Vec<Fetched>, Error> {
         let q = &self.queries;
         let mut sql = q.list.clone();
         let mut args = Vec::new();
@@ -401,14 +424,14 @@ impl SqlStore {
         self.dialect
     }
 
-    pub(crate) async fn heartbeat(&self, id: i64) -> Result<bool, Error> {
+    async fn touch(&self, id: i64) -> Result<bool, Error> {
         let n = self
             .execute("heartbeat", &self.queries.heartbeat, &[Arg::I64(id)])
             .await?;
         Ok(n > 0)
     }
 
-    pub(crate) async fn set_disabled(
+    async fn update_disabled(
         &self,
         id: i64,
         disabled: bool,
@@ -421,7 +444,7 @@ impl SqlStore {
         Ok(n > 0)
     }
 
-    pub(crate) async fn set_forced_down(&self, id: i64, forced_down: bool) -> Result<bool, Error> {
+    async fn update_forced_down(&self, id: i64, forced_down: bool) -> Result<bool, Error> {
         let args = [Arg::Bool(forced_down), Arg::I64(id)];
         let n = self
             .execute("force down", &self.queries.set_forced_down, &args)
@@ -429,7 +452,7 @@ impl SqlStore {
         Ok(n > 0)
     }
 
-    pub(crate) async fn set_stopped(&self, id: i64, stopped: bool) -> Result<bool, Error> {
+    async fn update_stopped(&self, id: i64, stopped: bool) -> Result<bool, Error> {
         let args = [Arg::Bool(stopped), Arg::I64(id)];
         let n = self
             .execute("mark stopped", &self.queries.set_stopped, &args)
@@ -437,15 +460,80 @@ impl SqlStore {
         Ok(n > 0)
     }
 
-    pub(crate) async fn delete(&self, id: i64) -> Result<bool, Error> {
+    async fn soft_delete(&self, id: i64) -> Result<bool, Error> {
         let n = self
             .execute("delete service", &self.queries.delete, &[Arg::I64(id)])
             .await?;
         Ok(n > 0)
     }
 
-    pub(crate) async fn close(&self) {
+    async fn close_pool(&self) {
         on_pool!(&self.pool, |p| p.close().await);
+    }
+}
+
+/// Each method runs the statement of its dialect on the pool (see [`Queries`]).
+impl ServiceRecords for SqlStore {
+    fn get_or_create<'a>(
+        &'a self,
+        service: &'a NewService,
+    ) -> BoxFuture<'a, Result<ServiceRecord, Error>> {
+        Box::pin(self.load_or_create(service))
+    }
+
+    fn get(&self, id: i64) -> BoxFuture<'_, Result<Option<Fetched>, Error>> {
+        Box::pin(self.by_id(id))
+    }
+
+    fn find<'a>(
+        &'a self,
+        host: &'a str,
+        binary: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Fetched>, Error>> {
+        Box::pin(self.by_host_binary(host, binary))
+    }
+
+    fn list<'a>(&'a self, filter: &'a ServiceFilter) -> BoxFuture<'a, Result<Vec<Fetched>, Error>> {
+        Box::pin(self.select(filter))
+    }
+
+    fn heartbeat(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(self.touch(id))
+    }
+
+    fn set_disabled<'a>(
+        &'a self,
+        id: i64,
+        disabled: bool,
+        reason: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(self.update_disabled(id, disabled, reason))
+    }
+
+    fn set_forced_down(&self, id: i64, forced_down: bool) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(self.update_forced_down(id, forced_down))
+    }
+
+    fn set_stopped(&self, id: i64, stopped: bool) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(self.update_stopped(id, stopped))
+    }
+
+    fn delete(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(self.soft_delete(id))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.close_pool())
+    }
+
+    /// One lazy connection with the heartbeat's timeouts (PostgreSQL: a statement
+    /// timeout and asynchronous commits), opened on the awaiting runtime.
+    fn reconnect(self: Arc<Self>) -> BoxFuture<'static, Result<Arc<dyn ServiceRecords>, Error>> {
+        Box::pin(async move {
+            let store =
+                SqlStore::open(self.target.clone(), &self.config, OpenMode::Existing, true).await?;
+            Ok(Arc::new(store) as Arc<dyn ServiceRecords>)
+        })
     }
 }
 

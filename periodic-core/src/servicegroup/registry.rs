@@ -1,0 +1,216 @@
+//! The one place that says which backends exist: a URL scheme names the store of the
+//! services table ([`ServiceRecords`]), a driver name the [`Liveness`] driver.
+//!
+//! Each backend is a file of its own whose first line, `#![cfg(feature = "...")]`, keeps
+//! it out of builds without its feature; here it gets one line in its table. A name whose
+//! feature this build lacks is still known, so that the error says which feature to turn
+//! on instead of "unknown".
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use super::config::{LivenessDriver, ServiceGroupConfig};
+use super::liveness::Liveness;
+use super::records::ServiceRecords;
+use super::shared::OpenMode;
+use super::url::{redact, scheme};
+use super::{db, memory};
+use crate::error::{Error, ErrorKind};
+
+#[cfg(feature = "memcached")]
+use super::memcached;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+use super::sql;
+
+/// Opens the services table at a URL.
+pub(crate) type OpenRecords = for<'a> fn(
+    &'a str,
+    &'a ServiceGroupConfig,
+    OpenMode,
+) -> BoxFuture<'a, Result<Arc<dyn ServiceRecords>, Error>>;
+
+/// Opens a liveness driver for a group's configuration.
+pub(crate) type OpenLiveness =
+    fn(&ServiceGroupConfig) -> BoxFuture<'static, Result<Arc<dyn Liveness>, Error>>;
+
+/// One backend: the names it answers to (the first is the one shown), the cargo feature
+/// it needs, and its opener if this build has it.
+struct Backend<F: 'static> {
+    names: &'static [&'static str],
+    feature: Option<&'static str>,
+    open: Option<F>,
+}
+
+/// `Some(open)` if this build has `feature`, else `None`.
+macro_rules! built {
+    ($feature:literal, $open:path) => {{
+        #[cfg(feature = $feature)]
+        let open = Some($open as _);
+        #[cfg(not(feature = $feature))]
+        let open = None;
+        open
+    }};
+}
+
+/// The stores of the services table, by URL scheme.
+#[rustfmt::skip]
+const STORES: &[Backend<OpenRecords>] = &[
+    Backend { names: &["sqlite"], feature: Some("sqlite"), open: built!("sqlite", sql::open) },
+    Backend { names: &["postgres", "postgresql"], feature: Some("postgres"), open: built!("postgres", sql::open) },
+    Backend { names: &["mysql", "mariadb"], feature: Some("mysql"), open: built!("mysql", sql::open) },
+    Backend { names: &["memory"], feature: None, open: Some(memory::open) },
+];
+
+/// The liveness drivers, by nova's `servicegroup_driver` names.
+#[rustfmt::skip]
+const LIVENESS: &[Backend<OpenLiveness>] = &[
+    Backend { names: &["db"], feature: None, open: Some(db::open) },
+    Backend { names: &["mc"], feature: Some("memcached"), open: built!("memcached", memcached::open) },
+];
+
+impl LivenessDriver {
+    /// `db`: heartbeats are writes to the services table and the store's own clock judges
+    /// their age (the default).
+    pub const DB: LivenessDriver = LivenessDriver("db");
+    /// `mc`: heartbeats are memcached keys `topic:host` that expire after
+    /// `service_down_time`; the services table still lives in the group's store. Needs the
+    /// `memcached` feature and
+    /// [`ServiceGroupConfig::memcached_servers`](crate::ServiceGroupConfig::memcached_servers).
+    pub const MC: LivenessDriver = LivenessDriver("mc");
+
+    /// Every driver name this crate knows, built into this build or not.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        LIVENESS.iter().map(|b| b.names[0])
+    }
+}
+
+impl FromStr for LivenessDriver {
+    type Err = Error;
+
+    /// nova's names (`db`, `mc`, ...); anything else is an [`ErrorKind::Config`] error
+    /// that lists them.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match LIVENESS.iter().find(|b| b.names.contains(&s)) {
+            Some(b) => Ok(LivenessDriver(b.names[0])),
+            None => Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "unknown servicegroup driver `{s}`; expected {}",
+                    one_of(LIVENESS.iter().map(|b| format!("`{}`", b.names[0])))
+                ),
+            )),
+        }
+    }
+}
+
+/// The opener of the services table named by `url`'s scheme.
+///
+/// # Errors
+///
+/// [`ErrorKind::Invalid`] for a malformed URL or an unknown scheme;
+/// [`ErrorKind::Config`] for a scheme this build lacks the feature of.
+pub(crate) fn records_for(url: &str) -> Result<OpenRecords, Error> {
+    let scheme = scheme(url)?;
+    let Some(store) = STORES.iter().find(|b| b.names.contains(&scheme.as_str())) else {
+        let expected = one_of(STORES.iter().map(|b| match b.names {
+            [name] => (*name).to_owned(),
+            [name, aliases @ ..] => format!("{name} (or {})", aliases.join(", ")),
+            [] => String::new(),
+        }));
+        return Err(Error::new(
+            ErrorKind::Invalid,
+            format!(
+                "unsupported servicegroup URL scheme `{scheme}` in `{}`; expected {expected}",
+                redact(url)
+            ),
+        ));
+    };
+    store.open.ok_or_else(|| {
+        let (name, feature) = (store.names[0], store.feature.unwrap_or_default());
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "servicegroup URL scheme `{name}` needs the `{feature}` feature of the \
+                 `periodic` crate, which this build does not have"
+            ),
+        )
+    })
+}
+
+/// The opener of the liveness driver `driver`.
+///
+/// # Errors
+///
+/// [`ErrorKind::Config`] for a driver this build lacks the feature of.
+pub(crate) fn liveness_for(driver: LivenessDriver) -> Result<OpenLiveness, Error> {
+    let name = driver.as_str();
+    let known = LIVENESS.iter().find(|b| b.names.contains(&name));
+    match known {
+        Some(Backend {
+            open: Some(open), ..
+        }) => Ok(*open),
+        Some(Backend { feature, .. }) => Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "the `{name}` servicegroup driver needs the `{}` feature of the `periodic` \
+                 crate, which this build does not have",
+                feature.unwrap_or_default()
+            ),
+        )),
+        None => Err(Error::new(
+            ErrorKind::Config,
+            format!("the servicegroup driver `{name}` is not built in"),
+        )),
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_names() {
+        assert_eq!("db".parse::<LivenessDriver>().unwrap(), LivenessDriver::DB);
+        assert_eq!("mc".parse::<LivenessDriver>().unwrap(), LivenessDriver::MC);
+        let err = "zz".parse::<LivenessDriver>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(
+            err.to_string()
+                .starts_with("unknown servicegroup driver `zz`; expected `db`"),
+            "{err}"
+        );
+        assert!(LivenessDriver::names().any(|n| n == "mc"));
+        assert_eq!(one_of(["a".to_owned()].into_iter()), "a");
+        assert_eq!(
+            one_of(["a", "b", "c"].map(String::from).into_iter()),
+            "a, b or c"
+        );
+    }
+
+    #[test]
+    fn stores_by_scheme() {
+        assert!(records_for("memory://").is_ok());
+        assert!(records_for("MEMORY://x").is_ok());
+        let err = records_for("redis://x").err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+        assert_eq!(
+            err.to_string(),
+            "unsupported servicegroup URL scheme `redis` in `redis://x`; expected sqlite, \
+             postgres (or postgresql), mysql (or mariadb) or memory"
+        );
+        let built = cfg!(feature = "postgres");
+        assert_eq!(records_for("postgresql://h/db").is_ok(), built);
+    }
+}
