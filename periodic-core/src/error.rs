@@ -167,7 +167,10 @@ impl Error {
     ///     .build()?;
     /// let err = service.start().await.unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::Hook);
-    /// assert_eq!(err.to_string(), "the manager's init_host failed: cannot read the host's inventory");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the manager's init_host failed: cannot read the host's inventory"
+    /// );
     /// assert_eq!(
     ///     err.report(),
     ///     "the manager's init_host failed: cannot read the host's inventory: /dev/kvm is missing"
