@@ -412,7 +412,38 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
     Ok(config)
 }
 
-async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
+/// Why the compute manager could not run: the library's errors, and its own
+/// `compute_nodes` table.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Periodic(#[from] periodic::Error),
+    #[error("cannot open {url} for the compute_nodes table")]
+    ComputeNodes {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl RunError {
+    /// One line: the error and its causes, each once, as `periodic::Error::report` writes
+    /// them.
+    fn report(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            let text = err.to_string();
+            if !line.ends_with(&text) {
+                line = format!("{line}: {text}");
+            }
+            cause = err.source();
+        }
+        line
+    }
+}
+
+async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     let config = configuration(&args)?;
     let host = config.host.clone().unwrap_or_else(default_host);
     let db_url = config.database_url();
@@ -424,12 +455,9 @@ async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
         .acquire_timeout(Duration::from_secs(5))
         .connect(db_url)
         .await
-        .map_err(|e| {
-            periodic::Error::new(
-                periodic::ErrorKind::Store,
-                format!("cannot open {} for the compute_nodes table", group.url()),
-            )
-            .with_source(e)
+        .map_err(|source| RunError::ComputeNodes {
+            url: group.url(),
+            source,
         })?;
     let manager = ComputeManager {
         host: host.clone(),
@@ -474,7 +502,7 @@ async fn run(args: Args) -> Result<periodic::Stopped, periodic::Error> {
     if let Some(addr) = running.api_addr() {
         tracing::info!(%addr, "HTTP API on http://{addr}");
     }
-    running.run_until_signal().await
+    Ok(running.run_until_signal().await?)
 }
 
 #[tokio::main]

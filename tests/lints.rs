@@ -130,6 +130,47 @@ impl Fleet<u8> {
     fn never(&self, _ctx: &Missing) {}
 }
 
+/// A manager whose impl blocks name the crate: the user's `crate = path` tokens start the
+/// generated paths, and must not bring the lints back.
+#[derive(Debug, Default)]
+struct Named(u8);
+
+#[periodic_tasks(crate = ::periodic)]
+impl Named {
+    /// Async, with a context and a `Display`-only error.
+    #[periodic_task(spacing = 5, run_immediately)]
+    async fn absolute(&self, _ctx: &Context) -> Result<u8, Oops> {
+        tokio::task::yield_now().await;
+        if self.0 > 3 {
+            return Err(Oops);
+        }
+        Ok(self.0)
+    }
+}
+
+#[periodic_tasks(crate = periodic)]
+impl Named {
+    /// Blocking, with an `io::Error`.
+    #[periodic_task]
+    fn relative(&self) -> Result<(), io::Error> {
+        if self.0 > 3 {
+            return Err(io::Error::other("too big"));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn named_crate_tasks_are_registered() {
+    let names: Vec<_> = periodic::registered_tasks()
+        .into_iter()
+        .filter(|task| task.owner == "Named")
+        .map(|task| task.name)
+        .collect();
+    assert_eq!(names, ["absolute", "relative"]);
+    let _ = Named::default();
+}
+
 #[test]
 fn fleet_tasks_are_registered() {
     let names: Vec<_> = periodic::registered_tasks()

@@ -417,10 +417,15 @@ async fn failing_hook_aborts_the_start() {
         .start()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(err.kind(), ErrorKind::Hook);
     assert_eq!(
         err.to_string(),
         "the manager's post_start_hook failed: post_start_hook exploded"
+    );
+    assert_eq!(
+        std::error::Error::source(&err).map(ToString::to_string),
+        Some("post_start_hook exploded".to_owned()),
+        "the hook's own error is the source"
     );
     let record = group.find("node1", "periodic-compute").await.unwrap();
     sleep(secs(120)).await;
@@ -436,6 +441,7 @@ async fn failing_hook_aborts_the_start() {
         .start()
         .await
         .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Hook);
     assert!(
         err.to_string()
             .starts_with("the manager's init_host failed")
@@ -449,6 +455,82 @@ async fn failing_hook_aborts_the_start() {
         ErrorKind::NotFound,
         "init_host runs before the record is created"
     );
+}
+
+// pre_start_hook gets the record, then fails: the same kind, its own name. The record
+// stays (as in nova), but the service never heartbeats.
+#[tokio::test(start_paused = true)]
+async fn failing_pre_start_hook_is_a_hook_error() {
+    let group = group().await;
+    let mut manager = Recording::new();
+    manager.fail_hook = Some("pre_start_hook");
+    let err = service(manager, &group)
+        .host("node3")
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Hook);
+    assert_eq!(
+        err.report(),
+        "the manager's pre_start_hook failed: pre_start_hook exploded"
+    );
+    let record = group.find("node3", "periodic-compute").await.unwrap();
+    assert_eq!(record.report_count, 0);
+}
+
+/// A hook error with a cause of its own.
+#[derive(Debug)]
+struct NoInventory(std::io::Error);
+
+impl std::fmt::Display for NoInventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cannot read the host's inventory")
+    }
+}
+
+impl std::error::Error for NoInventory {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// A manager whose `init_host` fails with a two-level error.
+struct NoHost;
+
+impl Manager for NoHost {
+    type Context = ();
+    fn context(&self) {}
+    async fn init_host(&self) -> Result<(), BoxError> {
+        Err(NoInventory(std::io::Error::other("/dev/kvm is missing")).into())
+    }
+}
+
+// The message names the hook and shows the hook error's text; its cause stays in the
+// source chain, so the one-line report shows every cause exactly once.
+#[tokio::test]
+async fn hook_error_keeps_its_chain() {
+    let err = Service::builder(NoHost, "periodic-compute", "compute")
+        .servicegroup(group().await)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Hook);
+    assert_eq!(
+        err.to_string(),
+        "the manager's init_host failed: cannot read the host's inventory"
+    );
+    let source = std::error::Error::source(&err).expect("the hook's error");
+    assert!(source.is::<NoInventory>(), "{source:?}");
+    assert_eq!(
+        err.report(),
+        "the manager's init_host failed: cannot read the host's inventory: /dev/kvm is missing"
+    );
+    let source = err.into_source().expect("the hook's error");
+    assert!(source.downcast::<NoInventory>().is_ok());
 }
 
 #[tokio::test]

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use crate::store_args::StoreArgs;
 use clap::Subcommand;
-use periodic::{
-    ApiAuth, ApiServer, ApiServerOptions, Config, DEFAULT_API_BIND, Error, ErrorKind, ServiceGroup,
-};
+use periodic::{ApiAuth, ApiServer, ApiServerOptions, Config, DEFAULT_API_BIND, ServiceGroup};
+
+use crate::error::Error;
 
 /// `periodic api ...`.
 #[derive(Debug, Subcommand)]
@@ -51,7 +51,7 @@ pub(crate) fn run(command: &ApiCommand) -> ExitCode {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::new(ErrorKind::Io, "cannot start the tokio runtime").with_source(e))
+        .map_err(Error::io("cannot start the tokio runtime"))
         .and_then(|runtime| runtime.block_on(serve(args)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,10 +76,10 @@ fn configuration(args: &ServeArgs) -> Result<Config, Error> {
 
 fn auth(config: &Config, insecure_no_auth: bool) -> Result<ApiAuth, Error> {
     match (&config.api.auth_token, insecure_no_auth) {
-        (Some(_), true) => Err(Error::new(
-            ErrorKind::Config,
+        (Some(_), true) => Err(Error::Usage(
             "an auth token is set (--auth-token, PERIODIC_API_TOKEN or [api] auth_token) and \
-             --insecure-no-auth was given; give one or the other",
+             --insecure-no-auth was given; give one or the other"
+                .to_owned(),
         )),
         (Some(token), false) => Ok(ApiAuth::Token(token.clone())),
         (None, true) => Ok(ApiAuth::InsecureNoAuth),
@@ -103,13 +103,11 @@ async fn serve(args: &ServeArgs) -> Result<(), Error> {
     drop(stdout);
     let signal = wait_for_signal().await?;
     tracing::info!(signal, "periodic api serve: stopping");
-    server.shutdown().await
+    Ok(server.shutdown().await?)
 }
 
 async fn wait_for_signal() -> Result<&'static str, Error> {
-    let io = |e: std::io::Error| {
-        Error::new(ErrorKind::Io, "cannot install the signal handlers").with_source(e)
-    };
+    let io = Error::io("cannot install the signal handlers");
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

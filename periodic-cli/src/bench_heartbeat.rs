@@ -22,13 +22,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use periodic::{
-    Error, ErrorKind, LivenessDriver, NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig,
-    ServiceRecord,
+    LivenessDriver, NewService, ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord,
 };
 use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+
+use crate::error::Error;
 
 /// Arguments of `periodic bench heartbeat`.
 #[derive(Debug, clap::Args)]
@@ -99,10 +100,9 @@ fn seconds(name: &str, value: f64, zero_ok: bool) -> Result<Duration, Error> {
     if ok {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(Error::new(
-            ErrorKind::Config,
-            format!("--{name} must be a number of seconds greater than 0, not {value}"),
-        ))
+        Err(Error::Usage(format!(
+            "--{name} must be a number of seconds greater than 0, not {value}"
+        )))
     }
 }
 
@@ -111,7 +111,7 @@ pub(crate) fn run(args: &Args) -> Result<Report, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::new(ErrorKind::Io, "cannot start the tokio runtime").with_source(e))?;
+        .map_err(Error::io("cannot start the tokio runtime"))?;
     runtime.block_on(bench(args))
 }
 
@@ -133,9 +133,8 @@ async fn bench(args: &Args) -> Result<Report, Error> {
         .max_connections(args.connections);
     if driver == LivenessDriver::MC {
         let Some(server) = &args.memcached else {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "--driver mc needs --memcached HOST:PORT",
+            return Err(Error::Usage(
+                "--driver mc needs --memcached HOST:PORT".to_owned(),
             ));
         };
         config = config.memcached_servers([server.as_str()]);
@@ -209,7 +208,7 @@ async fn bench(args: &Args) -> Result<Report, Error> {
             let permit = Arc::clone(&permits)
                 .acquire_owned()
                 .await
-                .map_err(|_| Error::new(ErrorKind::Cancelled, "the write semaphore closed"))?;
+                .map_err(|_| Error::Bench("the write semaphore closed"))?;
             let lateness = Instant::now().saturating_duration_since(due);
             stats.late(lateness);
             let (group, stats, record) = (group.clone(), Arc::clone(&stats), record.clone());
@@ -314,7 +313,7 @@ async fn create_services(
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n as u64 {
-                    return Ok::<_, Error>(made);
+                    return Ok::<_, periodic::Error>(made);
                 }
                 let service = NewService::new(
                     format!("bench-{i:06}"),
@@ -327,8 +326,10 @@ async fn create_services(
     }
     let mut all = Vec::with_capacity(n);
     while let Some(done) = workers.join_next().await {
-        let made = done
-            .map_err(|e| Error::new(ErrorKind::Panicked, "a setup task failed").with_source(e))??;
+        let made = done.map_err(|source| Error::Join {
+            context: "a setup task failed",
+            source,
+        })??;
         all.extend(made);
     }
     all.sort_unstable_by_key(|(i, _)| *i);
@@ -349,14 +350,17 @@ async fn heartbeat_all_once(
             loop {
                 let i = usize::try_from(next.fetch_add(1, Ordering::Relaxed)).unwrap_or(usize::MAX);
                 let Some(record) = records.get(i) else {
-                    return Ok::<_, Error>(());
+                    return Ok::<_, periodic::Error>(());
                 };
                 group.report_state(record).await?;
             }
         });
     }
     while let Some(done) = workers.join_next().await {
-        done.map_err(|e| Error::new(ErrorKind::Panicked, "a setup task failed").with_source(e))??;
+        done.map_err(|source| Error::Join {
+            context: "a setup task failed",
+            source,
+        })??;
     }
     Ok(())
 }
@@ -396,7 +400,7 @@ struct Lists {
 }
 
 impl Lists {
-    async fn record(&mut self, group: &ServiceGroup, binary: &str) -> Result<(), Error> {
+    async fn record(&mut self, group: &ServiceGroup, binary: &str) -> Result<(), periodic::Error> {
         let began = Instant::now();
         let services = group.list(&ServiceFilter::all().binary(binary)).await?;
         self.times.push(began.elapsed());

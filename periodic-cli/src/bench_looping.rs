@@ -7,6 +7,8 @@ use periodic::{FixedInterval, Timer};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::error::Error;
+
 /// The result, printed as one JSON object.
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
@@ -31,14 +33,11 @@ pub(crate) fn run(
     ticks: usize,
     work: Duration,
     timer: Timer,
-) -> Result<Report, periodic::Error> {
+) -> Result<Report, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| {
-            periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime")
-                .with_source(e)
-        })?;
+        .map_err(Error::io("cannot start the tokio runtime"))?;
     let (origin, calls) = runtime.block_on(async move {
         let starts = Arc::new(Mutex::new(Vec::with_capacity(ticks)));
         let seen = Arc::clone(&starts);

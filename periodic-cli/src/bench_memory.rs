@@ -8,6 +8,8 @@ use std::time::Duration;
 use periodic::{FixedInterval, PeriodicRunner, PeriodicTask};
 use serde::Serialize;
 
+use crate::error::Error;
+
 /// The result, printed as one JSON object.
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
@@ -16,21 +18,14 @@ pub(crate) struct Report {
     bytes_per_task: f64,
 }
 
-fn resident_bytes() -> Result<u64, periodic::Error> {
-    let io = |e: std::io::Error| {
-        periodic::Error::new(periodic::ErrorKind::Io, "cannot read /proc/self/statm").with_source(e)
-    };
-    let statm = std::fs::read_to_string("/proc/self/statm").map_err(io)?;
+fn resident_bytes() -> Result<u64, Error> {
+    let statm = std::fs::read_to_string("/proc/self/statm")
+        .map_err(Error::io("cannot read /proc/self/statm"))?;
     let pages: u64 = statm
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            periodic::Error::new(
-                periodic::ErrorKind::Io,
-                "unexpected /proc/self/statm format",
-            )
-        })?;
+        .ok_or(Error::Bench("unexpected /proc/self/statm format"))?;
     // Every Linux machine this runs on uses 4 KiB pages; a wrong guess would show as an
     // absurd result rather than pass silently.
     Ok(pages * 4096)
@@ -48,14 +43,11 @@ fn per_item(bytes: u64, count: usize) -> f64 {
     bytes as f64 / count.max(1) as f64
 }
 
-pub(crate) fn run(count: usize) -> Result<Report, periodic::Error> {
+pub(crate) fn run(count: usize) -> Result<Report, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| {
-            periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime")
-                .with_source(e)
-        })?;
+        .map_err(Error::io("cannot start the tokio runtime"))?;
     runtime.block_on(async move {
         // Warm up the allocator and the timer wheel so their fixed costs are not counted.
         let warm: Vec<_> = (0..1000)

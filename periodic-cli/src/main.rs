@@ -9,6 +9,7 @@ mod api;
 mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
+mod error;
 mod scenario;
 mod service;
 mod simulate;

@@ -11,6 +11,7 @@ use periodic::{
 };
 use tokio::time::Instant;
 
+use crate::error::Error;
 use crate::scenario::Scenario;
 
 /// One line of the trace.
@@ -71,15 +72,12 @@ pub(crate) fn run(
     scenario: &Scenario,
     options: Options,
     sink: impl FnMut(Event) + Send + 'static,
-) -> Result<(), periodic::Error> {
+) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
-        .map_err(|e| {
-            periodic::Error::new(periodic::ErrorKind::Io, "cannot start the tokio runtime")
-                .with_source(e)
-        })?;
+        .map_err(Error::io("cannot start the tokio runtime"))?;
     runtime.block_on(simulate(scenario.clone(), options, sink))
 }
 
@@ -87,7 +85,7 @@ async fn simulate(
     scenario: Scenario,
     options: Options,
     sink: impl FnMut(Event) + Send + 'static,
-) -> Result<(), periodic::Error> {
+) -> Result<(), Error> {
     let start = Instant::now();
     let since = move |t: Instant| round6((t - start).as_secs_f64());
     let sink = Arc::new(Mutex::new(sink));
@@ -172,11 +170,6 @@ async fn simulate(
         looping = looping.periodic_interval_max(cap);
     }
     let mut call = looping.start();
-    call.wait().await.map_err(|e| {
-        periodic::Error::new(
-            periodic::ErrorKind::Task,
-            format!("the simulation's looping call failed: {e}"),
-        )
-    })?;
+    call.wait().await.map_err(Error::Simulation)?;
     Ok(())
 }

@@ -10,40 +10,53 @@
 //!
 //! Text columns are left-aligned, number columns right-aligned (header included); an
 //! empty table prints nothing, as cliff does without `--print-empty`.
+//!
+//! Drawn by [`comfy_table`] with its `ASCII_FULL_CONDENSED` preset and a `-` rule under
+//! the header. It was checked against Python's prettytable 3.18 (what cliff uses) on
+//! these tables, number columns wider than their header, empty cells, leading and
+//! trailing spaces, wide (CJK) and combining characters, and printed the same bytes; like
+//! prettytable it measures cells by their display width. (`tabled` 0.20 and
+//! `prettytable-rs` 0.10 printed the same bytes too; comfy-table is the one maintained
+//! with the fewest dependencies.) Line breaks in a cell become spaces here, so that a row
+//! stays one line.
 
-use std::fmt::Write as _;
-
-/// How a column's cells are aligned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Align {
-    Left,
-    Right,
-}
+use comfy_table::{CellAlignment, TableComponent, presets};
 
 /// A table being built: headers, then rows of as many cells.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Table {
-    headers: Vec<String>,
-    align: Vec<Align>,
-    rows: Vec<Vec<String>>,
+    inner: comfy_table::Table,
+    columns: usize,
+    rows: usize,
 }
 
 impl Table {
     /// A table with these column headers, all left-aligned.
     pub(crate) fn new<S: AsRef<str>>(headers: &[S]) -> Self {
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(presets::ASCII_FULL_CONDENSED)
+            .set_style(TableComponent::HeaderLines, '-')
+            .set_style(TableComponent::MiddleHeaderIntersections, '+')
+            .set_header(headers.iter().map(AsRef::as_ref));
         Table {
-            headers: headers.iter().map(|h| h.as_ref().to_owned()).collect(),
-            align: vec![Align::Left; headers.len()],
-            rows: Vec::new(),
+            inner: table,
+            columns: headers.len(),
+            rows: 0,
         }
     }
 
     /// Right-aligns the columns whose header is in `headers` (numbers).
     #[must_use]
     pub(crate) fn right(mut self, headers: &[&str]) -> Self {
-        for (h, a) in self.headers.iter().zip(&mut self.align) {
-            if headers.contains(&h.as_str()) {
-                *a = Align::Right;
+        let names: Vec<String> = self
+            .inner
+            .header()
+            .map(|row| row.cell_iter().map(comfy_table::Cell::content).collect())
+            .unwrap_or_default();
+        for (name, column) in names.iter().zip(self.inner.column_iter_mut()) {
+            if headers.contains(&name.as_str()) {
+                column.set_cell_alignment(CellAlignment::Right);
             }
         }
         self
@@ -54,58 +67,26 @@ impl Table {
     pub(crate) fn push(&mut self, cells: Vec<String>) {
         let mut row: Vec<String> = cells
             .into_iter()
-            .take(self.headers.len())
+            .take(self.columns)
             .map(|c| c.replace(['\r', '\n'], " "))
             .collect();
-        row.resize(self.headers.len(), String::new());
-        self.rows.push(row);
+        row.resize(self.columns, String::new());
+        self.inner.add_row(row);
+        self.rows += 1;
     }
 
     /// Whether no row was added.
     pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows == 0
     }
 
     /// The table as text, one line per row with a trailing newline; nothing when empty.
     pub(crate) fn render(&self) -> String {
-        if self.rows.is_empty() {
+        if self.is_empty() {
             return String::new();
         }
-        let widths: Vec<usize> = (0..self.headers.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .chain(std::iter::once(self.headers[i].chars().count()))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let rule: String = widths.iter().fold(String::from("+"), |mut s, w| {
-            s.push_str(&"-".repeat(w + 2));
-            s.push('+');
-            s
-        });
-        let line = |cells: &[String]| {
-            let mut s = String::from("|");
-            for ((cell, w), a) in cells.iter().zip(&widths).zip(&self.align) {
-                let _ = match a {
-                    Align::Left => write!(s, " {cell:<w$} |"),
-                    Align::Right => write!(s, " {cell:>w$} |"),
-                };
-            }
-            s
-        };
-        let mut out = String::new();
-        for l in std::iter::once(rule.clone())
-            .chain(std::iter::once(line(&self.headers)))
-            .chain(std::iter::once(rule.clone()))
-            .chain(self.rows.iter().map(|r| line(r)))
-            .chain(std::iter::once(rule))
-        {
-            out.push_str(&l);
-            out.push('\n');
-        }
+        let mut out = self.inner.to_string();
+        out.push('\n');
         out
     }
 }
@@ -135,6 +116,37 @@ mod tests {
         let t = Table::new(&["A"]);
         assert!(t.is_empty());
         assert_eq!(t.render(), "");
+    }
+
+    // Display width, as prettytable measures cells: `主机` is four columns wide, `é`
+    // written as `e` and a combining accent is one.
+    #[test]
+    fn cells_are_measured_by_display_width() {
+        let mut t = Table::new(&["Host", "H"]);
+        t.push(vec!["主机".into(), "e\u{301}".into()]);
+        assert_eq!(
+            t.render(),
+            "+------+---+\n\
+             | Host | H |\n\
+             +------+---+\n\
+             | 主机 | e\u{301} |\n\
+             +------+---+\n"
+        );
+    }
+
+    // A number column wider than its header right-aligns the header too.
+    #[test]
+    fn right_aligned_header() {
+        let mut t = Table::new(&["ID", "Zone"]).right(&["ID"]);
+        t.push(vec!["100000".into(), String::new()]);
+        assert_eq!(
+            t.render(),
+            "+--------+------+\n\
+             |     ID | Zone |\n\
+             +--------+------+\n\
+             | 100000 |      |\n\
+             +--------+------+\n"
+        );
     }
 
     #[test]

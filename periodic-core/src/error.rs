@@ -14,6 +14,16 @@ pub enum ErrorKind {
     /// A configuration value is out of range or inconsistent (a negative interval, an unknown
     /// task name in a spacing override, ...). Permanent: fix the configuration.
     Config,
+    /// A [`Manager`](crate::Manager) hook failed ([`init_host`], [`pre_start_hook`] or
+    /// [`post_start_hook`]) and [`Service::start`](crate::Service::start) stopped there.
+    /// The message names the hook and the hook's own error is the
+    /// [`source`](std::error::Error::source). Whether it is permanent is the manager's
+    /// business.
+    ///
+    /// [`init_host`]: crate::Manager::init_host
+    /// [`pre_start_hook`]: crate::Manager::pre_start_hook
+    /// [`post_start_hook`]: crate::Manager::post_start_hook
+    Hook,
     /// Two periodic tasks of one manager type share a name.
     DuplicateTask,
     /// A registered task expects a context type other than the runner's.
@@ -53,6 +63,7 @@ impl ErrorKind {
     fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Config => "invalid configuration",
+            ErrorKind::Hook => "manager hook failed",
             ErrorKind::DuplicateTask => "duplicate periodic task",
             ErrorKind::ContextMismatch => "context type mismatch",
             ErrorKind::Task => "periodic task failed",
@@ -80,17 +91,24 @@ impl fmt::Display for ErrorKind {
 /// The error type of this crate: a [`kind`](Error::kind), a message meant for humans and,
 /// where there is one, the underlying cause as [`source`](std::error::Error::source).
 ///
+/// It displays as its message only; the cause is available through
+/// [`source`](std::error::Error::source), and [`Error::report`] gives the one-line summary
+/// with the whole chain.
+///
 /// Driver and client types (sqlx, memcached, ...) never appear in it; they are carried
 /// boxed as the source.
+#[derive(thiserror::Error)]
+#[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    #[source]
     source: Option<BoxError>,
 }
 
 impl Error {
     /// Builds an error of `kind` with a human-readable `message`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
             message: message.into(),
@@ -119,6 +137,50 @@ impl Error {
     pub fn into_source(self) -> Option<BoxError> {
         self.source
     }
+
+    /// The message followed by `: cause` for every error in the source chain, skipping a
+    /// cause whose text the previous message already ends with: the one line the
+    /// command-line tools print.
+    ///
+    /// ```
+    /// use periodic::{BoxError, ErrorKind, Manager, Service, ServiceGroup, ServiceGroupConfig};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("cannot read the host's inventory")]
+    /// struct Inventory(#[source] std::io::Error);
+    ///
+    /// struct Compute;
+    ///
+    /// impl Manager for Compute {
+    ///     type Context = ();
+    ///     fn context(&self) {}
+    ///     async fn init_host(&self) -> Result<(), BoxError> {
+    ///         Err(Inventory(std::io::Error::other("/dev/kvm is missing")).into())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+    /// let service = Service::builder(Compute, "periodic-compute", "compute")
+    ///     .servicegroup(group)
+    ///     .build()?;
+    /// let err = service.start().await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Hook);
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the manager's init_host failed: cannot read the host's inventory"
+    /// );
+    /// assert_eq!(
+    ///     err.report(),
+    ///     "the manager's init_host failed: cannot read the host's inventory: /dev/kvm is missing"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn report(&self) -> String {
+        report(self)
+    }
 }
 
 impl fmt::Debug for Error {
@@ -132,26 +194,9 @@ impl fmt::Debug for Error {
     }
 }
 
-impl fmt::Display for Error {
-    /// The message only; the cause is available through
-    /// [`source`](std::error::Error::source) (use [`Error::report`] for a one-line summary
-    /// with the whole chain).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl Error {
-    /// The message followed by `: cause` for every error in the source chain: the one line
-    /// the command-line tools print.
-    pub fn report(&self) -> String {
-        report(self)
-    }
-}
-
 /// Formats `err` and its source chain on one line (`outer: inner: innermost`), skipping a
 /// cause whose text the previous message already ends with.
-pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
     let mut line = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -163,14 +208,6 @@ pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     line
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|s| s as &(dyn std::error::Error + 'static))
-    }
 }
 
 /// Shorthand for `Result<T, periodic::Error>`.

@@ -19,7 +19,7 @@ mod task_group;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub use config::{ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions};
-pub use error::{BoxError, Error, ErrorKind, Result, report};
+pub use error::{BoxError, Error, ErrorKind, Result};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use http::{ApiAuth, ApiServer, ApiServerOptions, DEFAULT_API_BIND};

@@ -1,12 +1,16 @@
-//! The arguments of `#[periodic_task(...)]`: `spacing`, `run_immediately`, `name`, `enabled`
-//! and `external_process_ok`, with oslo.service's defaults.
+//! The arguments of the two attributes:
+//!
+//! - `#[periodic_tasks(crate = path)]`: where the `periodic` crate is, for a renamed
+//!   dependency ([`ImplArgs`]);
+//! - `#[periodic_task(...)]`: `spacing`, `run_immediately`, `name`, `enabled` and
+//!   `external_process_ok`, with oslo.service's defaults ([`TaskArgs`]).
 //!
 //! Syntax errors (a missing comma, a key that is not an identifier) stop the parse; every
 //! other mistake (an unknown or repeated key, a value of the wrong kind) is collected so
 //! that all of them are reported together.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
@@ -23,6 +27,158 @@ mod kw {
 
 const EXPECTED: &str =
     "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`";
+
+/// The arguments of `#[periodic_tasks(...)]`.
+#[derive(Default)]
+pub(crate) struct ImplArgs {
+    /// `crate = path`: the path of the `periodic` crate in the user's crate; `None` means
+    /// `::periodic`.
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl ImplArgs {
+    /// The path generated code starts every absolute path with: the user's `crate = path`
+    /// with its own spans, so that a wrong path is reported there (as tokio-macros does),
+    /// or `::periodic` spanned at `span`, the place the surrounding code is reported at.
+    pub(crate) fn krate(&self, span: Span) -> TokenStream {
+        self.krate.as_ref().map_or_else(
+            || quote_spanned!(span=> ::periodic),
+            ToTokens::to_token_stream,
+        )
+    }
+}
+
+/// Parses the inside of `#[periodic_tasks(...)]`: nothing, or `crate = path`.
+pub(crate) fn parse_impl(input: ParseStream<'_>) -> syn::Result<ImplArgs> {
+    let mut errors = Errors::default();
+    let mut args = ImplArgs::default();
+    let mut seen_crate = false;
+    while !input.is_empty() {
+        let arg = match parse_impl_arg(input) {
+            Ok(arg) => arg,
+            Err(error) => {
+                errors.push(error);
+                break;
+            }
+        };
+        if let Err(error) = parse_separator(input) {
+            errors.push(error);
+            break;
+        }
+        match arg {
+            ImplArg::Crate(key, value) => {
+                if seen_crate {
+                    let written = match &value {
+                        Some((eq, value)) => quote!(#key #eq #value),
+                        None => key.to_token_stream(),
+                    };
+                    errors.push(syn::Error::new_spanned(
+                        written,
+                        "`crate` set multiple times",
+                    ));
+                    continue;
+                }
+                seen_crate = true;
+                args.krate = errors.check(crate_path(key, value.as_ref()));
+            }
+            ImplArg::Other(arg) => errors.push(unknown_impl_key(&arg)),
+        }
+    }
+    errors.into_result(args)
+}
+
+/// One argument of `#[periodic_tasks(...)]` as written.
+enum ImplArg {
+    /// `crate` with its `= value`, if any.
+    Crate(Token![crate], Option<(Token![=], Expr)>),
+    /// Any other `key` or `key = value`.
+    Other(Arg),
+}
+
+fn parse_impl_arg(input: ParseStream<'_>) -> syn::Result<ImplArg> {
+    if input.peek(Token![crate]) {
+        let key: Token![crate] = input.parse()?;
+        Ok(ImplArg::Crate(key, parse_value(input)?))
+    } else if input.peek(Ident::peek_any) {
+        let key = input.call(Ident::parse_any)?;
+        let value = parse_value(input)?;
+        Ok(ImplArg::Other(Arg { key, value }))
+    } else {
+        Err(input.error(IMPL_EXPECTED))
+    }
+}
+
+const IMPL_EXPECTED: &str = "expected `crate = path::to::periodic`";
+
+fn unknown_impl_key(arg: &Arg) -> syn::Error {
+    let key = arg.key.unraw().to_string();
+    let task_keys = [
+        "spacing",
+        "run_immediately",
+        "name",
+        "enabled",
+        "external_process_ok",
+        "ticks_between_runs",
+    ];
+    if task_keys.contains(&key.as_str()) {
+        return syn::Error::new_spanned(
+            arg,
+            format!(
+                "`{key}` is an argument of `#[periodic_task]`, and `#[periodic_tasks]` takes \
+                 only `crate = path`; put the settings on each method: \
+                 `#[periodic_task(spacing = 60)]`"
+            ),
+        );
+    }
+    syn::Error::new_spanned(
+        &arg.key,
+        format!("unknown argument `{key}` of `#[periodic_tasks]`; {IMPL_EXPECTED}"),
+    )
+}
+
+/// `crate = path`: a path without generic arguments (`periodic2`, `::periodic2`,
+/// `crate::reexports::periodic`).
+fn crate_path(key: Token![crate], value: Option<&(Token![=], Expr)>) -> syn::Result<syn::Path> {
+    let Some((_, value)) = value else {
+        return Err(syn::Error::new_spanned(
+            key,
+            "`crate` needs a value: the path of the `periodic` crate, \
+             e.g. `crate = periodic2` for a dependency renamed to `periodic2`",
+        ));
+    };
+    match ungroup(value) {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => {
+            if path.path.segments.iter().all(|s| s.arguments.is_none()) {
+                return Ok(path.path.clone());
+            }
+            let mut bare = path.path.clone();
+            for segment in &mut bare.segments {
+                segment.arguments = syn::PathArguments::None;
+            }
+            Err(syn::Error::new_spanned(
+                path,
+                format!(
+                    "`crate` takes a path without generic arguments: `crate = {}`",
+                    bare.to_token_stream().to_string().replace(' ', "")
+                ),
+            ))
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Err(syn::Error::new_spanned(
+            s,
+            format!(
+                "`crate` takes a path, not a string: `crate = {}`",
+                s.value().trim()
+            ),
+        )),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`crate` must be the path of the `periodic` crate: \
+             `crate = periodic2` for a dependency renamed to `periodic2`",
+        )),
+    }
+}
 
 /// The settings of one task, as declared.
 pub(crate) struct TaskArgs {
@@ -210,17 +366,22 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
         return Err(lookahead.error());
     };
     let ident = input.call(Ident::parse_any)?;
+    let value = parse_value(input)?;
+    Ok((key, Arg { key: ident, value }))
+}
+
+/// The `= value` after a key, if there is one.
+fn parse_value(input: ParseStream<'_>) -> syn::Result<Option<(Token![=], Expr)>> {
     let lookahead = input.lookahead1();
-    let value = if lookahead.peek(Token![=]) {
+    if lookahead.peek(Token![=]) {
         let eq: Token![=] = input.parse()?;
         let value: Expr = input.parse()?;
-        Some((eq, value))
+        Ok(Some((eq, value)))
     } else if input.is_empty() || lookahead.peek(Token![,]) {
-        None
+        Ok(None)
     } else {
-        return Err(lookahead.error());
-    };
-    Ok((key, Arg { key: ident, value }))
+        Err(lookahead.error())
+    }
 }
 
 /// The `,` between arguments (a trailing one is allowed).

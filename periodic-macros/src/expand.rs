@@ -1,6 +1,7 @@
 //! Code generation: the impl block as written (helper attributes removed) followed by one
 //! registration per task. Generated code names everything by absolute path
-//! (`::periodic::__private`, `::core`, `::std`) and never relies on the user's imports.
+//! (`::periodic::__private`, or `<crate = path>::__private` for a renamed dependency,
+//! `::core`, `::std`) and never relies on the user's imports.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -8,6 +9,7 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Item, Type};
 
+use crate::args::{self, ImplArgs};
 use crate::ast;
 use crate::check::{self, Task};
 use crate::errors::Errors;
@@ -15,13 +17,9 @@ use crate::errors::Errors;
 /// `#[periodic_tasks]` on an impl block.
 pub(crate) fn periodic_tasks(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    if !args.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            args,
-            "`#[periodic_tasks]` takes no arguments; \
-             put the settings on each method: `#[periodic_task(spacing = 60)]`",
-        ));
-    }
+    let args = errors
+        .check(syn::parse::Parser::parse2(args::parse_impl, args))
+        .unwrap_or_default();
     let item = match syn::parse2::<Item>(input.clone()) {
         Ok(item) => item,
         Err(error) => {
@@ -55,7 +53,7 @@ pub(crate) fn periodic_tasks(args: TokenStream, input: TokenStream) -> TokenStre
                 .collect();
             let registrations = tasks
                 .iter()
-                .map(|task| registration(&item.self_ty, &owner, &impl_cfgs, task));
+                .map(|task| registration(&args, &item.self_ty, &owner, &impl_cfgs, task));
             quote! {
                 #item
                 #(#registrations)*
@@ -108,6 +106,7 @@ fn strip_trait_helpers(item: &mut Item) {
 /// };
 /// ```
 fn registration(
+    args: &ImplArgs,
     self_ty: &Type,
     owner: &str,
     impl_cfgs: &[&syn::Attribute],
@@ -132,15 +131,16 @@ fn registration(
     let file = quote_spanned!(at=> ::core::file!());
     let line = quote_spanned!(at=> ::core::line!());
     let column = quote_spanned!(at=> ::core::column!());
-    let wrapper = wrapper(self_ty, task);
+    let wrapper = wrapper(args, self_ty, task);
+    let krate = args.krate(Span::call_site());
     quote! {
         #(#impl_cfgs)*
         #(#cfgs)*
         const _: () = {
             #wrapper
 
-            ::periodic::__private::inventory::submit! {
-                ::periodic::__private::TaskDescriptor {
+            #krate::__private::inventory::submit! {
+                #krate::__private::TaskDescriptor {
                     owner: ::core::any::TypeId::of::<#self_ty>,
                     owner_name: #owner,
                     method: #method_name,
@@ -163,7 +163,7 @@ fn registration(
 
 /// `fn __periodic_task`: recovers the manager and the context from the runner's
 /// type-erased handles and builds one run of the method.
-fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
+fn wrapper(args: &ImplArgs, self_ty: &Type, task: &Task) -> TokenStream {
     let method = &task.method;
     let allow_deprecated = task.deprecated.then(|| quote!(#[allow(deprecated)]));
     let (context_param, bind_context, context_arg) = match &task.context {
@@ -175,10 +175,11 @@ fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
                 .into_iter()
                 .next()
                 .map_or_else(Span::call_site, |token| token.span());
+            let krate = args.krate(span);
             (
                 quote!(context),
                 quote_spanned! {span=>
-                    let context = ::periodic::__private::downcast::<#ty>(context);
+                    let context = #krate::__private::downcast::<#ty>(context);
                 },
                 quote!(, &context),
             )
@@ -187,22 +188,26 @@ fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
     };
     // Spanned at the manager type: one that is not `Send + Sync + 'static` is reported
     // there.
+    let krate = args.krate(self_ty.span());
     let bind_manager = quote_spanned! {self_ty.span()=>
-        let manager = ::periodic::__private::downcast::<#self_ty>(manager);
+        let manager = #krate::__private::downcast::<#self_ty>(manager);
     };
     let call = quote!(<#self_ty>::#method(&manager #context_arg));
     let task_call = if task.is_async {
-        let body = body(&quote!(#call.await), task);
+        let body = body(args, &quote!(#call.await), task);
         // Spanned at the method: a future that is not `Send` is reported there.
+        let krate = args.krate(method.span());
         quote_spanned! {method.span()=>
-            ::periodic::__private::TaskCall::Async(::std::boxed::Box::pin(async move { #body }))
+            #krate::__private::TaskCall::Async(::std::boxed::Box::pin(async move { #body }))
         }
     } else {
-        let body = body(&call, task);
+        let body = body(args, &call, task);
+        let krate = args.krate(Span::call_site());
         quote! {
-            ::periodic::__private::TaskCall::Blocking(::std::boxed::Box::new(move || { #body }))
+            #krate::__private::TaskCall::Blocking(::std::boxed::Box::new(move || { #body }))
         }
     };
+    let signature_krate = args.krate(Span::call_site());
     quote! {
         #allow_deprecated
         fn __periodic_task(
@@ -212,7 +217,7 @@ fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
             #context_param: ::std::sync::Arc<
                 dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
             >,
-        ) -> ::periodic::__private::TaskCall {
+        ) -> #signature_krate::__private::TaskCall {
             #bind_manager
             #bind_context
             #task_call
@@ -221,7 +226,7 @@ fn wrapper(self_ty: &Type, task: &Task) -> TokenStream {
 }
 
 /// Calls the method and turns what it returns into the runner's `Result<(), TaskFailure>`.
-fn body(call: &TokenStream, task: &Task) -> TokenStream {
+fn body(args: &ImplArgs, call: &TokenStream, task: &Task) -> TokenStream {
     let Some(output) = &task.output else {
         return quote! {
             #call;
@@ -230,19 +235,21 @@ fn body(call: &TokenStream, task: &Task) -> TokenStream {
     };
     // Not spanned at the return type, so that the two kinds not used are not reported as
     // unused imports in the user's code.
+    let krate = args.krate(Span::call_site());
     let import_kinds = quote! {
-        use ::periodic::__private::{ViaBoxError as _, ViaDisplay as _, ViaNeither as _};
+        use #krate::__private::{ViaBoxError as _, ViaDisplay as _, ViaNeither as _};
     };
     // Spanned at the return type: an unsupported return or error type is reported there,
     // with the message of `TaskReturn` or `TaskError`.
     let span = output.span();
+    let krate = args.krate(span);
     let kind = quote_spanned! {span=>
-        (&&::periodic::__private::ErrorRef(&error))
+        (&&#krate::__private::ErrorRef(&error))
             .__periodic_kind()
             .failure(error)
     };
     let convert = quote_spanned! {span=>
-        ::periodic::__private::TaskReturn::into_result(output).map_err(|error| {
+        #krate::__private::TaskReturn::into_result(output).map_err(|error| {
             #import_kinds
             #kind
         })

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use periodic::{Config, Error, ErrorKind, ServiceFilter, ServiceGroup, ServiceStatus};
+use periodic::{Config, ServiceFilter, ServiceGroup, ServiceStatus};
+
+use crate::error::Error;
 
 use super::args::{ChangeArgs, SelectArgs, ServiceArgs, ServiceCommand};
 use super::render::{self, Format};
@@ -34,14 +36,14 @@ pub(crate) fn run(args: ServiceArgs) -> ExitCode {
 
 /// Defaults < `--config` file < `PERIODIC_*` < flags.
 fn configuration(args: &ServiceArgs) -> Result<Config, Error> {
-    args.store.configuration()
+    Ok(args.store.configuration()?)
 }
 
 fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::new(ErrorKind::Io, "cannot start the tokio runtime").with_source(e))?;
+        .map_err(Error::io("cannot start the tokio runtime"))?;
     Ok(runtime.block_on(future))
 }
 
@@ -49,13 +51,13 @@ fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::new(ErrorKind::Io, "cannot write the output").with_source(e))
+            Err(Error::io("cannot write the output")(e))
         }
         _ => Ok(()),
     }
 }
 
-async fn open(config: &Config) -> Result<ServiceGroup, Error> {
+async fn open(config: &Config) -> Result<ServiceGroup, periodic::Error> {
     ServiceGroup::open_existing(config.database_url(), config.servicegroup_config()).await
 }
 
@@ -116,7 +118,7 @@ async fn execute(command: ServiceCommand, config: Config) -> Result<String, Erro
 async fn change<F, Fut>(config: &Config, args: &ChangeArgs, apply: F) -> Result<String, Error>
 where
     F: FnOnce(ServiceGroup, i64) -> Fut,
-    Fut: Future<Output = Result<(), Error>>,
+    Fut: Future<Output = Result<(), periodic::Error>>,
 {
     let group = open(config).await?;
     let id = resolve(&group, &args.select).await?;
@@ -131,9 +133,8 @@ async fn resolve(group: &ServiceGroup, select: &SelectArgs) -> Result<i64, Error
         (Some(id), _, _) => Ok(group.get(id).await?.id),
         (None, Some(host), Some(binary)) => Ok(group.find(host, binary).await?.id),
         // clap requires --id or both --host and --binary.
-        _ => Err(Error::new(
-            ErrorKind::Invalid,
-            "name the service with --host and --binary, or with --id",
+        _ => Err(Error::Usage(
+            "name the service with --host and --binary, or with --id".to_owned(),
         )),
     }
 }

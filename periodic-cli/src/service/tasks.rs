@@ -15,11 +15,11 @@
 
 use std::time::Duration;
 
-use periodic::{Error, ErrorKind};
 use serde::Deserialize;
 
 use super::args::{TasksArgs, TasksFormat};
 use super::time::human;
+use crate::error::Error;
 use crate::table::Table;
 
 #[derive(Debug, Deserialize)]
@@ -62,11 +62,10 @@ fn yes() -> bool {
 
 /// Fetches and renders the tasks.
 pub(crate) async fn run(args: &TasksArgs, token: Option<&str>) -> Result<String, Error> {
-    let invalid = |message: String| Error::new(ErrorKind::Invalid, message);
     let parsed = reqwest::Url::parse(&args.url)
-        .map_err(|e| invalid(format!("invalid URL `{}`: {e}", args.url)))?;
+        .map_err(|e| Error::Usage(format!("invalid URL `{}`: {e}", args.url)))?;
     if parsed.scheme() != "http" || parsed.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(format!(
+        return Err(Error::Usage(format!(
             "`{}` is not an http://HOST:PORT URL (the service's API serves plain HTTP, by \
              default on loopback: http://127.0.0.1:8774)",
             args.url
@@ -74,44 +73,38 @@ pub(crate) async fn run(args: &TasksArgs, token: Option<&str>) -> Result<String,
     }
     let base = args.url.trim_end_matches('/');
     if !args.timeout.is_finite() || args.timeout <= 0.0 {
-        return Err(invalid(
+        return Err(Error::Usage(
             "--timeout must be a positive number of seconds".to_owned(),
         ));
     }
     let timeout = Duration::try_from_secs_f64(args.timeout)
-        .map_err(|_| invalid("--timeout is too long".to_owned()))?;
+        .map_err(|_| Error::Usage("--timeout is too long".to_owned()))?;
     let url = format!("{base}/tasks");
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .build()
-        .map_err(|e| Error::new(ErrorKind::Io, "cannot build an HTTP client").with_source(e))?;
+        .map_err(Error::HttpClient)?;
     let mut request = client.get(&url).header("Accept", "application/json");
     if let Some(token) = token {
         request = request.header("X-Auth-Token", token);
     }
     let unreachable = |e: &reqwest::Error| {
         if e.is_timeout() {
-            Error::new(
-                ErrorKind::Io,
-                format!("no answer from {url} within {}s", args.timeout),
-            )
+            Error::Api(format!("no answer from {url} within {}s", args.timeout))
         } else if e.is_builder() {
-            invalid(format!("invalid URL `{url}`: {}", root_cause(e)))
+            Error::Usage(format!("invalid URL `{url}`: {}", root_cause(e)))
         } else {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot reach {url}: {}", root_cause(e)),
-            )
+            Error::Api(format!("cannot reach {url}: {}", root_cause(e)))
         }
     };
     let response = request.send().await.map_err(|e| unreachable(&e))?;
     let status = response.status();
     let body = response.text().await.map_err(|e| unreachable(&e))?;
     if !status.is_success() {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("{url} answered {status}: {}", fault_message(&body)),
-        ));
+        return Err(Error::Api(format!(
+            "{url} answered {status}: {}",
+            fault_message(&body)
+        )));
     }
     let answer: Answer = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(
         &body,
@@ -120,9 +113,9 @@ pub(crate) async fn run(args: &TasksArgs, token: Option<&str>) -> Result<String,
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." || path == "?" {
-            invalid(format!("unexpected answer from {url}: {inner}"))
+            Error::Api(format!("unexpected answer from {url}: {inner}"))
         } else {
-            invalid(format!("unexpected answer from {url}: `{path}`: {inner}"))
+            Error::Api(format!("unexpected answer from {url}: `{path}`: {inner}"))
         }
     })?;
     Ok(match args.format {

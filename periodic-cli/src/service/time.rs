@@ -1,54 +1,50 @@
-//! Timestamps and durations as the OpenStack tools print them, without a date library:
-//! UTC only, from the days-from-civil algorithm (Howard Hinnant's `civil_from_days`).
+//! Timestamps and durations as the OpenStack tools print them. Dates come from the `time`
+//! crate, in UTC; the short durations are this tool's own.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// nova's API form, without the zone: `2026-01-02T03:04:05.678000`.
+const NOVA: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]");
+/// Python's `str(datetime)` when the microseconds are zero: `2026-01-02 03:04:05`.
+const PYTHON_WHOLE: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+/// Python's `str(datetime)` otherwise: `2026-01-02 03:04:05.678000`.
+const PYTHON_FRACTION: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]");
+
 /// A UTC date and time, to the microsecond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Utc {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-    micros: u32,
-}
+pub(crate) struct Utc(OffsetDateTime);
 
 impl Utc {
+    /// `t` truncated to the microsecond (towards the epoch, as `SystemTime`'s
+    /// `subsec_micros` does). A time outside the years -9999..=9999 shows as the nearest
+    /// one inside; no store holds one.
     pub(crate) fn from_system(t: SystemTime) -> Utc {
-        // Whole seconds since the epoch (floor) and the microseconds within that second.
-        let (secs, micros) = match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => (
-                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                d.subsec_micros(),
-            ),
-            Err(e) => {
-                let d = e.duration();
-                let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-                match d.subsec_micros() {
-                    0 => (-whole, 0),
-                    us => (-whole - 1, 1_000_000 - us),
-                }
-            }
+        let nanos = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
+            Err(e) => i128::try_from(e.duration().as_nanos()).map_or(i128::MIN, |n| -n),
         };
-        let days = secs.div_euclid(86_400);
-        let in_day = u32::try_from(secs.rem_euclid(86_400)).unwrap_or(0);
-        let (year, month, day) = civil_from_days(days);
-        Utc {
-            year,
-            month,
-            day,
-            hour: in_day / 3600,
-            minute: in_day / 60 % 60,
-            second: in_day % 60,
-            micros,
-        }
+        let nanos = nanos / 1000 * 1000;
+        Utc(
+            OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or_else(|_| {
+                if nanos < 0 {
+                    PrimitiveDateTime::MIN.assume_utc()
+                } else {
+                    PrimitiveDateTime::MAX.assume_utc()
+                }
+            }),
+        )
     }
 
     /// nova's API form, as OpenStackClient shows it: `2026-01-02T03:04:05.678000`.
     pub(crate) fn nova(self) -> String {
-        format!("{}T{}.{:06}", self.date(), self.time(), self.micros)
+        self.format(NOVA)
     }
 
     /// RFC 3339 with microseconds: `2026-01-02T03:04:05.678000Z`.
@@ -59,34 +55,18 @@ impl Utc {
     /// Python's `str(datetime)`, as nova-manage printed it: `2026-01-02 03:04:05.678000`,
     /// or without the fraction when it is zero.
     pub(crate) fn python(self) -> String {
-        if self.micros == 0 {
-            format!("{} {}", self.date(), self.time())
+        if self.0.microsecond() == 0 {
+            self.format(PYTHON_WHOLE)
         } else {
-            format!("{} {}.{:06}", self.date(), self.time(), self.micros)
+            self.format(PYTHON_FRACTION)
         }
     }
 
-    fn date(self) -> String {
-        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    fn format(self, description: &[BorrowedFormatItem<'_>]) -> String {
+        // Formatting into a String fails only for components the value lacks (an offset
+        // in a PrimitiveDateTime, ...); an OffsetDateTime has all of these.
+        self.0.format(description).unwrap_or_default()
     }
-
-    fn time(self) -> String {
-        format!("{:02}:{:02}:{:02}", self.hour, self.minute, self.second)
-    }
-}
-
-/// (year, month, day) of a count of days since 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11]
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Seconds as nova prints its options: `60`, or `2.5` when not whole, with an `s`.
@@ -160,6 +140,14 @@ mod tests {
         assert_eq!(at(951_868_800, 0).python(), "2000-03-01 00:00:00");
         // Before the epoch: 1969-12-31 23:59:59.5
         assert_eq!(at(-1, 500_000).nova(), "1969-12-31T23:59:59.500000");
+        // Truncated to the microsecond towards the epoch, on both sides of it.
+        let t = UNIX_EPOCH + Duration::from_nanos(1_767_323_045_678_000_999);
+        assert_eq!(Utc::from_system(t).nova(), "2026-01-02T03:04:05.678000");
+        let t = UNIX_EPOCH - Duration::from_nanos(1_500);
+        assert_eq!(Utc::from_system(t).nova(), "1969-12-31T23:59:59.999999");
+        // Far outside the calendar: the nearest date, no panic.
+        let t = UNIX_EPOCH + Duration::from_secs(1 << 40);
+        assert_eq!(Utc::from_system(t).python(), "9999-12-31 23:59:59.999999");
     }
 
     #[test]

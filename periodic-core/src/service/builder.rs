@@ -131,7 +131,7 @@ impl<M: Manager> Service<M> {
     ///
     /// # Errors
     ///
-    /// A failing hook ([`ErrorKind::Config`] with the hook's error as the source), a
+    /// A failing hook ([`ErrorKind::Hook`] naming the hook, with its error as the source), a
     /// store error while loading or creating the record ([`ErrorKind::Store`]), or a
     /// runner that cannot be built (duplicate task names, a context type mismatch, an
     /// unknown task in a spacing override). Nothing keeps running after an error.
@@ -221,14 +221,12 @@ impl<M: Manager> Service<M> {
     }
 }
 
+/// A failed hook as an [`ErrorKind::Hook`] error. The message names the hook and ends
+/// with the hook error's own text (not its chain, which stays reachable as the source), so
+/// that [`Error::report`] shows each cause once.
 fn hook(name: &str, result: std::result::Result<(), crate::BoxError>) -> Result<()> {
     result.map_err(|e| {
-        let text = crate::error::report(e.as_ref());
-        Error::new(
-            ErrorKind::Config,
-            format!("the manager's {name} failed: {text}"),
-        )
-        .with_source(e)
+        Error::new(ErrorKind::Hook, format!("the manager's {name} failed: {e}")).with_source(e)
     })
 }
 
