@@ -116,6 +116,36 @@ impl Error {
         }
     }
 
+    /// A store failure ([`ErrorKind::Store`]): what a
+    /// [`ServiceRecords`](crate::ServiceRecords) or [`Liveness`](crate::Liveness)
+    /// implementation outside this crate returns when its store fails. Attach the
+    /// client's error with [`with_source`](Self::with_source).
+    ///
+    /// ```
+    /// use periodic::{Error, ErrorKind};
+    ///
+    /// let err = Error::store("cluster-1: write failed").with_source("connection reset");
+    /// assert_eq!(err.kind(), ErrorKind::Store);
+    /// assert_eq!(err.report(), "cluster-1: write failed: connection reset");
+    /// ```
+    pub fn store(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Store, message)
+    }
+
+    /// A record that does not exist ([`ErrorKind::NotFound`]), for the same
+    /// implementations (e.g. a [`Liveness::forget`](crate::Liveness::forget) whose row is
+    /// gone).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::NotFound, message)
+    }
+
+    /// Input a store refuses ([`ErrorKind::Invalid`]), for the same implementations (e.g.
+    /// a [`ServiceRecords::get_or_create`](crate::ServiceRecords::get_or_create) whose
+    /// host already runs another binary on the topic).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Invalid, message)
+    }
+
     /// Attaches the underlying cause.
     #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
