@@ -56,15 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let at = move || start.elapsed().as_millis();
     let mut queue = vec!["resize", "snapshot", "migrate"];
     let mut worker = DynamicInterval::new(move || {
-        let delay = match queue.pop() {
-            Some(job) => {
-                println!("dynamic: {job} at {:>3} ms, next in 50 ms", at());
-                Some(Duration::from_millis(50))
-            }
-            None => {
-                println!("dynamic: queue empty at {:>3} ms, next in 60 s", at());
-                Some(Duration::from_secs(60))
-            }
+        let delay = if let Some(job) = queue.pop() {
+            println!("dynamic: {job} at {:>3} ms, next in 50 ms", at());
+            Some(Duration::from_millis(50))
+        } else {
+            println!("dynamic: queue empty at {:>3} ms, next in 60 s", at());
+            Some(Duration::from_secs(60))
         };
         async move { ControlFlow::<(), _>::Continue(delay) }
     })

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 #[derive(Default)]
 struct Poller {
     polls: AtomicU32,
+    rotations: AtomicU32,
 }
 
 #[periodic_tasks]
@@ -43,7 +44,8 @@ impl Poller {
     /// runs on tokio's blocking pool.
     #[periodic_task(spacing = 1)]
     fn rotate_logs(&self) {
-        println!("rotate_logs");
+        let n = self.rotations.fetch_add(1, Ordering::Relaxed) + 1;
+        println!("rotate_logs: rotation {n}");
     }
 }
 
