@@ -14,12 +14,14 @@
 //! Give a store URL and a run time to watch it from the `periodic` command meanwhile:
 //!
 //! ```text
-//! cargo run --example service -- sqlite://periodic.db 30
+//! cargo run --example service -- --db sqlite://periodic.db --seconds 30
 //! cargo run -p periodic-cli -- service list --db sqlite://periodic.db   # in another terminal
 //! ```
 //!
 //! `cargo test` runs it too (`test = true, harness = false` in `Cargo.toml`): it exits
-//! with an error if the service did not list itself up, then down after its stop.
+//! with an error if the service did not list itself up, then down after its stop. Other
+//! arguments are ignored, as `cargo test` hands its own (a filter, `--nocapture`) to every
+//! test program.
 //! A real service runs until SIGTERM or Ctrl-C instead: `Service::run_until_signal` (see
 //! `examples/compute_manager.rs`).
 
@@ -72,6 +74,21 @@ fn show(services: &[ServiceStatus]) {
     }
 }
 
+/// `--db URL` (default `memory://`) and `--seconds N` (default 3).
+fn options() -> Result<(String, Duration), Box<dyn std::error::Error>> {
+    let mut url = "memory://".to_owned();
+    let mut seconds = 3;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--db" => url = args.next().ok_or("--db needs a URL")?,
+            "--seconds" => seconds = args.next().ok_or("--seconds needs a number")?.parse()?,
+            _ => eprintln!("service: ignoring `{arg}` (expected --db URL or --seconds N)"),
+        }
+    }
+    Ok((url, Duration::from_secs(seconds)))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -81,9 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "memory://".to_owned());
-    let run_for = Duration::from_secs(args.next().map_or(Ok(3), |s| s.parse())?);
+    let (url, run_for) = options()?;
 
     // nova's report_interval and service_down_time, short for a demo (10 s and 60 s by
     // default).

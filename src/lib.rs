@@ -361,7 +361,7 @@
 //!   [`DynamicInterval`] stopped from outside;
 //! - `task_group`: timers and tasks in a [`TaskGroup`], stopped gracefully;
 //! - `service`: a service on `memory://` that heartbeats, lists itself and stops (or on
-//!   any store: `cargo run --example service -- sqlite://periodic.db 30`);
+//!   any store: `cargo run --example service -- --db sqlite://periodic.db --seconds 30`);
 //! - `compute_manager`: the main job, a small nova-compute with every option (flags, a
 //!   configuration file, the memcached driver, the HTTP API).
 //!
