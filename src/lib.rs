@@ -7,6 +7,12 @@
 //! users depend on it (the schedule of [`IdlePolicy::Oslo`] is identical to oslo's,
 //! checked against the real package), better where oslo has known bugs.
 //!
+//! This page walks the way a service goes: declare the tasks (1), run them (2) and test
+//! their schedule (3), run the manager as a service in a service group (4), and see it in
+//! `periodic service list` (5). Looping calls and task groups (6) are the pieces
+//! underneath, usable on their own. [Features](#features) says which cargo features to
+//! pick and what each costs to build.
+//!
 //! # 1. Declare periodic tasks
 //!
 //! Mark an impl block with `#[periodic_tasks]` and its task methods with
@@ -124,7 +130,191 @@
 //! `periodic simulate SCENARIO.json` (the `periodic` command) previews a schedule the same
 //! way from a JSON description.
 //!
-//! # 4. Looping calls and task groups
+//! # 4. Run the manager as a service
+//!
+//! A service is what nova runs: a [`Manager`] whose periodic tasks run on a timer, and a
+//! heartbeat in a [`ServiceGroup`] so that anyone can tell whether it is up. The manager
+//! gives each pass its context ([`Manager::context`], nova's `get_admin_context()`) and
+//! may hook into the start and the stop ([`Manager::init_host`],
+//! [`Manager::pre_start_hook`], [`Manager::cleanup_host`], ...). A service's `main`:
+//!
+//! ```no_run
+//! use periodic::{Manager, Service, ServiceGroup, ServiceGroupConfig, periodic_tasks};
+//!
+//! struct ComputeManager;
+//! struct Context;
+//!
+//! impl Manager for ComputeManager {
+//!     type Context = Context;
+//!     fn context(&self) -> Context {
+//!         Context
+//!     }
+//! }
+//!
+//! #[periodic_tasks]
+//! impl ComputeManager {
+//!     #[periodic_task(spacing = 60, run_immediately)]
+//!     async fn update_available_resource(&self, _ctx: &Context) -> Result<(), std::io::Error> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> periodic::Result<()> {
+//!     let group = ServiceGroup::open("sqlite://periodic.db", ServiceGroupConfig::default()).await?;
+//!     let stopped = Service::builder(ComputeManager, "periodic-compute", "compute")
+//!         .servicegroup(group)
+//!         .build()?
+//!         .run_until_signal() // until SIGTERM or Ctrl-C, then a graceful stop
+//!         .await?;
+//!     std::process::exit(stopped.exit_code())
+//! }
+//! ```
+//!
+//! [`Service::start`] follows nova's `Service.start`: `init_host`, load or create the
+//! service's row in the services table (host, binary, topic), the other hooks, join the
+//! group (the first heartbeat after 5 s, then one every `report_interval`, 10 s, on a
+//! thread of its own so that a blocking task cannot starve it), then the periodic tasks
+//! on a [`DynamicInterval`] after a random `periodic_fuzzy_delay` (up to 60 s, so that a
+//! fleet started together does not hit the database at once):
+//!
+//! ```text
+//! report_interval 10 s; the fuzzy delay drew 12 s; SIGTERM at 40 s
+//!
+//!   0    5       12   15        25        35   40
+//!   |    hb      |    hb        hb        hb   stop: a pass in progress finishes, the row
+//!   start        |                              is marked stopped (down at once), exit 0
+//!                update_available_resource (spacing 60: next at 72 + 0-2 s of jitter)
+//! ```
+//!
+//! The store is a URL: `sqlite://FILE`, `postgres://...`, `mysql://...` (each behind its
+//! cargo feature) or `memory://`, this process only and on tokio's clock, for tests. In a
+//! test, [`start`](Service::start) and [`stop`](RunningService::stop) bound the run and
+//! paused time makes the heartbeats exact:
+//!
+//! ```
+//! use std::time::Duration;
+//! use periodic::{DownReason, Service, ServiceFilter, ServiceGroup, ServiceGroupConfig};
+//! # use periodic::{Manager, periodic_tasks};
+//! # struct ComputeManager;
+//! # struct Context;
+//! # impl Manager for ComputeManager {
+//! #     type Context = Context;
+//! #     fn context(&self) -> Context { Context }
+//! # }
+//! # #[periodic_tasks]
+//! # impl ComputeManager {
+//! #     #[periodic_task(spacing = 60, run_immediately)]
+//! #     async fn update_available_resource(&self, _ctx: &Context) -> Result<(), std::io::Error> {
+//! #         Ok(())
+//! #     }
+//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> periodic::Result<()> {
+//! // #[tokio::test(start_paused = true)]
+//! let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+//! let running = Service::builder(ComputeManager, "periodic-compute", "compute")
+//!     .host("compute-1")
+//!     .periodic_fuzzy_delay(Duration::ZERO)
+//!     .servicegroup(group.clone())
+//!     .build()?
+//!     .start()
+//!     .await?;
+//!
+//! tokio::time::sleep(Duration::from_secs(30)).await; // heartbeats at 5, 15 and 25 s
+//! let services = group.list(&ServiceFilter::all()).await?;
+//! assert_eq!((services[0].record.host.as_str(), services[0].state()), ("compute-1", "up"));
+//! assert_eq!(services[0].record.report_count, 3);
+//! assert_eq!(running.runner().task("update_available_resource").unwrap().runs, 1);
+//!
+//! running.stop().await?; // graceful: the row is marked stopped
+//! let services = group.list(&ServiceFilter::all()).await?;
+//! assert_eq!(services[0].down_reason, Some(DownReason::Stopped));
+//! # Ok(()) }
+//! ```
+//!
+//! # 5. See it with `periodic service list`
+//!
+//! Operators look at services with the `periodic` command (the `periodic-cli` package; in
+//! this repository `cargo run -p periodic-cli --`), nova's `service list`. It opens the
+//! group with [`ServiceGroup::open_existing`] (nothing is created: a wrong path is an
+//! error, never an empty list) and prints [`ServiceGroup::list`]. With the service of
+//! step 4 running:
+//!
+//! ```text
+//! $ periodic service list --db sqlite://periodic.db
+//! +----+------------------+------+------+---------+-------+----------------------------+
+//! | ID | Binary           | Host | Zone | Status  | State | Updated At                 |
+//! +----+------------------+------+------+---------+-------+----------------------------+
+//! |  1 | periodic-compute | vm   | nova | enabled | up    | 2026-11-30T07:08:24.175000 |
+//! +----+------------------+------+------+---------+-------+----------------------------+
+//! ```
+//!
+//! After SIGTERM it shows down at once, and `--long` says why:
+//!
+//! ```text
+//! $ periodic service list --db sqlite://periodic.db --long
+//! +----+------------------+------+------+---------+-------+----------------------------+-----------------+-------------+----------------+----------------+-------------+
+//! | ID | Binary           | Host | Zone | Status  | State | Updated At                 | Disabled Reason | Forced Down | Last Heartbeat | Down Threshold | Down Reason |
+//! +----+------------------+------+------+---------+-------+----------------------------+-----------------+-------------+----------------+----------------+-------------+
+//! |  1 | periodic-compute | vm   | nova | enabled | down  | 2026-11-30T07:08:26.159000 | None            | False       | 4.0s ago       | 60s            | stopped     |
+//! +----+------------------+------+------+---------+-------+----------------------------+-----------------+-------------+----------------+----------------+-------------+
+//! ```
+//!
+//! A service is up when it is not forced down, has not stopped, and its last heartbeat is
+//! at most `service_down_time` (60 s) old by the store's clock, never the service's own.
+//! `--format json` is for scripts and `--format legacy` is nova-manage's layout;
+//! `enable`, `disable --reason`, `force-down` and `delete` change a row. The same view
+//! from Rust, on a temporary SQLite file:
+//!
+//! ```
+//! use periodic::{DownReason, Service, ServiceFilter, ServiceGroup, ServiceGroupConfig};
+//! # use periodic::{Manager, periodic_tasks};
+//! # struct ComputeManager;
+//! # struct Context;
+//! # impl Manager for ComputeManager {
+//! #     type Context = Context;
+//! #     fn context(&self) -> Context { Context }
+//! # }
+//! # #[periodic_tasks]
+//! # impl ComputeManager {
+//! #     #[periodic_task(spacing = 60, run_immediately)]
+//! #     async fn update_available_resource(&self, _ctx: &Context) -> Result<(), std::io::Error> {
+//! #         Ok(())
+//! #     }
+//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # if !cfg!(feature = "sqlite") { return Ok(()) } // `sqlite://` needs the `sqlite` feature
+//! # let dir = std::env::temp_dir().join(format!("periodic-tutorial-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let url = format!("sqlite://{}", dir.join("periodic.db").display());
+//! let group = ServiceGroup::open(&url, ServiceGroupConfig::default()).await?;
+//! let running = Service::builder(ComputeManager, "periodic-compute", "compute")
+//!     .host("compute-1")
+//!     .servicegroup(group)
+//!     .build()?
+//!     .start()
+//!     .await?;
+//!
+//! // What `periodic service list --db <url>` does:
+//! let operator = ServiceGroup::open_existing(&url, ServiceGroupConfig::default()).await?;
+//! let services = operator.list(&ServiceFilter::all()).await?;
+//! assert_eq!(services[0].record.binary, "periodic-compute");
+//! assert_eq!((services[0].status(), services[0].state()), ("enabled", "up"));
+//!
+//! running.stop().await?;
+//! let services = operator.list(&ServiceFilter::all()).await?;
+//! assert_eq!(services[0].state(), "down");
+//! assert_eq!(services[0].down_reason, Some(DownReason::Stopped));
+//! # operator.close().await;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(()) }
+//! ```
+//!
+//! # 6. Looping calls and task groups
 //!
 //! Every looping call of oslo.service exists, on tokio's clock:
 //! [`FixedInterval`] (`FixedIntervalLoopingCall`, and with a timeout
@@ -134,6 +324,46 @@
 //! [`ControlFlow::Break(value)`](std::ops::ControlFlow::Break) and
 //! [`LoopingCall::wait`] yields it. A [`TaskGroup`] (oslo's `ThreadGroup`) owns timers and
 //! tasks and stops them gracefully or at once.
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use std::time::Duration;
+//! use periodic::{FixedInterval, Shutdown, TaskGroup};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let tg = TaskGroup::new();
+//! let mut polls = 0;
+//! let mut wait_for_volume = tg.add_timer(FixedInterval::new(Duration::from_secs(1), move || {
+//!     polls += 1;
+//!     let step = if polls < 5 { ControlFlow::Continue(()) } else { ControlFlow::Break("available") };
+//!     async move { step }
+//! }));
+//! let upload = tg.add_task(async {
+//!     tokio::time::sleep(Duration::from_secs(10)).await;
+//!     "uploaded"
+//! });
+//!
+//! assert_eq!(wait_for_volume.wait().await.unwrap(), Some("available")); // at 4 s
+//! tg.stop(Shutdown::Graceful).await; // waits for the upload
+//! assert_eq!(upload.await.unwrap(), Some("uploaded"));
+//! # }
+//! ```
+//!
+//! # Examples
+//!
+//! The repository's `examples/` holds complete programs (`cargo run --example NAME`); the
+//! small ones end by themselves within seconds, and `cargo test` runs them:
+//!
+//! - `tasks_only`: tasks and a runner and nothing else, as built with
+//!   `default-features = false, features = ["macros"]`;
+//! - `looping_call`: a [`FixedInterval`] that ends with `ControlFlow::Break(value)`, a
+//!   [`DynamicInterval`] stopped from outside;
+//! - `task_group`: timers and tasks in a [`TaskGroup`], stopped gracefully;
+//! - `service`: a service on `memory://` that heartbeats, lists itself and stops (or on
+//!   any store: `cargo run --example service -- --db sqlite://periodic.db --seconds 30`);
+//! - `compute_manager`: the main job, a small nova-compute with every option (flags, a
+//!   configuration file, the memcached driver, the HTTP API).
 //!
 //! # Differences from oslo.service
 //!
@@ -152,12 +382,38 @@
 //!
 //! # Features
 //!
-//! - `macros` (default): `#[periodic_tasks]` and `#[periodic_task]`.
-//! - `config` (default): `Config`, one TOML file with oslo's option names, overridden by
-//!   `PERIODIC_*` environment variables.
-//! - `http`: [`ApiServer`], nova's `/os-services` API over a service group (for
-//!   `openstack compute service list/set/delete`) with `/healthz`, `/tasks` and
-//!   `/metrics`, standalone or inside a service ([`ServiceBuilder::api`]).
+//! Without any feature, `periodic` has the runner, looping calls, task groups, and
+//! services on `memory://`; tasks are then added at run time with [`PeriodicTask::new`].
+//!
+//! | feature | default | brings |
+//! |---|---|---|
+//! | `macros` | yes | `#[periodic_tasks]` and `#[periodic_task]` (`syn`, `quote`) |
+//! | `sqlite` | yes | `sqlite://` service groups (`sqlx`, with SQLite's C library built from source) |
+//! | `config` | yes | `Config`: one TOML file with oslo's option names, overridden by `PERIODIC_*` variables (`serde`, `toml`) |
+//! | `postgres` | | `postgres://` service groups (`sqlx`) |
+//! | `mysql` | | `mysql://` and `mariadb://` service groups (`sqlx`) |
+//! | `memcached` | | the `mc` liveness driver: heartbeats are memcached keys that expire (`async-memcached`) |
+//! | `http` | | [`ApiServer`]: nova's `/os-services` API over a service group (for `openstack compute service list/set/delete`) with `/healthz`, `/tasks` and `/metrics`, standalone or inside a service ([`ServiceBuilder::api`]) (`axum`, `prometheus-client`) |
+//!
+//! How to depend on each part:
+//!
+//! ```toml
+//! # Periodic tasks, the runner, looping calls and task groups only:
+//! periodic = { version = "0.1", default-features = false, features = ["macros"] }
+//! # The same, plus services on an SQLite file and the configuration file (the defaults):
+//! periodic = "0.1"
+//! # A service on PostgreSQL or MySQL, no SQLite:
+//! periodic = { version = "0.1", default-features = false, features = ["macros", "config", "postgres"] }
+//! # Everything: every store, the memcached driver and the HTTP API:
+//! periodic = { version = "0.1", features = ["postgres", "mysql", "memcached", "http"] }
+//! ```
+//!
+//! A library that declares managers and tasks for others to run should take the first
+//! line: cargo features are additive, so defaults a library keeps are forced on every
+//! program that uses it. A store URL whose feature is missing is an error at
+//! [`ServiceGroup::open`] that names the feature. The README's "Cargo features and build
+//! cost" counts the crates each line compiles (51, 142 with the defaults, 209 with every
+//! feature) and says why the defaults are what they are.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
