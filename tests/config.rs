@@ -214,7 +214,7 @@ async fn the_service_gets_host_and_spacings() {
         .iter()
         .find(|t| t.name == "_sync_power_states")
         .unwrap();
-    assert_eq!(sync.spacing, Duration::from_secs(30));
+    assert_eq!(sync.interval, Some(Duration::from_secs(30)));
     running.stop().await.unwrap();
 
     // A spacing for a task the service does not have stops it from starting.

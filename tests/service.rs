@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use periodic::{
     BoxError, DownReason, ErrorKind, Jitter, Manager, Service, ServiceFilter, ServiceGroup,
-    ServiceGroupConfig, ServiceRecord, Stopped, periodic_tasks,
+    ServiceGroupConfig, ServiceRecord, Spacing, Stopped, periodic_tasks,
 };
 use tokio::time::{Instant, sleep};
 
@@ -375,8 +375,8 @@ async fn periodic_enable_false_runs_no_tasks() {
 async fn spacing_overrides_from_configuration() {
     let group = group().await;
     let running = service(Recording::new(), &group)
-        .spacing_override("update_available_resource", 20.0)
-        .spacing_override("sync_power_states", -1.0)
+        .spacing_override("update_available_resource", secs(20))
+        .spacing_override("sync_power_states", Spacing::Disabled)
         .build()
         .unwrap()
         .start()
@@ -394,7 +394,7 @@ async fn spacing_overrides_from_configuration() {
 
     let err = service(Recording::new(), &group)
         .host("node9")
-        .spacing_override("no_such_task", 5.0)
+        .spacing_override("no_such_task", secs(5))
         .build()
         .unwrap()
         .start()

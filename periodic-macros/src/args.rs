@@ -6,7 +6,7 @@
 //! that all of them are reported together.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
@@ -61,14 +61,26 @@ pub(crate) struct Spacing {
 }
 
 impl ToTokens for Spacing {
-    /// An `f64` literal (`60.0`, `-1.0`) carrying the span of the user's literal.
+    /// oslo's number as the runtime's `Spacing`: `0` is `Spacing::Default`, a negative
+    /// number `Spacing::Disabled`, a positive one `Spacing::Every(Duration::new(s, ns))`,
+    /// converted here with the runtime's rules (checked by [`spacing`]), carrying the span
+    /// of the user's literal.
     fn to_tokens(&self, tokens: &mut TokenStream) {
-        let mut literal = proc_macro2::Literal::f64_unsuffixed(self.seconds.abs());
-        literal.set_span(self.span);
-        if self.seconds.is_sign_negative() {
-            tokens.extend(quote!(-));
+        let spacing = quote_spanned!(self.span=> ::periodic::__private::Spacing);
+        if self.seconds < 0.0 {
+            tokens.extend(quote_spanned!(self.span=> #spacing::Disabled));
+        } else if self.seconds == 0.0 {
+            tokens.extend(quote_spanned!(self.span=> #spacing::Default));
+        } else {
+            let every = std::time::Duration::try_from_secs_f64(self.seconds).unwrap_or_default();
+            let mut secs = proc_macro2::Literal::u64_suffixed(every.as_secs());
+            secs.set_span(self.span);
+            let mut nanos = proc_macro2::Literal::u32_suffixed(every.subsec_nanos());
+            nanos.set_span(self.span);
+            tokens.extend(quote_spanned!(self.span=>
+                #spacing::Every(::core::time::Duration::new(#secs, #nanos))
+            ));
         }
-        literal.to_tokens(tokens);
     }
 }
 
@@ -176,7 +188,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
                 "`spacing` must be a number literal of seconds (`spacing = 60`, `spacing = 0.5`); \
                  constants and expressions are not evaluated here. \
                  For a value known only at run time, use \
-                 `PeriodicRunner::builder(manager).spacing_override({task:?}, seconds)`"
+                 `PeriodicRunner::builder(manager).spacing_override({task:?}, Spacing::from_secs_f64(seconds)?)`"
             ),
         ));
     }
@@ -291,16 +303,39 @@ fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
             )));
         }
     };
-    match magnitude {
-        Some(seconds) if seconds.is_finite() => Ok(Spacing {
-            seconds: if negative { -seconds } else { seconds },
-            span: lit.span(),
-        }),
-        _ => Err(Invalid::Error(syn::Error::new_spanned(
-            value,
-            "`spacing` is out of range for an `f64` number of seconds",
-        ))),
+    let seconds = match magnitude {
+        Some(seconds) if seconds.is_finite() => seconds,
+        _ => {
+            return Err(Invalid::Error(syn::Error::new_spanned(
+                value,
+                "`spacing` is out of range for an `f64` number of seconds",
+            )));
+        }
+    };
+    // A positive spacing becomes a `Duration` of at least a nanosecond, as the runtime's
+    // `Spacing::from_secs_f64` requires (0 and negatives keep oslo's meanings).
+    if !negative && seconds > 0.0 {
+        match std::time::Duration::try_from_secs_f64(seconds) {
+            Ok(every) if !every.is_zero() => {}
+            Ok(_) => {
+                return Err(Invalid::Error(syn::Error::new_spanned(
+                    value,
+                    "`spacing` must be at least a nanosecond (`spacing = 0.000000001`); \
+                     0 means the default interval (60 s)",
+                )));
+            }
+            Err(_) => {
+                return Err(Invalid::Error(syn::Error::new_spanned(
+                    value,
+                    "`spacing` is too large for a `std::time::Duration`",
+                )));
+            }
+        }
     }
+    Ok(Spacing {
+        seconds: if negative { -seconds } else { seconds },
+        span: lit.span(),
+    })
 }
 
 /// `run_immediately` / `external_process_ok`: a bare flag means `true`.
