@@ -3,22 +3,20 @@
 //!
 //! | file | concept |
 //! |---|---|
+//! | `schedule.rs` | oslo's `_nearest_boundary` and jitter, as pure functions |
+//! | `spacing.rs` | [`Spacing`]: how often a task runs |
+//! | `policy.rs` | [`IdlePolicy`], [`ErrorPolicy`], [`Concurrency`] |
+//! | `mintree.rs` | the index of due times |
 //! | `task.rs` | a task at run time: its call, result and failures; [`PeriodicTask`] |
 //! | `registry.rs` | the tasks `#[periodic_task]` registers; [`registered_tasks`] |
-//! | `spacing.rs` | [`Spacing`]: how often a task runs |
-//! | `schedule.rs` | oslo's `_nearest_boundary` and jitter, as pure functions |
-//! | `policy.rs` | [`IdlePolicy`], [`ErrorPolicy`], [`Concurrency`] |
 //! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
 //! | `options.rs` | [`RunnerOptions`]: every option of a runner, in one place |
-//! | `mintree.rs` | the index of due times |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
 //! | `pass.rs` | one pass, sequential or concurrent, and the one helper that runs a task |
 //! | `runner.rs` | [`PeriodicRunner`] |
 //! | `builder.rs` | [`PeriodicRunnerBuilder`], `PeriodicRunner::builder` and `::new` |
 //!
-//! Imports point down this table's dependency order: `policy`, `info`, `spacing`,
-//! `schedule`, `task` and `mintree` import no sibling above them; `builder` imports
-//! `runner`, never the other way round.
+//! A file imports only files above it in this table.
 
 mod builder;
 mod info;
