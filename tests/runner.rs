@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use periodic::{
     BoxError, Concurrency, ErrorKind, ErrorPolicy, IdlePolicy, Jitter, PeriodicRunner,
-    PeriodicTask, RunOutcome, Spacing,
+    PeriodicTask, RunOutcome, RunnerOptions, Spacing,
 };
 use tokio::time::{Instant, advance};
 
@@ -940,4 +940,48 @@ async fn observer_and_introspection() {
     assert_eq!((ok.runs, ok.failures), (1, 0));
     assert_eq!(runner.task("bad").unwrap().failures, 1);
     assert_eq!(runner.next_due(), Some(rec.t0 + Duration::from_secs(20)));
+}
+
+// The runner's options are one value: the builder takes it whole (`options`), and its own
+// setters change the same value afterwards; observers add up and are called in order.
+//
+// t   0        4        8   10
+//     built    a        a   b fails: Propagate (set after `options`) ends the pass
+//     a: spacing 4, b: spacing 10 (both wait one spacing)
+#[tokio::test(start_paused = true)]
+async fn runner_options_are_one_value() {
+    let rec = Recorder::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (first, second) = (Arc::clone(&seen), Arc::clone(&seen));
+    let options = RunnerOptions::new()
+        .idle_policy(IdlePolicy::Oslo)
+        .jitter(Jitter::None)
+        .error_policy(ErrorPolicy::Log)
+        .on_task_run(move |run| first.lock().unwrap().push(format!("first {}", run.name)))
+        .on_task_run(move |run| second.lock().unwrap().push(format!("second {}", run.name)));
+    let runner = PeriodicRunner::builder(Arc::clone(&rec))
+        .options(options)
+        .error_policy(ErrorPolicy::Propagate)
+        .build()
+        .unwrap();
+    runner
+        .add_periodic_task(task("a", 4.0, 0.0, false))
+        .unwrap();
+    runner
+        .add_periodic_task(task("b", 10.0, 0.0, true))
+        .unwrap();
+
+    at(rec.t0, 4.0).await;
+    // Oslo's idle: a ran, so its full spacing; b is due in 6.
+    assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 4.0);
+    at(rec.t0, 10.0).await;
+    let err = runner.run_periodic_tasks(()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Task);
+    assert_eq!(err.to_string(), "Error during Recorder.b: b failed");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "first a", "second a", "first a", "second a", "first b", "second b"
+        ]
+    );
 }

@@ -5,8 +5,8 @@
 //! other mistake (an unknown or repeated key, a value of the wrong kind) is collected so
 //! that all of them are reported together.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote_spanned};
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
 use syn::ext::IdentExt as _;
 use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
@@ -41,10 +41,7 @@ pub(crate) struct TaskArgs {
 impl Default for TaskArgs {
     fn default() -> Self {
         TaskArgs {
-            spacing: Spacing {
-                seconds: 0.0,
-                span: Span::call_site(),
-            },
+            spacing: Spacing { seconds: 0.0 },
             run_immediately: false,
             name: None,
             enabled: true,
@@ -53,33 +50,28 @@ impl Default for TaskArgs {
     }
 }
 
-/// A `spacing` literal: its value in seconds and where it was written.
+/// A `spacing` literal's value in seconds (checked by [`spacing`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Spacing {
     pub(crate) seconds: f64,
-    pub(crate) span: Span,
 }
 
 impl ToTokens for Spacing {
     /// oslo's number as the runtime's `Spacing`: `0` is `Spacing::Default`, a negative
     /// number `Spacing::Disabled`, a positive one `Spacing::Every(Duration::new(s, ns))`,
-    /// converted here with the runtime's rules (checked by [`spacing`]), carrying the span
-    /// of the user's literal.
+    /// converted here with the runtime's rules. (The tokens do not carry the span of the
+    /// user's literal: they are not its text, and lints would read that text.)
     fn to_tokens(&self, tokens: &mut TokenStream) {
-        let spacing = quote_spanned!(self.span=> ::periodic::__private::Spacing);
+        let spacing = quote!(::periodic::__private::Spacing);
         if self.seconds < 0.0 {
-            tokens.extend(quote_spanned!(self.span=> #spacing::Disabled));
+            tokens.extend(quote!(#spacing::Disabled));
         } else if self.seconds == 0.0 {
-            tokens.extend(quote_spanned!(self.span=> #spacing::Default));
+            tokens.extend(quote!(#spacing::Default));
         } else {
             let every = std::time::Duration::try_from_secs_f64(self.seconds).unwrap_or_default();
-            let mut secs = proc_macro2::Literal::u64_suffixed(every.as_secs());
-            secs.set_span(self.span);
-            let mut nanos = proc_macro2::Literal::u32_suffixed(every.subsec_nanos());
-            nanos.set_span(self.span);
-            tokens.extend(quote_spanned!(self.span=>
-                #spacing::Every(::core::time::Duration::new(#secs, #nanos))
-            ));
+            let secs = proc_macro2::Literal::u64_suffixed(every.as_secs());
+            let nanos = proc_macro2::Literal::u32_suffixed(every.subsec_nanos());
+            tokens.extend(quote!(#spacing::Every(::core::time::Duration::new(#secs, #nanos))));
         }
     }
 }
@@ -334,7 +326,6 @@ fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
     }
     Ok(Spacing {
         seconds: if negative { -seconds } else { seconds },
-        span: lit.span(),
     })
 }
 
