@@ -47,7 +47,8 @@ impl TaskRun {
     }
 }
 
-/// A snapshot of one task's schedule and counters, from [`PeriodicRunner::tasks`](crate::PeriodicRunner::tasks).
+/// A snapshot of one task's schedule and counters, from
+/// [`PeriodicRunner::tasks`](crate::PeriodicRunner::tasks).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 #[allow(
@@ -74,7 +75,6 @@ pub struct TaskInfo {
     /// [`Spacing::Disabled`], and not an `external_process_ok` task of a runner built with
     /// `run_external_periodic_tasks(false)`. A task that is not runnable is listed but has
     /// no [`next_due`](Self::next_due).
-    #[doc(alias = "active")]
     pub runnable: bool,
     /// `run_immediately`.
     pub run_immediately: bool,

@@ -25,8 +25,8 @@ pub enum IdlePolicy {
     /// that just ran counts its full spacing, so a task that ran late stays late.
     Oslo,
     /// The time from the end of the pass to the earliest next due run, at most
-    /// [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL). Driven by a loop that sleeps what it is told, no task sleeps
-    /// past its grid point.
+    /// [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL). Driven by a loop that sleeps what it
+    /// is told, no task sleeps past its grid point.
     #[default]
     Precise,
 }
@@ -58,9 +58,10 @@ pub enum ErrorPolicy {
     /// default, `raise_on_error=False`).
     #[default]
     Log,
-    /// Stop the pass and return the failure as an [`ErrorKind::Task`](crate::ErrorKind::Task) error; the tasks after
-    /// it in this pass are not run (oslo's `raise_on_error=True`). In a concurrent pass all
-    /// started tasks finish first and the first failure is returned.
+    /// Stop the pass and return the failure as an
+    /// [`ErrorKind::Task`](crate::ErrorKind::Task) error; the tasks after it in this pass
+    /// are not run (oslo's `raise_on_error=True`). In a concurrent pass all started tasks
+    /// finish first and the first failure is returned.
     Propagate,
 }
 

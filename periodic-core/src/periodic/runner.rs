@@ -174,7 +174,6 @@ where
     /// assert!(!runner.task("audit").unwrap().runnable);
     /// # Ok::<(), periodic::Error>(())
     /// ```
-    #[doc(alias = "spacing_override")]
     pub fn set_spacing(&self, name: &str, spacing: impl Into<Spacing>) -> Result<()> {
         self.shared
             .state()

@@ -179,9 +179,10 @@ where
     ///
     /// struct Manager;
     ///
-    /// let task: PeriodicTask<Manager> = PeriodicTask::blocking("scan_disks", |_manager: Arc<Manager>, _ctx: Arc<()>| {
-    ///     std::fs::read_dir(".").map(|entries| entries.count())
-    /// });
+    /// let task: PeriodicTask<Manager> =
+    ///     PeriodicTask::blocking("scan_disks", |_manager: Arc<Manager>, _ctx: Arc<()>| {
+    ///         std::fs::read_dir(".").map(|entries| entries.count())
+    ///     });
     /// assert_eq!(task.name(), "scan_disks");
     /// ```
     pub fn blocking<F, R>(name: impl Into<String>, f: F) -> Self
