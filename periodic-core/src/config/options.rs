@@ -526,7 +526,6 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// use std::time::Duration;
     /// use periodic::{Config, PeriodicRunner, Spacing, periodic_tasks};
     ///
     /// struct Compute;
