@@ -402,9 +402,10 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
         config.periodic_fuzzy_delay = Duration::from_secs(secs);
     }
     if let Some(spacing) = args.sync_power_state_interval {
-        config
-            .periodic_task_spacing
-            .insert("_sync_power_states".to_owned(), spacing);
+        config.periodic_task_spacing.insert(
+            "_sync_power_states".to_owned(),
+            periodic::Spacing::from_secs_f64(spacing)?,
+        );
     }
     if args.no_external_tasks {
         config.run_external_periodic_tasks = false;

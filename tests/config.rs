@@ -5,7 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use periodic::{Config, ErrorKind, LivenessDriver, Manager, Service, ServiceGroup, periodic_tasks};
+use periodic::{
+    Config, ErrorKind, IdlePolicy, LivenessDriver, Manager, PeriodicRunner, RunnerOptions,
+    Service, ServiceGroup, Spacing, periodic_tasks,
+};
 
 fn example_file() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("periodic.example.toml")
@@ -214,7 +217,7 @@ async fn the_service_gets_host_and_spacings() {
         .iter()
         .find(|t| t.name == "_sync_power_states")
         .unwrap();
-    assert_eq!(sync.spacing, Duration::from_secs(30));
+    assert_eq!(sync.interval, Some(Duration::from_secs(30)));
     running.stop().await.unwrap();
 
     // A spacing for a task the service does not have stops it from starting.
@@ -230,4 +233,95 @@ async fn the_service_gets_host_and_spacings() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("_no_such_task"), "{err}");
+}
+
+struct Conductor;
+
+#[periodic_tasks]
+impl Conductor {
+    #[periodic_task(spacing = 60, external_process_ok)]
+    async fn _cleanup(&self) {}
+
+    #[periodic_task(spacing = 60)]
+    async fn _audit(&self) {}
+}
+
+// A runner without a service takes the same options from the file: oslo's numbers become
+// `Spacing`s, and `run_external_periodic_tasks = false` keeps the external task from
+// running (it stays enabled, and listed).
+#[test]
+fn a_runner_takes_the_configured_options() {
+    let config = Config::from_toml(
+        "[DEFAULT]\nrun_external_periodic_tasks = false\n\
+         [periodic_task_spacing]\n_audit = -1\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(config.periodic_task_spacing["_audit"], Spacing::Disabled);
+    let runner = PeriodicRunner::<Conductor>::builder(Conductor)
+        .options(config.runner_options())
+        .build()
+        .unwrap();
+    let cleanup = runner.task("_cleanup").unwrap();
+    assert!(cleanup.enabled && !cleanup.runnable, "skipped as external");
+    let audit = runner.task("_audit").unwrap();
+    assert_eq!(audit.spacing, Spacing::Disabled);
+    assert!(audit.enabled && !audit.runnable);
+
+    // On top of options set in code: the file's spacings come after them and win; the
+    // options the file does not name keep their values.
+    let base = RunnerOptions::new()
+        .idle_policy(IdlePolicy::Oslo)
+        .spacing_override("_audit", Duration::from_secs(5))
+        .spacing_override("_cleanup", Duration::from_secs(7));
+    let runner = PeriodicRunner::<Conductor>::builder(Conductor)
+        .options(config.apply_to_runner(base))
+        .build()
+        .unwrap();
+    assert_eq!(runner.task("_audit").unwrap().spacing, Spacing::Disabled);
+    assert_eq!(
+        runner.task("_cleanup").unwrap().spacing,
+        Spacing::Every(Duration::from_secs(7))
+    );
+    assert!(!runner.task("_cleanup").unwrap().runnable);
+    assert!(
+        format!("{runner:?}").contains("idle_policy: Oslo"),
+        "{runner:?}"
+    );
+}
+
+// `apply_to_service` layers the file's runner options over the ones already set on the
+// service builder instead of replacing them.
+#[tokio::test(start_paused = true)]
+async fn the_service_keeps_its_own_runner_options() {
+    let config = Config::from_toml(
+        "[DEFAULT]\nperiodic_fuzzy_delay = 0\n[periodic_task_spacing]\n_sync_power_states = 30\n",
+        "t.toml",
+    )
+    .unwrap();
+    let group = ServiceGroup::open("memory://config-runner", config.servicegroup_config())
+        .await
+        .unwrap();
+    let builder = Service::builder(Compute, "periodic-compute", "compute")
+        .idle_policy(IdlePolicy::Oslo)
+        .spacing_override("_sync_power_states", Duration::from_secs(5));
+    let running = config
+        .apply_to_service(builder)
+        .host("h3")
+        .servicegroup(group)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let runner = running.runner();
+    assert_eq!(
+        runner.task("_sync_power_states").unwrap().spacing,
+        Spacing::Every(Duration::from_secs(30))
+    );
+    assert!(
+        format!("{runner:?}").contains("idle_policy: Oslo"),
+        "{runner:?}"
+    );
+    running.stop().await.unwrap();
 }

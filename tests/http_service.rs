@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use http_support::{Api, samples};
 use periodic::{
-    ApiAuth, ApiServerOptions, ErrorKind, Manager, RunningService, Service, ServiceGroup,
-    ServiceGroupConfig, WallClock, periodic_tasks,
+    ApiAuth, ApiServerOptions, ErrorKind, Manager, RunnerOptions, RunningService, Service,
+    ServiceGroup, ServiceGroupConfig, WallClock, periodic_tasks,
 };
 use serde_json::Value;
 
@@ -75,6 +75,7 @@ struct Setup {
     report_interval: Duration,
     working: bool,
     periodic_enable: bool,
+    runner: RunnerOptions,
 }
 
 impl Default for Setup {
@@ -83,6 +84,7 @@ impl Default for Setup {
             report_interval: Duration::from_secs(1),
             working: true,
             periodic_enable: true,
+            runner: RunnerOptions::new(),
         }
     }
 }
@@ -104,6 +106,7 @@ async fn start(setup: Setup, skew: &Skew) -> (RunningService<Compute>, Api, Arc<
         .periodic_fuzzy_delay(Duration::ZERO)
         .initial_reporting_delay(Duration::ZERO)
         .periodic_enable(setup.periodic_enable)
+        .runner_options(setup.runner)
         .api(ApiServerOptions::new("127.0.0.1:0".parse().unwrap()).auth(ApiAuth::ReadOnly))
         .build()
         .unwrap()
@@ -217,6 +220,41 @@ async fn tasks_lists_the_schedule_and_counters() {
     assert_eq!(disabled["last_run_ago"], Value::Null);
     assert_eq!(disabled["last_duration"], Value::Null);
 
+    running.stop().await.unwrap();
+}
+
+// The service adds its metrics observer after the observers of its runner options: both
+// see every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_observe_runs_after_the_users_observer() {
+    let skew = Skew::default();
+    let sync_runs = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&sync_runs);
+    let setup = Setup {
+        runner: RunnerOptions::new().on_task_run(move |run| {
+            if &*run.name == "sync_power_states" {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        }),
+        ..Setup::default()
+    };
+    let (running, api, _) = start(setup, &skew).await;
+    let labels = [
+        ("task", "sync_power_states"),
+        ("binary", "nova-compute"),
+        ("host", "node-1"),
+    ];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = api.get("/metrics").await.text;
+        if samples(&text, "periodic_task_runs_total", &labels) == [1.0] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The user's observer is called first, so it has counted the run too.
+    assert_eq!(sync_runs.load(Ordering::SeqCst), 1);
     running.stop().await.unwrap();
 }
 

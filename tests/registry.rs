@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use periodic::{ErrorKind, ErrorPolicy, Jitter, PeriodicRunner, periodic_tasks};
+use periodic::{ErrorKind, ErrorPolicy, Jitter, PeriodicRunner, Spacing, periodic_tasks};
 use tokio::time::advance;
 
 /// Records the names of the tasks that ran, in order.
@@ -167,11 +167,11 @@ async fn spacing_zero_means_sixty_seconds_and_tasks_wait_one_spacing() {
         .build()
         .unwrap();
     let default = runner.task("default_spacing").unwrap();
-    assert_eq!(default.spacing, Duration::from_mins(1));
-    assert!((default.configured_spacing - 0.0).abs() < f64::EPSILON);
+    assert_eq!(default.interval, Some(Duration::from_mins(1)));
+    assert_eq!(default.spacing, Spacing::Default);
     assert_eq!(
-        runner.task("half_second").unwrap().spacing,
-        Duration::from_millis(500)
+        runner.task("half_second").unwrap().interval,
+        Some(Duration::from_millis(500))
     );
 
     runner.run_periodic_tasks(()).await.unwrap();
@@ -221,11 +221,16 @@ async fn negative_spacing_and_enabled_false_are_listed_but_never_run() {
     let runner = PeriodicRunner::<Disabled>::new(Disabled::default()).unwrap();
     assert_eq!(names(&runner), ["negative_spacing", "disabled", "control"]);
     let negative = runner.task("negative_spacing").unwrap();
-    assert!(!negative.enabled);
-    assert!((negative.configured_spacing + 1.0).abs() < f64::EPSILON);
+    assert!(!negative.runnable);
+    assert!(
+        negative.enabled,
+        "disabled by its spacing, not by `enabled = false`"
+    );
+    assert_eq!(negative.spacing, Spacing::Disabled);
     assert_eq!(negative.next_due, None);
-    assert!(!runner.task("disabled").unwrap().enabled);
-    assert!(runner.task("control").unwrap().enabled);
+    let disabled = runner.task("disabled").unwrap();
+    assert!(!disabled.runnable && !disabled.enabled);
+    assert!(runner.task("control").unwrap().runnable);
 
     for _ in 0..5 {
         runner.run_periodic_tasks(()).await.unwrap();
@@ -607,8 +612,10 @@ async fn propagate_keeps_the_text_of_a_display_only_error() {
         .error_policy(ErrorPolicy::Propagate)
         .build()
         .unwrap();
-    runner.set_spacing("io_error", -1.0).unwrap();
-    runner.set_spacing("static_str_error", -1.0).unwrap();
+    runner.set_spacing("io_error", Spacing::Disabled).unwrap();
+    runner
+        .set_spacing("static_str_error", Spacing::Disabled)
+        .unwrap();
     let err = runner.run_periodic_tasks(()).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -653,11 +660,11 @@ async fn same_named_tasks_of_two_types_stay_separate() {
     assert_eq!(names(&conductor), ["tick"]);
     assert_eq!(
         scheduler.task("tick").unwrap().spacing,
-        Duration::from_secs(10)
+        Spacing::Every(Duration::from_secs(10))
     );
     assert_eq!(
         conductor.task("tick").unwrap().spacing,
-        Duration::from_secs(20)
+        Spacing::Every(Duration::from_secs(20))
     );
 
     scheduler.run_periodic_tasks(()).await.unwrap();
@@ -716,17 +723,31 @@ fn registered_tasks_lists_every_task_with_its_declaration() {
                 "Disabled",
                 "negative_spacing",
                 "negative_spacing",
-                -1.0,
+                Spacing::Disabled,
                 true,
                 true
             ),
-            ("Disabled", "disabled", "disabled", 0.0, true, false),
-            ("Disabled", "control", "control", 1.0, true, true),
+            (
+                "Disabled",
+                "disabled",
+                "disabled",
+                Spacing::Default,
+                true,
+                false
+            ),
+            (
+                "Disabled",
+                "control",
+                "control",
+                Spacing::Every(Duration::from_secs(1)),
+                true,
+                true
+            ),
             (
                 "Renamed",
                 "heal",
                 "heal_instance_info_cache",
-                0.0,
+                Spacing::Default,
                 true,
                 true
             ),

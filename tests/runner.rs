@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use periodic::{
     BoxError, Concurrency, ErrorKind, ErrorPolicy, IdlePolicy, Jitter, PeriodicRunner,
-    PeriodicTask, RunOutcome,
+    PeriodicTask, RunOutcome, RunnerOptions, Spacing,
 };
 use tokio::time::{Instant, advance};
 
@@ -66,7 +66,7 @@ fn task(name: &'static str, spacing: f64, duration: f64, fails: bool) -> Periodi
             Ok(())
         }
     })
-    .spacing_secs(spacing)
+    .spacing(Spacing::from_secs_f64(spacing).unwrap())
 }
 
 fn oslo(rec: &Arc<Recorder>) -> PeriodicRunner<Recorder> {
@@ -268,7 +268,7 @@ async fn oslo_panic_is_contained() {
             PeriodicTask::new("boom", |_m: Arc<Recorder>, _c: Arc<()>| async {
                 system_exit();
             })
-            .spacing_secs(10.0)
+            .spacing(Duration::from_secs(10))
             .run_immediately(true),
         )
         .unwrap();
@@ -302,7 +302,7 @@ async fn blocking_task_panic_is_contained() {
         .add_periodic_task(
             PeriodicTask::blocking(
                 "sync_boom",
-                |_m: &Recorder, _c: &()| -> Result<(), BoxError> { panic!("sync panic") },
+                |_m: Arc<Recorder>, _c: Arc<()>| -> Result<(), BoxError> { panic!("sync panic") },
             )
             .run_immediately(true),
         )
@@ -343,10 +343,16 @@ async fn oslo_defaults_and_disabled() {
             .unwrap()
     );
     let by_name = |n: &str| runner.task(n).unwrap();
-    assert_eq!(by_name("foo").spacing, Duration::from_secs(60));
-    assert_eq!(by_name("bar").spacing, Duration::from_secs(4));
-    assert!(by_name("foo").enabled && by_name("bar").enabled);
-    assert!(!by_name("baz").enabled && !by_name("neg").enabled);
+    assert_eq!(by_name("foo").spacing, Spacing::Default);
+    assert_eq!(by_name("foo").interval, Some(Duration::from_secs(60)));
+    assert_eq!(by_name("bar").interval, Some(Duration::from_secs(4)));
+    assert!(by_name("foo").runnable && by_name("bar").runnable);
+    assert!(!by_name("baz").runnable && !by_name("neg").runnable);
+    // Why each one does not run: its own switch, or its spacing.
+    assert!(!by_name("baz").enabled);
+    assert!(by_name("neg").enabled);
+    assert_eq!(by_name("neg").spacing, Spacing::Disabled);
+    assert_eq!(by_name("neg").interval, None);
     assert_eq!(by_name("baz").next_due, None);
     assert_eq!(runner.tasks().len(), 4);
     for t in 0..=120 {
@@ -401,7 +407,9 @@ async fn oslo_external_tasks() {
         let idle = runner.run_periodic_tasks(()).await.unwrap();
         assert_eq!(rec.take(), expect_runs);
         assert_eq!(secs(idle), expect_idle);
-        assert_eq!(runner.task("ext").unwrap().enabled, run_external);
+        let ext = runner.task("ext").unwrap();
+        assert_eq!(ext.runnable, run_external);
+        assert!(ext.enabled, "skipped as external, not disabled");
     }
 }
 
@@ -772,7 +780,7 @@ async fn concurrent_pass_runs_due_tasks_together() {
         .unwrap();
     runner
         .add_periodic_task(
-            PeriodicTask::blocking("c", |m: &Recorder, _c: &()| m.record("c"))
+            PeriodicTask::blocking("c", |m: Arc<Recorder>, _c: Arc<()>| m.record("c"))
                 .run_immediately(true),
         )
         .unwrap();
@@ -806,11 +814,11 @@ async fn task_never_overlaps_itself_after_a_cancelled_pass() {
     let started2 = Arc::clone(&started);
     runner
         .add_periodic_task(
-            PeriodicTask::blocking("stuck", move |_m: &Recorder, _c: &()| {
+            PeriodicTask::blocking("stuck", move |_m: Arc<Recorder>, _c: Arc<()>| {
                 started2.fetch_add(1, Ordering::SeqCst);
                 release_rx.lock().unwrap().recv().unwrap();
             })
-            .spacing_secs(1.0)
+            .spacing(Duration::from_secs(1))
             .run_immediately(true),
         )
         .unwrap();
@@ -845,22 +853,38 @@ async fn spacing_overrides() {
     runner
         .add_periodic_task(task("t", 10.0, 0.0, false))
         .unwrap();
-    runner.set_spacing("t", 4.0).unwrap();
+    runner.set_spacing("t", Duration::from_secs(4)).unwrap();
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 4.0);
-    runner.set_spacing("t", -1.0).unwrap();
-    assert!(!runner.task("t").unwrap().enabled);
+    runner.set_spacing("t", Spacing::Disabled).unwrap();
+    assert!(!runner.task("t").unwrap().runnable);
     assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 60.0);
-    let err = runner.set_spacing("nope", 1.0).unwrap_err();
+    let err = runner
+        .set_spacing("nope", Duration::from_secs(1))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert_eq!(
         err.to_string(),
         "spacing override for `nope`: Recorder has no periodic task of that name (its tasks: t)"
     );
-    let err = runner.set_spacing("t", f64::NAN).unwrap_err();
+    // A spacing that is not a number is refused where numbers enter: oslo's seconds.
+    let err = Spacing::from_secs_f64(f64::NAN).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
+    // A zero `Every` is refused by the runner (oslo's 0 is `Spacing::Default`).
+    let err = runner.set_spacing("t", Duration::ZERO).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(
+        runner.task("t").unwrap().spacing,
+        Spacing::Disabled,
+        "unchanged"
+    );
+    let err = runner
+        .add_periodic_task(task("zero", 1.0, 0.0, false).spacing(Duration::ZERO))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(runner.task("zero").is_none());
 
     let err = PeriodicRunner::<Recorder>::builder(Recorder::new())
-        .spacing_override("missing", 5.0)
+        .spacing_override("missing", Duration::from_secs(5))
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
@@ -916,4 +940,48 @@ async fn observer_and_introspection() {
     assert_eq!((ok.runs, ok.failures), (1, 0));
     assert_eq!(runner.task("bad").unwrap().failures, 1);
     assert_eq!(runner.next_due(), Some(rec.t0 + Duration::from_secs(20)));
+}
+
+// The runner's options are one value: the builder takes it whole (`options`), and its own
+// setters change the same value afterwards; observers add up and are called in order.
+//
+// t   0        4        8   10
+//     built    a        a   b fails: Propagate (set after `options`) ends the pass
+//     a: spacing 4, b: spacing 10 (both wait one spacing)
+#[tokio::test(start_paused = true)]
+async fn runner_options_are_one_value() {
+    let rec = Recorder::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (first, second) = (Arc::clone(&seen), Arc::clone(&seen));
+    let options = RunnerOptions::new()
+        .idle_policy(IdlePolicy::Oslo)
+        .jitter(Jitter::None)
+        .error_policy(ErrorPolicy::Log)
+        .on_task_run(move |run| first.lock().unwrap().push(format!("first {}", run.name)))
+        .on_task_run(move |run| second.lock().unwrap().push(format!("second {}", run.name)));
+    let runner = PeriodicRunner::builder(Arc::clone(&rec))
+        .options(options)
+        .error_policy(ErrorPolicy::Propagate)
+        .build()
+        .unwrap();
+    runner
+        .add_periodic_task(task("a", 4.0, 0.0, false))
+        .unwrap();
+    runner
+        .add_periodic_task(task("b", 10.0, 0.0, true))
+        .unwrap();
+
+    at(rec.t0, 4.0).await;
+    // Oslo's idle: a ran, so its full spacing; b is due in 6.
+    assert_eq!(secs(runner.run_periodic_tasks(()).await.unwrap()), 4.0);
+    at(rec.t0, 10.0).await;
+    let err = runner.run_periodic_tasks(()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Task);
+    assert_eq!(err.to_string(), "Error during Recorder.b: b failed");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "first a", "second a", "first a", "second a", "first b", "second b"
+        ]
+    );
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use periodic::{
-    BoxError, DownReason, ErrorKind, Jitter, Manager, Service, ServiceFilter, ServiceGroup,
-    ServiceGroupConfig, ServiceRecord, Stopped, periodic_tasks,
+    BoxError, DownReason, ErrorKind, Jitter, Manager, RunOutcome, RunnerOptions, Service,
+    ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord, Spacing, Stopped,
+    periodic_tasks,
 };
 use tokio::time::{Instant, sleep};
 
@@ -375,8 +376,8 @@ async fn periodic_enable_false_runs_no_tasks() {
 async fn spacing_overrides_from_configuration() {
     let group = group().await;
     let running = service(Recording::new(), &group)
-        .spacing_override("update_available_resource", 20.0)
-        .spacing_override("sync_power_states", -1.0)
+        .spacing_override("update_available_resource", secs(20))
+        .spacing_override("sync_power_states", Spacing::Disabled)
         .build()
         .unwrap()
         .start()
@@ -394,7 +395,7 @@ async fn spacing_overrides_from_configuration() {
 
     let err = service(Recording::new(), &group)
         .host("node9")
-        .spacing_override("no_such_task", 5.0)
+        .spacing_override("no_such_task", secs(5))
         .build()
         .unwrap()
         .start()
@@ -402,6 +403,49 @@ async fn spacing_overrides_from_configuration() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("no_such_task"), "{err}");
+}
+
+// The runner's options reach the service's runner as one value: an observer set there sees
+// every run, its spacing override applies, and a setter called afterwards adds to it.
+//
+//   0 run   20 run   40 run      (update_available_resource, spacing 20; sync disabled)
+#[tokio::test(start_paused = true)]
+async fn runner_options_reach_the_services_runner() {
+    let group = group().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = Arc::clone(&seen);
+    let options = RunnerOptions::new()
+        .jitter(Jitter::None)
+        .spacing_override("update_available_resource", secs(20))
+        .on_task_run(move |run| {
+            seen2
+                .lock()
+                .unwrap()
+                .push((run.name.to_string(), run.outcome));
+        });
+    let running = service(Recording::new(), &group)
+        .runner_options(options)
+        .spacing_override("sync_power_states", Spacing::Disabled)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    sleep(secs(41)).await;
+    let update = (
+        "update_available_resource".to_owned(),
+        RunOutcome::Succeeded,
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [update.clone(), update.clone(), update]
+    );
+    assert_eq!(running.manager().sync_runs.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        running.runner().task("sync_power_states").unwrap().spacing,
+        Spacing::Disabled
+    );
+    running.stop().await.unwrap();
 }
 
 // A failing hook aborts the start with an error naming the hook; the service never joins

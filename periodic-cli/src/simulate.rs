@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use periodic::{
     BoxError, DynamicInterval, IdlePolicy, Jitter, PeriodicRunner, PeriodicTask, RunOutcome,
+    Spacing,
 };
 use tokio::time::Instant;
 
@@ -131,7 +132,8 @@ async fn simulate(
                 }
             },
         )
-        .spacing_secs(spec.spacing)
+        // A scenario writes spacings as oslo does (0: default, negative: disabled).
+        .spacing(Spacing::from_secs_f64(spec.spacing)?)
         .run_immediately(spec.run_immediately)
         .enabled(spec.enabled)
         .external_process_ok(spec.external_process_ok);

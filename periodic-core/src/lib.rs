@@ -29,8 +29,8 @@ pub use looping::{
 };
 pub use periodic::{
     Concurrency, DEFAULT_INTERVAL, ErrorPolicy, IdlePolicy, IntoTaskResult, Jitter, PeriodicRunner,
-    PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunOutcome, TaskInfo, TaskRun, jitter_for,
-    nearest_boundary, registered_tasks,
+    PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunOutcome, RunnerOptions, Spacing,
+    TaskInfo, TaskRun, jitter_for, nearest_boundary, registered_tasks,
 };
 pub use service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, RunningService,
@@ -53,7 +53,7 @@ pub mod __private {
     use std::fmt::Display;
     use std::sync::Arc;
 
-    pub use crate::periodic::private::{TaskCall, TaskDescriptor, TaskFailure};
+    pub use crate::periodic::private::{Spacing, TaskCall, TaskDescriptor, TaskFailure};
     pub use inventory;
 
     use crate::BoxError;

@@ -10,8 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::looping::RunTokens;
-use crate::looping::{Callee, DynamicInterval, FixedInterval, LoopingCall};
+use crate::looping::{Callee, DynamicInterval, FixedInterval, LoopingCall, RunTokens, TimerHost};
 
 tokio::task_local! {
     /// The id of the group whose task (or timer) is running, so that `stop` and `wait`
@@ -121,14 +120,11 @@ struct GroupTokens {
     tasks: CancellationToken,
 }
 
-impl GroupShared {
-    fn tokens(&self) -> MutexGuard<'_, GroupTokens> {
-        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The tokens of a timer's next run: its own stop token, a child of the group's, and
-    /// the group's abort token.
-    pub(crate) fn timer_tokens(&self) -> RunTokens {
+/// What the group hands each of its timers (the looping module does not know groups).
+impl TimerHost for GroupShared {
+    /// A timer's next run: its own stop token, a child of the group's, and the group's
+    /// abort token.
+    fn run_tokens(&self) -> RunTokens {
         let tokens = self.tokens();
         RunTokens {
             stop: tokens.timers_stop.child_token(),
@@ -136,12 +132,20 @@ impl GroupShared {
         }
     }
 
-    /// Spawns a timer's loop, tracked by the group.
-    pub(crate) fn spawn_timer<F>(&self, task: F) -> JoinHandle<F::Output>
-    where
-        F: Future<Output: Send + 'static> + Send + 'static,
-    {
-        self.timers.spawn(CURRENT_GROUP.scope(self.id, task))
+    /// The timers' loops are tracked by the group.
+    fn tracker(&self) -> &TaskTracker {
+        &self.timers
+    }
+
+    /// A timer's loop runs as the group's own code, as `add_task`'s tasks do.
+    fn enter(&self, poll: &mut dyn FnMut()) {
+        CURRENT_GROUP.sync_scope(self.id, poll);
+    }
+}
+
+impl GroupShared {
+    fn tokens(&self) -> MutexGuard<'_, GroupTokens> {
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the caller runs in one of this group's tasks or timers.
@@ -266,7 +270,7 @@ impl TaskGroup {
         &self,
         mut call: LoopingCall<T, E>,
     ) -> LoopingCall<T, E> {
-        call.set_group(Arc::clone(&self.shared));
+        call.set_host(Arc::clone(&self.shared) as Arc<dyn TimerHost>);
         call.started()
     }
 

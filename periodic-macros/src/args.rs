@@ -197,10 +197,7 @@ pub(crate) struct TaskArgs {
 impl Default for TaskArgs {
     fn default() -> Self {
         TaskArgs {
-            spacing: Spacing {
-                seconds: 0.0,
-                span: Span::call_site(),
-            },
+            spacing: Spacing { seconds: 0.0 },
             run_immediately: false,
             name: None,
             enabled: true,
@@ -209,22 +206,30 @@ impl Default for TaskArgs {
     }
 }
 
-/// A `spacing` literal: its value in seconds and where it was written.
+/// A `spacing` literal's value in seconds (checked by [`spacing`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Spacing {
     pub(crate) seconds: f64,
-    pub(crate) span: Span,
 }
 
-impl ToTokens for Spacing {
-    /// An `f64` literal (`60.0`, `-1.0`) carrying the span of the user's literal.
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        let mut literal = proc_macro2::Literal::f64_unsuffixed(self.seconds.abs());
-        literal.set_span(self.span);
-        if self.seconds.is_sign_negative() {
-            tokens.extend(quote!(-));
+impl Spacing {
+    /// oslo's number as the runtime's `Spacing` under `krate` (`::periodic` or the
+    /// `crate = path` of `#[periodic_tasks]`): `0` is `Spacing::Default`, a negative number
+    /// `Spacing::Disabled`, a positive one `Spacing::Every(Duration::new(s, ns))`, converted
+    /// here with the runtime's rules. (The tokens do not carry the span of the user's
+    /// literal: they are not its text, and lints would read that text.)
+    pub(crate) fn tokens(self, krate: &TokenStream) -> TokenStream {
+        let spacing = quote!(#krate::__private::Spacing);
+        if self.seconds < 0.0 {
+            quote!(#spacing::Disabled)
+        } else if self.seconds == 0.0 {
+            quote!(#spacing::Default)
+        } else {
+            let every = std::time::Duration::try_from_secs_f64(self.seconds).unwrap_or_default();
+            let secs = proc_macro2::Literal::u64_suffixed(every.as_secs());
+            let nanos = proc_macro2::Literal::u32_suffixed(every.subsec_nanos());
+            quote!(#spacing::Every(::core::time::Duration::new(#secs, #nanos)))
         }
-        literal.to_tokens(tokens);
     }
 }
 
@@ -332,7 +337,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
                 "`spacing` must be a number literal of seconds (`spacing = 60`, `spacing = 0.5`); \
                  constants and expressions are not evaluated here. \
                  For a value known only at run time, use \
-                 `PeriodicRunner::builder(manager).spacing_override({task:?}, seconds)`"
+                 `PeriodicRunner::builder(manager).spacing_override({task:?}, Spacing::from_secs_f64(seconds)?)`"
             ),
         ));
     }
@@ -452,16 +457,38 @@ fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
             )));
         }
     };
-    match magnitude {
-        Some(seconds) if seconds.is_finite() => Ok(Spacing {
-            seconds: if negative { -seconds } else { seconds },
-            span: lit.span(),
-        }),
-        _ => Err(Invalid::Error(syn::Error::new_spanned(
-            value,
-            "`spacing` is out of range for an `f64` number of seconds",
-        ))),
+    let seconds = match magnitude {
+        Some(seconds) if seconds.is_finite() => seconds,
+        _ => {
+            return Err(Invalid::Error(syn::Error::new_spanned(
+                value,
+                "`spacing` is out of range for an `f64` number of seconds",
+            )));
+        }
+    };
+    // A positive spacing becomes a `Duration` of at least a nanosecond, as the runtime's
+    // `Spacing::from_secs_f64` requires (0 and negatives keep oslo's meanings).
+    if !negative && seconds > 0.0 {
+        match std::time::Duration::try_from_secs_f64(seconds) {
+            Ok(every) if !every.is_zero() => {}
+            Ok(_) => {
+                return Err(Invalid::Error(syn::Error::new_spanned(
+                    value,
+                    "`spacing` must be at least a nanosecond (`spacing = 0.000000001`); \
+                     0 means the default interval (60 s)",
+                )));
+            }
+            Err(_) => {
+                return Err(Invalid::Error(syn::Error::new_spanned(
+                    value,
+                    "`spacing` is too large for a `std::time::Duration`",
+                )));
+            }
+        }
     }
+    Ok(Spacing {
+        seconds: if negative { -seconds } else { seconds },
+    })
 }
 
 /// `run_immediately` / `external_process_ok`: a bare flag means `true`.

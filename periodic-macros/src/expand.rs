@@ -114,7 +114,6 @@ fn registration(
 ) -> TokenStream {
     let method_name = task.method.unraw().to_string();
     let name = &task.name;
-    let spacing = task.args.spacing;
     let run_immediately = task.args.run_immediately;
     let enabled = task.args.enabled;
     let external_process_ok = task.args.external_process_ok;
@@ -133,6 +132,7 @@ fn registration(
     let column = quote_spanned!(at=> ::core::column!());
     let wrapper = wrapper(args, self_ty, task);
     let krate = args.krate(Span::call_site());
+    let spacing = task.args.spacing.tokens(&krate);
     quote! {
         #(#impl_cfgs)*
         #(#cfgs)*

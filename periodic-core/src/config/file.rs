@@ -11,6 +11,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use super::options::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::periodic::Spacing;
 use crate::servicegroup::LivenessDriver;
 
 /// The sections, as they appear in error messages.
@@ -45,7 +46,7 @@ struct RawFile {
     #[serde(default)]
     cache: RawCache,
     #[serde(default)]
-    periodic_task_spacing: BTreeMap<String, Spacing>,
+    periodic_task_spacing: BTreeMap<String, OsloSpacing>,
     #[serde(default)]
     api: RawApi,
 }
@@ -120,7 +121,7 @@ pub(super) fn apply(config: &mut Config, text: &str, origin: &str) -> Result<()>
     if let Some(Servers(v)) = raw.cache.memcache_servers {
         config.cache.memcache_servers = v;
     }
-    for (name, Spacing(spacing)) in raw.periodic_task_spacing {
+    for (name, OsloSpacing(spacing)) in raw.periodic_task_spacing {
         config.periodic_task_spacing.insert(name, spacing);
     }
     if let Some(bind) = raw.api.bind {
@@ -246,34 +247,31 @@ impl<'de> Deserialize<'de> for Seconds {
     }
 }
 
-/// A task's spacing: any finite number of seconds (0: default; negative: disabled).
+/// A task's spacing as oslo writes it: a number of seconds, `0` for the default interval,
+/// negative for disabled; read with [`Spacing::from_secs_f64`].
 #[derive(Debug)]
-struct Spacing(f64);
+struct OsloSpacing(Spacing);
 
-impl<'de> Deserialize<'de> for Spacing {
+impl<'de> Deserialize<'de> for OsloSpacing {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = Spacing;
+            type Value = OsloSpacing;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a spacing in seconds (0: the default interval; negative: disabled)")
             }
             #[allow(clippy::cast_precision_loss)] // spacings are far below 2^53 seconds
-            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Spacing, E> {
-                Ok(Spacing(v as f64))
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<OsloSpacing, E> {
+                self.visit_f64(v as f64)
             }
             #[allow(clippy::cast_precision_loss)]
-            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Spacing, E> {
-                Ok(Spacing(v as f64))
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<OsloSpacing, E> {
+                self.visit_f64(v as f64)
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Spacing, E> {
-                if v.is_finite() {
-                    Ok(Spacing(v))
-                } else {
-                    Err(E::custom(format!(
-                        "a spacing must be a finite number, got {v}"
-                    )))
-                }
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<OsloSpacing, E> {
+                Spacing::from_secs_f64(v)
+                    .map(OsloSpacing)
+                    .map_err(E::custom)
             }
         }
         d.deserialize_any(V)
@@ -407,9 +405,15 @@ auth_token = "t"
         assert_eq!(
             config.periodic_task_spacing.iter().collect::<Vec<_>>(),
             [
-                (&"_heal_instance_info_cache".to_owned(), &-1.0),
-                (&"_sync_power_states".to_owned(), &300.0),
-                (&"update_available_resource".to_owned(), &0.5)
+                (&"_heal_instance_info_cache".to_owned(), &Spacing::Disabled),
+                (
+                    &"_sync_power_states".to_owned(),
+                    &Spacing::Every(Duration::from_secs(300))
+                ),
+                (
+                    &"update_available_resource".to_owned(),
+                    &Spacing::Every(Duration::from_millis(500))
+                )
             ]
         );
         assert_eq!(config.api.bind, Some("127.0.0.1:9000".parse().unwrap()));
@@ -491,6 +495,16 @@ auth_token = "t"
             err("[periodic_task_spacing]\n_sync = \"x\"\n").starts_with(
                 "periodic.toml: wrong value for `_sync` in [periodic_task_spacing] (line 2, column 9): invalid type: string"
             )
+        );
+        assert_eq!(
+            err("[periodic_task_spacing]\n_sync = 1e-12\n"),
+            "periodic.toml: wrong value for `_sync` in [periodic_task_spacing] (line 2, column 9): \
+             a spacing must be at least a nanosecond, got 0.000000000001 seconds"
+        );
+        assert_eq!(
+            err("[periodic_task_spacing]\n_sync = nan\n"),
+            "periodic.toml: wrong value for `_sync` in [periodic_task_spacing] (line 2, column 9): \
+             a spacing must be a finite number of seconds, got NaN"
         );
         assert!(
             err("database = 5\n")

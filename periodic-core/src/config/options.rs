@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::periodic::DEFAULT_INTERVAL;
+use crate::periodic::{DEFAULT_INTERVAL, RunnerOptions, Spacing};
 use crate::service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, ServiceBuilder,
 };
@@ -29,8 +29,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// [`update_from_file`](Self::update_from_file), then
 /// [`update_from_env`](Self::update_from_env), then the fields the command line sets.
 /// [`Config::load`] does the first three. Then hand it to a service group
-/// ([`servicegroup_config`](Self::servicegroup_config), [`database`](Self::database)) and
-/// a service ([`apply_to_service`](Self::apply_to_service)).
+/// ([`servicegroup_config`](Self::servicegroup_config), [`database`](Self::database)), a
+/// service ([`apply_to_service`](Self::apply_to_service)) or a runner alone
+/// ([`runner_options`](Self::runner_options)).
 ///
 /// | field | file key | default |
 /// |---|---|---|
@@ -175,10 +176,12 @@ pub struct Config {
     pub database: DatabaseOptions,
     /// The `[cache]` section.
     pub cache: CacheOptions,
-    /// The `[periodic_task_spacing]` section: spacings in seconds by task name, replacing
-    /// the declared ones (0: the default interval; negative: disabled). A name that is
-    /// not a task of the service makes [`Service::start`](crate::Service::start) fail.
-    pub periodic_task_spacing: BTreeMap<String, f64>,
+    /// The `[periodic_task_spacing]` section: spacings by task name, replacing the
+    /// declared ones. The file writes them in seconds with oslo's meaning, read with
+    /// [`Spacing::from_secs_f64`]: `0` is [`Spacing::Default`], a negative number
+    /// [`Spacing::Disabled`]. A name that is not a task of the service makes
+    /// [`Service::start`](crate::Service::start) fail.
+    pub periodic_task_spacing: BTreeMap<String, Spacing>,
     /// The `[api]` section.
     pub api: ApiOptions,
 }
@@ -339,11 +342,14 @@ impl Config {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use periodic::Config;
+    /// use periodic::{Config, Spacing};
     ///
     /// let mut config = Config::default();
     /// config.update_from_toml("[periodic_task_spacing]\n_sync_power_states = 300\n", "x.toml")?;
-    /// assert_eq!(config.periodic_task_spacing["_sync_power_states"], 300.0);
+    /// assert_eq!(
+    ///     config.periodic_task_spacing["_sync_power_states"],
+    ///     Spacing::Every(Duration::from_secs(300))
+    /// );
     /// assert_eq!(config.report_interval, Duration::from_secs(10)); // untouched
     /// # Ok::<(), periodic::Error>(())
     /// ```
@@ -473,9 +479,9 @@ impl Config {
 
     /// Sets this configuration's service options on `builder`: `host` (when set),
     /// `periodic_enable`, `periodic_fuzzy_delay`, `periodic_interval_max`,
-    /// `run_external_periodic_tasks`, `graceful_shutdown_timeout`, and one
-    /// [`spacing_override`](ServiceBuilder::spacing_override) per entry of
-    /// `periodic_task_spacing`. The service group is configured separately
+    /// `graceful_shutdown_timeout`, and the runner's options as
+    /// [`apply_to_runner`](Self::apply_to_runner) sets them, on top of the runner options
+    /// the builder has. The service group is configured separately
     /// ([`servicegroup_config`](Self::servicegroup_config)).
     ///
     /// # Examples
@@ -505,15 +511,64 @@ impl Config {
             .periodic_enable(self.periodic_enable)
             .periodic_fuzzy_delay(self.periodic_fuzzy_delay)
             .periodic_interval_max(self.periodic_interval_max)
-            .run_external_periodic_tasks(self.run_external_periodic_tasks)
-            .graceful_shutdown_timeout(self.graceful_shutdown_timeout);
+            .graceful_shutdown_timeout(self.graceful_shutdown_timeout)
+            .map_runner_options(|runner| self.apply_to_runner(runner));
         if let Some(host) = &self.host {
             builder = builder.host(host.clone());
         }
-        for (name, spacing) in &self.periodic_task_spacing {
-            builder = builder.spacing_override(name.clone(), *spacing);
-        }
         builder
+    }
+
+    /// The options of a runner as this configuration sets them: [`RunnerOptions`]'
+    /// defaults with [`apply_to_runner`](Self::apply_to_runner). For a program that runs
+    /// a [`PeriodicRunner`](crate::PeriodicRunner) without a service.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use periodic::{Config, PeriodicRunner, Spacing, periodic_tasks};
+    ///
+    /// struct Compute;
+    ///
+    /// #[periodic_tasks]
+    /// impl Compute {
+    ///     #[periodic_task(spacing = 600)]
+    ///     async fn _sync_power_states(&self) {}
+    /// }
+    ///
+    /// # fn main() -> periodic::Result<()> {
+    /// let config = Config::from_toml("[periodic_task_spacing]\n_sync_power_states = -1\n", "t.toml")?;
+    /// let runner = PeriodicRunner::<Compute>::builder(Compute)
+    ///     .options(config.runner_options())
+    ///     .build()?;
+    /// assert_eq!(runner.task("_sync_power_states").unwrap().spacing, Spacing::Disabled);
+    /// # Ok(()) }
+    /// ```
+    pub fn runner_options(&self) -> RunnerOptions {
+        self.apply_to_runner(RunnerOptions::default())
+    }
+
+    /// Sets this configuration's runner options on `options`:
+    /// [`run_external_periodic_tasks`](RunnerOptions::run_external_periodic_tasks), and one
+    /// [`spacing_override`](RunnerOptions::spacing_override) per entry of
+    /// [`periodic_task_spacing`](Self::periodic_task_spacing), after the overrides
+    /// `options` has (so the file's win). The other options keep their values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use periodic::{Config, IdlePolicy, RunnerOptions};
+    ///
+    /// let base = RunnerOptions::new().idle_policy(IdlePolicy::Oslo);
+    /// let options = Config::default().apply_to_runner(base);
+    /// # let _ = options;
+    /// ```
+    pub fn apply_to_runner(&self, options: RunnerOptions) -> RunnerOptions {
+        let mut options = options.run_external_periodic_tasks(self.run_external_periodic_tasks);
+        for (name, spacing) in &self.periodic_task_spacing {
+            options = options.spacing_override(name.clone(), *spacing);
+        }
+        options
     }
 }
 

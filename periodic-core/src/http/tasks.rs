@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::auth::Access;
 use super::fault::{Fault, json_body};
 use super::state::{AppState, Embedded};
+use crate::periodic::DEFAULT_INTERVAL;
 
 /// `GET /tasks`: `{"service": {...}, "tasks": [...]}`; 404 on a standalone server.
 pub(crate) async fn tasks(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -52,8 +53,10 @@ pub(crate) fn tasks_view(service: &Embedded) -> Value {
             json!({
                 "name": t.name,
                 "full_name": t.full_name,
-                "spacing": secs(t.spacing),
-                "enabled": t.enabled,
+                // The API's contract, older than `Spacing`: a disabled task shows the
+                // default interval, and `enabled` says whether the task runs here.
+                "spacing": secs(t.interval.unwrap_or(DEFAULT_INTERVAL)),
+                "enabled": t.runnable,
                 "run_immediately": t.run_immediately,
                 "external_process_ok": t.external_process_ok,
                 "last_run_ago": last_start.map(|s| signed_secs(now, s)),

@@ -9,10 +9,11 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_distr::StandardNormal;
 use tokio::time::Instant;
 
-use super::call::{
-    Failure, Idle, Kind, Looping, LoopingCall, OnError, Policy, Times, add_saturating, default_name,
-};
+use super::call::LoopingCall;
 use super::callee::{Attempt, Callee};
+use super::driver::{Looping, default_name};
+use super::kind::Kind;
+use super::policy::{Failure, Idle, OnError, Policy, Times, add_saturating};
 use super::timer::Timer;
 
 type Gauss = Box<dyn FnMut(f64, f64) -> f64 + Send>;

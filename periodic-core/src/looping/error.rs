@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::error::{BoxError, Error, ErrorKind};
 
-use super::call::Kind;
+use super::kind::Kind;
 
 /// Why a looping call, or an operation on its handle, failed.
 ///

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::call::{
-    Failure, Idle, Kind, Looping, LoopingCall, OnError, Policy, Times, add_saturating, default_name,
-};
+use super::call::LoopingCall;
 use super::callee::Callee;
+use super::driver::{Looping, default_name};
+use super::kind::Kind;
+use super::policy::{Failure, Idle, OnError, Policy, Times, add_saturating};
 use super::timer::Timer;
 
 /// Runs a callee every `interval`, on a fixed grid: oslo.service's

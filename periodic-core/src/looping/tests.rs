@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::call::{RunCtx, RunTokens, loop_task};
+use super::control::RunTokens;
+use super::driver::RunCtx;
+use super::erased::loop_task;
 use super::{Attempt, BackOff, DynamicInterval, FixedInterval, LoopingCall};
 
 fn ctx() -> RunCtx {
@@ -19,6 +21,7 @@ fn ctx() -> RunCtx {
             group_abort: Some(CancellationToken::new()),
         },
         control: Arc::default(),
+        host: None,
         started: Instant::now(),
     }
 }

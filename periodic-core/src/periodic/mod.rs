@@ -1,21 +1,48 @@
 //! Periodic tasks: the compile-time registry, the schedule maths and the runner
 //! (oslo.service's `periodic_task` module).
+//!
+//! | file | concept |
+//! |---|---|
+//! | `schedule.rs` | oslo's `_nearest_boundary` and jitter, as pure functions |
+//! | `spacing.rs` | [`Spacing`]: how often a task runs |
+//! | `policy.rs` | [`IdlePolicy`], [`ErrorPolicy`], [`Concurrency`] |
+//! | `mintree.rs` | the index of due times |
+//! | `task.rs` | a task at run time: its call, result and failures; [`PeriodicTask`] |
+//! | `registry.rs` | the tasks `#[periodic_task]` registers; [`registered_tasks`] |
+//! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
+//! | `options.rs` | [`RunnerOptions`]: every option of a runner, in one place |
+//! | `slots.rs` | the slot table: each task's schedule, function and counters |
+//! | `pass.rs` | one pass, sequential or concurrent, and the one helper that runs a task |
+//! | `runner.rs` | [`PeriodicRunner`] |
+//! | `builder.rs` | [`PeriodicRunnerBuilder`], `PeriodicRunner::builder` and `::new` |
+//!
+//! A file imports only files above it in this table.
 
+mod builder;
+mod info;
 mod mintree;
+mod options;
+mod pass;
+mod policy;
 mod registry;
 mod runner;
 mod schedule;
+mod slots;
+mod spacing;
 mod task;
 
+pub use builder::PeriodicRunnerBuilder;
+pub use info::{RunOutcome, TaskInfo, TaskRun};
+pub use options::RunnerOptions;
+pub use policy::{Concurrency, ErrorPolicy, IdlePolicy};
 pub use registry::{RegisteredTask, registered_tasks};
-pub use runner::{
-    Concurrency, ErrorPolicy, IdlePolicy, PeriodicRunner, PeriodicRunnerBuilder, RunOutcome,
-    TaskInfo, TaskRun,
-};
+pub use runner::PeriodicRunner;
 pub use schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
+pub use spacing::Spacing;
 pub use task::{IntoTaskResult, PeriodicTask};
 
 pub(crate) mod private {
     pub use super::registry::TaskDescriptor;
+    pub use super::spacing::Spacing;
     pub use super::task::{TaskCall, TaskFailure};
 }

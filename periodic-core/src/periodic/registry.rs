@@ -5,6 +5,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
+use super::spacing::Spacing;
 use super::task::TaskCall;
 
 /// A periodic task declared with `#[periodic_task]`. Not public API: built by generated
@@ -19,8 +20,8 @@ pub struct TaskDescriptor {
     pub method: &'static str,
     /// The task name (`name = "..."`, or the method name).
     pub name: &'static str,
-    /// Spacing in seconds as declared: 0 means the default, negative disables.
-    pub spacing: f64,
+    /// The spacing as declared (the macro turns oslo's numbers into a [`Spacing`]).
+    pub spacing: Spacing,
     /// `run_immediately`.
     pub run_immediately: bool,
     /// `enabled`.
@@ -78,8 +79,9 @@ pub struct RegisteredTask {
     pub name: &'static str,
     /// The Rust method.
     pub method: &'static str,
-    /// Declared spacing in seconds (0: default interval; negative: disabled).
-    pub spacing: f64,
+    /// The declared spacing: `spacing = 0` (or none) is [`Spacing::Default`], a negative
+    /// number [`Spacing::Disabled`].
+    pub spacing: Spacing,
     /// `run_immediately`.
     pub run_immediately: bool,
     /// `enabled`.
@@ -99,7 +101,7 @@ pub struct RegisteredTask {
 /// ```
 /// # use periodic::registered_tasks;
 /// for task in registered_tasks() {
-///     println!("{}.{} every {} s", task.owner, task.name, task.spacing);
+///     println!("{}.{}: {}", task.owner, task.name, task.spacing); // "Compute.poll: every 30s"
 /// }
 /// ```
 pub fn registered_tasks() -> Vec<RegisteredTask> {

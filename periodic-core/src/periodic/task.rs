@@ -1,14 +1,13 @@
 //! What a periodic task is at run time: its call, its result, its failures, and tasks added
 //! at run time.
 
+use super::spacing::Spacing;
+use crate::error::BoxError;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
-
-use crate::error::BoxError;
 
 /// One run's result as the runner sees it.
 pub(crate) type TaskResult = Result<(), TaskFailure>;
@@ -116,8 +115,13 @@ pub(crate) type AddedFn<M, C> = Arc<dyn Fn(Arc<M>, Arc<C>) -> TaskCall + Send + 
 /// `add_periodic_task`.
 ///
 /// It takes the same settings as `#[periodic_task]`, as builder methods with the same
-/// names and defaults: `spacing` 0 (meaning [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL),
-/// 60 s), not `run_immediately`, `enabled`, not `external_process_ok`.
+/// names and defaults: `spacing` [`Spacing::Default`] (every
+/// [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL), 60 s), not `run_immediately`, `enabled`,
+/// not `external_process_ok`.
+///
+/// [`new`](Self::new) makes an async task and [`blocking`](Self::blocking) one that runs on
+/// tokio's blocking pool; both take a closure of the manager and the pass's context, as
+/// `Arc<M>` and `Arc<C>`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -135,7 +139,7 @@ pub(crate) type AddedFn<M, C> = Arc<dyn Fn(Arc<M>, Arc<C>) -> TaskCall + Send + 
 /// ```
 pub struct PeriodicTask<M, C = ()> {
     pub(crate) name: String,
-    pub(crate) spacing: f64,
+    pub(crate) spacing: Spacing,
     pub(crate) run_immediately: bool,
     pub(crate) enabled: bool,
     pub(crate) external_process_ok: bool,
@@ -164,19 +168,33 @@ where
         Self::with_fn(name.into(), func)
     }
 
-    /// A blocking task: `f` runs on tokio's blocking thread pool, so it may block its
-    /// thread (a synchronous database driver, a CPU-heavy scan) without stalling the
+    /// A blocking task: `f` gets the manager and the pass's context, as
+    /// [`new`](Self::new)'s does, and runs on tokio's blocking thread pool, so it may block
+    /// its thread (a synchronous database driver, a CPU-heavy scan) without stalling the
     /// runtime.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use periodic::PeriodicTask;
+    ///
+    /// struct Manager;
+    ///
+    /// let task: PeriodicTask<Manager> =
+    ///     PeriodicTask::blocking("scan_disks", |_manager: Arc<Manager>, _ctx: Arc<()>| {
+    ///         std::fs::read_dir(".").map(|entries| entries.count())
+    ///     });
+    /// assert_eq!(task.name(), "scan_disks");
+    /// ```
     pub fn blocking<F, R>(name: impl Into<String>, f: F) -> Self
     where
-        F: Fn(&M, &C) -> R + Send + Sync + 'static,
+        F: Fn(Arc<M>, Arc<C>) -> R + Send + Sync + 'static,
         R: IntoTaskResult,
     {
         let f = Arc::new(f);
         let func: AddedFn<M, C> = Arc::new(move |manager, ctx| {
             let f = Arc::clone(&f);
             TaskCall::Blocking(Box::new(move || {
-                f(&manager, &ctx)
+                f(manager, ctx)
                     .into_task_result()
                     .map_err(TaskFailure::Error)
             }))
@@ -187,7 +205,7 @@ where
     fn with_fn(name: String, func: AddedFn<M, C>) -> Self {
         PeriodicTask {
             name,
-            spacing: 0.0,
+            spacing: Spacing::Default,
             run_immediately: false,
             enabled: true,
             external_process_ok: false,
@@ -197,18 +215,26 @@ where
 }
 
 impl<M, C> PeriodicTask<M, C> {
-    /// Seconds between runs; zero means [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL).
+    /// The time between runs: a [`Spacing`], or a [`Duration`](std::time::Duration)
+    /// (which converts into [`Spacing::Every`]). A [`Spacing::Disabled`] task is kept for
+    /// introspection but never runs. A number of seconds with oslo's meaning converts with
+    /// [`Spacing::from_secs_f64`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use periodic::{PeriodicTask, Spacing};
+    ///
+    /// # struct Manager;
+    /// let every_minute = PeriodicTask::<Manager>::new("a", |_m: Arc<Manager>, _c: Arc<()>| async {})
+    ///     .spacing(Duration::from_secs(60));
+    /// let from_config = PeriodicTask::<Manager>::new("b", |_m: Arc<Manager>, _c: Arc<()>| async {})
+    ///     .spacing(Spacing::from_secs_f64(-1.0)?); // oslo's "disabled"
+    /// # let _ = (every_minute, from_config); Ok::<(), periodic::Error>(())
+    /// ```
     #[must_use]
-    pub fn spacing(mut self, spacing: Duration) -> Self {
-        self.spacing = spacing.as_secs_f64();
-        self
-    }
-
-    /// Seconds between runs as oslo takes them: zero means the default interval, and a
-    /// negative value disables the task (it is kept for introspection but never runs).
-    #[must_use]
-    pub fn spacing_secs(mut self, spacing: f64) -> Self {
-        self.spacing = spacing;
+    pub fn spacing(mut self, spacing: impl Into<Spacing>) -> Self {
+        self.spacing = spacing.into();
         self
     }
 

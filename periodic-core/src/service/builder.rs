@@ -13,7 +13,7 @@ use super::options::ServiceOptions;
 use super::running::RunningService;
 use crate::error::{Error, ErrorKind, Result};
 use crate::looping::{DynamicInterval, OnError};
-use crate::periodic::{IdlePolicy, Jitter, PeriodicRunner};
+use crate::periodic::{IdlePolicy, Jitter, PeriodicRunner, RunnerOptions, Spacing};
 use crate::servicegroup::{HeartbeatMode, JoinOptions, NewService, ServiceGroup};
 use crate::task_group::TaskGroup;
 
@@ -158,10 +158,10 @@ impl<M: Manager> Service<M> {
         #[cfg(feature = "http")]
         let observer = api.as_ref().map(|(_, metrics)| {
             let metrics = Arc::clone(metrics);
-            Box::new(move |run: &crate::periodic::TaskRun| metrics.observe(run)) as Observer
+            move |run: &crate::periodic::TaskRun| metrics.observe(run)
         });
         #[cfg(not(feature = "http"))]
-        let observer = None;
+        let observer: Option<fn(&crate::periodic::TaskRun)> = None;
         hook("init_host", manager.init_host().await)?;
         let mut new = NewService::new(&options.host, &options.binary, &options.topic);
         if let Some(zone) = &options.availability_zone {
@@ -230,28 +230,20 @@ fn hook(name: &str, result: std::result::Result<(), crate::BoxError>) -> Result<
     })
 }
 
-/// An observer of finished task runs (the HTTP API's metrics).
-type Observer = Box<dyn Fn(&crate::periodic::TaskRun) + Send + Sync>;
-
+/// The service's runner: its options as set on the builder, plus `observer` (the HTTP
+/// API's metrics) after the observers set there.
 fn build_runner<M: Manager>(
     manager: &Arc<M>,
     options: &ServiceOptions,
-    observer: Option<Observer>,
+    observer: Option<impl Fn(&crate::periodic::TaskRun) + Send + Sync + 'static>,
 ) -> Result<PeriodicRunner<M, M::Context>> {
-    let mut builder = PeriodicRunner::<M, M::Context>::builder(Arc::clone(manager))
-        .idle_policy(options.idle_policy)
-        .jitter(options.jitter)
-        .run_external_periodic_tasks(options.run_external_periodic_tasks);
+    let mut runner = options.runner.clone();
     if let Some(observer) = observer {
-        builder = builder.on_task_run(observer);
+        runner = runner.on_task_run(observer);
     }
-    if let Some(seed) = options.seed {
-        builder = builder.seed(seed);
-    }
-    for (name, spacing) in &options.spacing_overrides {
-        builder = builder.spacing_override(name.clone(), *spacing);
-    }
-    builder.build()
+    PeriodicRunner::<M, M::Context>::builder(Arc::clone(manager))
+        .options(runner)
+        .build()
 }
 
 /// nova: `tg.add_dynamic_timer(self.periodic_tasks, initial_delay=randint(0,
@@ -266,7 +258,7 @@ fn start_periodic_tasks<M: Manager>(
     let initial_delay = if fuzzy == 0 {
         Duration::ZERO
     } else {
-        let mut rng = match options.seed {
+        let mut rng = match options.runner.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
@@ -335,10 +327,50 @@ impl<M: Manager> ServiceBuilder<M> {
         self
     }
 
-    /// oslo's `run_external_periodic_tasks` (default `true`).
+    /// The options of the service's runner, replacing the ones set so far (by this
+    /// method or by [`idle_policy`](Self::idle_policy), [`jitter`](Self::jitter),
+    /// [`run_external_periodic_tasks`](Self::run_external_periodic_tasks),
+    /// [`spacing_override`](Self::spacing_override) and [`seed`](Self::seed), which set
+    /// the same fields). The service's own observer of task runs (the HTTP API's metrics)
+    /// comes after the ones set here. Their seed also seeds `periodic_fuzzy_delay`.
+    ///
+    /// ```
+    /// use periodic::{ErrorPolicy, Manager, RunnerOptions, Service};
+    ///
+    /// struct Compute;
+    /// impl Manager for Compute {
+    ///     type Context = ();
+    ///     fn context(&self) {}
+    /// }
+    ///
+    /// let runner = RunnerOptions::new()
+    ///     .error_policy(ErrorPolicy::Log)
+    ///     .on_task_run(|run| println!("{} took {:?}", run.full_name, run.duration));
+    /// let builder = Service::builder(Compute, "periodic-compute", "compute").runner_options(runner);
+    /// # let _ = builder;
+    /// ```
+    #[must_use]
+    pub fn runner_options(mut self, options: RunnerOptions) -> Self {
+        self.options.runner = options;
+        self
+    }
+
+    /// Changes the runner's options with `f` (how [`Config`](crate::Config) applies its
+    /// own on top of the ones set before).
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
+    pub(crate) fn map_runner_options(
+        mut self,
+        f: impl FnOnce(RunnerOptions) -> RunnerOptions,
+    ) -> Self {
+        self.options.runner = f(self.options.runner);
+        self
+    }
+
+    /// oslo's `run_external_periodic_tasks` (default `true`); see
+    /// [`RunnerOptions::run_external_periodic_tasks`].
     #[must_use]
     pub fn run_external_periodic_tasks(mut self, yes: bool) -> Self {
-        self.options.run_external_periodic_tasks = yes;
+        self.options.runner = self.options.runner.run_external_periodic_tasks(yes);
         self
     }
 
@@ -350,26 +382,31 @@ impl<M: Manager> ServiceBuilder<M> {
         self
     }
 
-    /// The runner's idle policy (default [`IdlePolicy::Precise`]).
+    /// The runner's idle policy (default [`IdlePolicy::Precise`]); see
+    /// [`RunnerOptions::idle_policy`].
     #[must_use]
     pub fn idle_policy(mut self, policy: IdlePolicy) -> Self {
-        self.options.idle_policy = policy;
+        self.options.runner = self.options.runner.idle_policy(policy);
         self
     }
 
     /// The runner's jitter (default [`Jitter::Oslo`], 0-5 % of the spacing in whole
-    /// seconds).
+    /// seconds); see [`RunnerOptions::jitter`].
     #[must_use]
     pub fn jitter(mut self, jitter: Jitter) -> Self {
-        self.options.jitter = jitter;
+        self.options.runner = self.options.runner.jitter(jitter);
         self
     }
 
-    /// Overrides the spacing of periodic task `name`, in seconds (0: default interval;
-    /// negative: disabled), as nova reads spacings from configuration.
+    /// Overrides the spacing of periodic task `name`, as nova reads spacings from
+    /// configuration; see [`RunnerOptions::spacing_override`].
     #[must_use]
-    pub fn spacing_override(mut self, name: impl Into<String>, spacing: f64) -> Self {
-        self.options.spacing_overrides.push((name.into(), spacing));
+    pub fn spacing_override(
+        mut self,
+        name: impl Into<String>,
+        spacing: impl Into<Spacing>,
+    ) -> Self {
+        self.options.runner = self.options.runner.spacing_override(name, spacing);
         self
     }
 
@@ -427,10 +464,11 @@ impl<M: Manager> ServiceBuilder<M> {
         self
     }
 
-    /// Seeds the random fuzzy delay and the runner's jitter, for reproducible tests.
+    /// Seeds the random fuzzy delay and the runner's jitter, for reproducible tests; see
+    /// [`RunnerOptions::seed`].
     #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
-        self.options.seed = Some(seed);
+        self.options.runner = self.options.runner.seed(seed);
         self
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::periodic::{DEFAULT_INTERVAL, IdlePolicy, Jitter};
+use crate::periodic::{DEFAULT_INTERVAL, RunnerOptions};
 use crate::servicegroup::{HeartbeatMode, INITIAL_REPORTING_DELAY};
 
 /// nova's `periodic_fuzzy_delay` default: the first pass over the periodic tasks starts a
@@ -25,14 +25,12 @@ pub(crate) struct ServiceOptions {
     pub(crate) periodic_enable: bool,
     pub(crate) periodic_fuzzy_delay: Duration,
     pub(crate) periodic_interval_max: Option<Duration>,
-    pub(crate) run_external_periodic_tasks: bool,
     pub(crate) graceful_shutdown_timeout: Duration,
-    pub(crate) idle_policy: IdlePolicy,
-    pub(crate) jitter: Jitter,
-    pub(crate) spacing_overrides: Vec<(String, f64)>,
+    /// The runner's options, handed to it as they are; their seed also seeds
+    /// `periodic_fuzzy_delay`.
+    pub(crate) runner: RunnerOptions,
     pub(crate) heartbeat_mode: HeartbeatMode,
     pub(crate) initial_reporting_delay: Duration,
-    pub(crate) seed: Option<u64>,
     /// The HTTP API to serve while the service runs.
     #[cfg(feature = "http")]
     pub(crate) api: Option<crate::http::ApiServerOptions>,
@@ -48,14 +46,10 @@ impl ServiceOptions {
             periodic_enable: true,
             periodic_fuzzy_delay: DEFAULT_PERIODIC_FUZZY_DELAY,
             periodic_interval_max: Some(DEFAULT_INTERVAL),
-            run_external_periodic_tasks: true,
             graceful_shutdown_timeout: DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
-            idle_policy: IdlePolicy::default(),
-            jitter: Jitter::default(),
-            spacing_overrides: Vec::new(),
+            runner: RunnerOptions::default(),
             heartbeat_mode: HeartbeatMode::default(),
             initial_reporting_delay: INITIAL_REPORTING_DELAY,
-            seed: None,
             #[cfg(feature = "http")]
             api: None,
         }

@@ -1,0 +1,357 @@
+//! One pass over a runner's due tasks: oslo's `run_periodic_tasks` (one task after
+//! another) and `run_periodic_tasks_in_parallel` (all due tasks at once), with the idle
+//! time each returns, and [`run_timed`], the one place a run is started, timed and has its
+//! panics caught.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures::FutureExt as _;
+use tokio::time::Instant;
+
+use super::info::{RunOutcome, TaskRun};
+use super::mintree::NEVER;
+use super::options::RunnerOptions;
+use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
+use super::schedule::DEFAULT_INTERVAL;
+use super::slots::{InFlight, State, TaskFn};
+use super::task::{TaskCall, TaskFailure, TaskResult};
+use crate::error::{Error, ErrorKind, Result};
+
+/// What a runner's handles share: the manager, the options, and the slot table.
+pub(super) struct Shared<M, C> {
+    pub(super) manager: Arc<M>,
+    /// The same manager, type-erased for the tasks `#[periodic_task]` registered.
+    pub(super) manager_any: Arc<dyn Any + Send + Sync>,
+    pub(super) owner_name: Arc<str>,
+    pub(super) options: RunnerOptions,
+    /// Held for the length of a pass: passes do not overlap.
+    pub(super) pass: tokio::sync::Mutex<()>,
+    pub(super) state: Mutex<State<M, C>>,
+}
+
+/// Which run of which task: what a pass needs to account for a run.
+struct RunOf {
+    index: usize,
+    name: Arc<str>,
+    full_name: Arc<str>,
+    due: Instant,
+}
+
+/// A task launched by a pass: its run, ready to start.
+struct Launched {
+    of: RunOf,
+    call: TaskCall,
+    guard: InFlight,
+}
+
+/// What [`run_timed`] reports.
+struct Ran {
+    started: Instant,
+    ended: Instant,
+    result: TaskResult,
+}
+
+impl<M, C> Shared<M, C>
+where
+    M: Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    pub(super) fn state(&self) -> MutexGuard<'_, State<M, C>> {
+        // A panic while the lock is held can only come from this module's own code, which
+        // leaves the state consistent between statements; keep going with it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One pass with `policy`; returns how long to idle before the next one.
+    pub(super) async fn run_pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
+        let _pass = self.pass.lock().await;
+        match self.options.concurrency {
+            Concurrency::Sequential => self.sequential_pass(&ctx, policy).await,
+            Concurrency::Concurrent => self.concurrent_pass(&ctx, policy).await,
+        }
+    }
+
+    /// Picks task `index` to run now (see [`State::begin_run`]) and builds its call; a
+    /// task whose call panics while it is built fails like one whose run panics.
+    fn launch(
+        &self,
+        state: &mut State<M, C>,
+        index: usize,
+        now: Instant,
+        ctx: &Arc<C>,
+    ) -> Launched {
+        let begun = state.begin_run(index, now);
+        let slot = &state.slots[index];
+        let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &slot.func {
+            TaskFn::Registered(f) => {
+                let ctx_any: Arc<dyn Any + Send + Sync> = ctx.clone();
+                f(Arc::clone(&self.manager_any), ctx_any)
+            }
+            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx)),
+        }))
+        .unwrap_or_else(|payload| {
+            let failure = TaskFailure::from_panic(&*payload);
+            TaskCall::Async(Box::pin(async move { Err(failure) }))
+        });
+        Launched {
+            of: RunOf {
+                index,
+                name: Arc::clone(&slot.name),
+                full_name: Arc::clone(&slot.full_name),
+                due: begun.due,
+            },
+            call,
+            guard: begun.guard,
+        }
+    }
+
+    /// Accounts for a finished run: counters, log lines, the observers. Returns the error
+    /// to propagate, if the policy says so.
+    fn finish(&self, of: RunOf, ran: Ran, policy: ErrorPolicy) -> Option<Error> {
+        let RunOf {
+            index,
+            name,
+            full_name,
+            due,
+        } = of;
+        let outcome = match &ran.result {
+            Ok(()) => RunOutcome::Succeeded,
+            Err(f) if f.is_panic() => RunOutcome::Panicked,
+            Err(_) => RunOutcome::Failed,
+        };
+        let duration = ran.ended.saturating_duration_since(ran.started);
+        self.state().record(
+            index,
+            outcome != RunOutcome::Succeeded,
+            duration,
+            ran.started.saturating_duration_since(due),
+        );
+        if !self.options.observers.is_empty() {
+            let run = TaskRun {
+                name,
+                full_name: Arc::clone(&full_name),
+                due,
+                started: ran.started,
+                duration,
+                outcome,
+            };
+            for observer in &self.options.observers {
+                observer(&run);
+            }
+        }
+        let Err(failure) = ran.result else {
+            return None;
+        };
+        let full = &full_name;
+        match policy {
+            ErrorPolicy::Log => {
+                tracing::error!(
+                    task = %full,
+                    elapsed = ?duration,
+                    error = %failure,
+                    "Error during {full}: {failure}"
+                );
+                None
+            }
+            ErrorPolicy::Propagate => {
+                let message = format!("Error during {full}: {failure}");
+                let err = Error::new(ErrorKind::Task, message);
+                Some(match failure {
+                    TaskFailure::Error(source) => err.with_source(source),
+                    TaskFailure::Message(_) | TaskFailure::Panic(_) => err,
+                })
+            }
+        }
+    }
+
+    async fn sequential_pass(&self, ctx: &Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
+        let oslo = self.options.idle_policy == IdlePolicy::Oslo;
+        let mut now = Instant::now();
+        let mut idle = DEFAULT_INTERVAL;
+        let mut start = 0;
+        if oslo && let Some(min) = self.state().min_interval {
+            idle = idle.min(min);
+        }
+        loop {
+            let launched = {
+                let mut state = self.state();
+                let now_ns = state.ns(now);
+                let mut next = state.due.first_at_most(start, now_ns);
+                // Skip tasks whose previous run is still in progress.
+                while let Some(j) = next {
+                    if !state.in_flight(j) {
+                        break;
+                    }
+                    skip_in_flight(&state.slots[j].full_name);
+                    if oslo {
+                        idle = idle.min(remaining(state.due.min(start, j), now_ns));
+                    }
+                    start = j + 1;
+                    next = state.due.first_at_most(start, now_ns);
+                }
+                let segment_end = next.unwrap_or(state.due.len());
+                if oslo {
+                    // Tasks between the previous run and this one were checked at `now`.
+                    idle = idle.min(remaining(state.due.min(start, segment_end), now_ns));
+                }
+                match next {
+                    Some(j) => self.launch(&mut state, j, now, ctx),
+                    None => break,
+                }
+            };
+            let Launched { of, call, guard } = launched;
+            start = of.index + 1;
+            tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
+            let ran = run_timed(call, guard).await;
+            now = ran.ended;
+            if let Some(err) = self.finish(of, ran, policy) {
+                return Err(err);
+            }
+        }
+        if oslo {
+            Ok(idle)
+        } else {
+            Ok(self.precise_idle())
+        }
+    }
+
+    async fn concurrent_pass(&self, ctx: &Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
+        let oslo = self.options.idle_policy == IdlePolicy::Oslo;
+        let now = Instant::now();
+        let mut idle = DEFAULT_INTERVAL;
+        let mut launched = Vec::new();
+        {
+            let mut state = self.state();
+            if let Some(min) = state.min_interval {
+                idle = idle.min(min);
+            }
+            let now_ns = state.ns(now);
+            let mut start = 0;
+            loop {
+                let next = state.due.first_at_most(start, now_ns);
+                let segment_end = next.unwrap_or(state.due.len());
+                idle = idle.min(remaining(state.due.min(start, segment_end), now_ns));
+                let Some(j) = next else { break };
+                start = j + 1;
+                if state.in_flight(j) {
+                    skip_in_flight(&state.slots[j].full_name);
+                    continue;
+                }
+                launched.push(self.launch(&mut state, j, now, ctx));
+            }
+        }
+        let mut set = tokio::task::JoinSet::new();
+        let mut waiting: HashMap<tokio::task::Id, RunOf> = HashMap::new();
+        for Launched { of, call, guard } in launched {
+            tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
+            let handle = set.spawn(run_timed(call, guard));
+            waiting.insert(handle.id(), of);
+        }
+        let mut first_error = None;
+        while let Some(joined) = set.join_next_with_id().await {
+            let (id, ran) = match joined {
+                Ok((id, ran)) => (id, ran),
+                // `run_timed` catches the run's panics: only a runtime shutting down
+                // cancels it.
+                Err(err) => {
+                    let at = Instant::now();
+                    let id = err.id();
+                    let failure = if err.is_panic() {
+                        TaskFailure::from_panic(&*err.into_panic())
+                    } else {
+                        TaskFailure::Panic("the run was cancelled".to_owned())
+                    };
+                    (
+                        id,
+                        Ran {
+                            started: at,
+                            ended: at,
+                            result: Err(failure),
+                        },
+                    )
+                }
+            };
+            let Some(of) = waiting.remove(&id) else {
+                continue;
+            };
+            if let Some(err) = self.finish(of, ran, policy) {
+                first_error.get_or_insert(err);
+            }
+        }
+        if let Some(err) = first_error {
+            return Err(err);
+        }
+        if oslo {
+            Ok(idle)
+        } else {
+            Ok(self.precise_idle())
+        }
+    }
+
+    /// [`IdlePolicy::Precise`]: from now to the earliest next due run, at most the default
+    /// interval.
+    fn precise_idle(&self) -> Duration {
+        let state = self.state();
+        let now_ns = state.ns(Instant::now());
+        remaining(state.due.min(0, state.due.len()), now_ns).min(DEFAULT_INTERVAL)
+    }
+}
+
+/// oslo's warning for a task whose previous run has not ended.
+fn skip_in_flight(full_name: &str) {
+    tracing::warn!(
+        task = %full_name,
+        "Skipping periodic task {full_name} because its previous run is still in progress"
+    );
+}
+
+/// Time from `now_ns` until `due_ns` for a task that is not due (`due_ns > now_ns`), or the
+/// default interval for an empty segment.
+fn remaining(due_ns: u64, now_ns: u64) -> Duration {
+    if due_ns == NEVER {
+        DEFAULT_INTERVAL
+    } else {
+        Duration::from_nanos(due_ns.saturating_sub(now_ns))
+    }
+}
+
+/// Runs one call and times it: an async task is awaited here with its panics caught, a
+/// blocking one runs on tokio's blocking pool. `guard` is dropped when the run ends; if
+/// this future is dropped first, an async run ends with it, while a blocking run goes on
+/// to its end on its thread and keeps the task marked in flight until then. A sequential
+/// pass awaits this in place, a concurrent one spawns it.
+async fn run_timed(call: TaskCall, guard: InFlight) -> Ran {
+    let started = Instant::now();
+    let result = match call {
+        TaskCall::Async(fut) => {
+            let result = match AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(result) => result,
+                Err(payload) => Err(TaskFailure::from_panic(&*payload)),
+            };
+            drop(guard);
+            result
+        }
+        TaskCall::Blocking(f) => {
+            let joined = tokio::task::spawn_blocking(move || {
+                let result = f();
+                drop(guard);
+                result
+            })
+            .await;
+            match joined {
+                Ok(result) => result,
+                Err(err) if err.is_panic() => Err(TaskFailure::from_panic(&*err.into_panic())),
+                Err(_) => Err(TaskFailure::Panic("the run was cancelled".to_owned())),
+            }
+        }
+    };
+    Ran {
+        started,
+        ended: Instant::now(),
+        result,
+    }
+}

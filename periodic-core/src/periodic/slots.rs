@@ -1,0 +1,349 @@
+//! The slot table: one slot per task (its spacing, flags, schedule, function and counters),
+//! the index of due times over them, and the jitter's random source.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use tokio::time::Instant;
+
+use super::info::TaskInfo;
+use super::mintree::{MinTree, NEVER};
+use super::options::{JitterSource, RunnerOptions};
+use super::schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
+use super::spacing::Spacing;
+use super::task::{AddedFn, TaskCall};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The call of a task registered by `#[periodic_task]`, on the type-erased manager and
+/// context.
+pub(super) type ErasedFn = fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>) -> TaskCall;
+
+/// How a slot's task is called.
+pub(super) enum TaskFn<M, C> {
+    /// Declared with `#[periodic_task]`.
+    Registered(ErasedFn),
+    /// Added with `add_periodic_task`.
+    Added(AddedFn<M, C>),
+}
+
+/// A task as it enters the table.
+pub(super) struct SlotSpec<M, C> {
+    pub(super) name: Arc<str>,
+    pub(super) spacing: Spacing,
+    pub(super) run_immediately: bool,
+    pub(super) enabled: bool,
+    pub(super) external_process_ok: bool,
+    pub(super) func: TaskFn<M, C>,
+}
+
+#[derive(Default)]
+struct Stats {
+    runs: u64,
+    failures: u64,
+    last_duration: Option<Duration>,
+    last_lateness: Option<Duration>,
+}
+
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "oslo's task flags, one field each"
+)]
+pub(super) struct Slot<M, C> {
+    pub(super) name: Arc<str>,
+    pub(super) full_name: Arc<str>,
+    spacing: Spacing,
+    /// The time between runs in effect: the spacing's, or [`DEFAULT_INTERVAL`] when it
+    /// is disabled (the slot then never becomes due, so the value only keeps the
+    /// arithmetic of a later `set_spacing` total).
+    interval: Duration,
+    enabled: bool,
+    /// Enabled, spacing not disabled, and not an external task of a runner that skips
+    /// those.
+    runnable: bool,
+    run_immediately: bool,
+    external_process_ok: bool,
+    last_run: Option<Instant>,
+    due: Instant,
+    pub(super) func: TaskFn<M, C>,
+    stats: Stats,
+    pub(super) in_flight: Arc<AtomicBool>,
+}
+
+/// Clears a task's in-flight flag when the run ends, however it ends (also when a pass is
+/// cancelled and the run's future dropped).
+pub(super) struct InFlight(Arc<AtomicBool>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// A run that [`State::begin_run`] picked: what the pass needs to account for it.
+pub(super) struct Begun {
+    pub(super) due: Instant,
+    pub(super) guard: InFlight,
+}
+
+/// The source of the uniform draws in `[0, 1)` behind oslo's jitter.
+enum Uniform {
+    Rng(Box<StdRng>),
+    Custom(JitterSource),
+}
+
+impl Uniform {
+    fn new(options: &RunnerOptions) -> Self {
+        match (&options.jitter_source, options.seed) {
+            (Some(draw), _) => Uniform::Custom(Arc::clone(draw)),
+            (None, Some(seed)) => Uniform::Rng(Box::new(StdRng::seed_from_u64(seed))),
+            (None, None) => Uniform::Rng(Box::new(StdRng::from_os_rng())),
+        }
+    }
+
+    fn draw(&mut self) -> f64 {
+        match self {
+            Uniform::Rng(rng) => rng.random::<f64>(),
+            Uniform::Custom(f) => {
+                let u = (f.lock().unwrap_or_else(PoisonError::into_inner))();
+                if u.is_finite() {
+                    u.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
+/// Every task of a runner, in pass order, with the index of their due times.
+pub(super) struct State<M, C> {
+    /// What due times are measured from, in the index.
+    origin: Instant,
+    /// The manager type's short name, for `Manager.task` and messages.
+    owner: Arc<str>,
+    /// oslo's `run_external_periodic_tasks`.
+    run_external: bool,
+    jitter: Jitter,
+    uniform: Uniform,
+    pub(super) slots: Vec<Slot<M, C>>,
+    by_name: HashMap<Arc<str>, usize>,
+    /// The due time of each runnable slot (nanoseconds since `origin`), [`NEVER`] for the
+    /// others.
+    pub(super) due: MinTree,
+    /// The shortest interval of a runnable task (oslo's `idle_for` starts from it).
+    pub(super) min_interval: Option<Duration>,
+}
+
+impl<M, C> State<M, C> {
+    /// An empty table for a runner of `owner`'s tasks.
+    pub(super) fn new(owner: Arc<str>, origin: Instant, options: &RunnerOptions) -> Self {
+        State {
+            origin,
+            owner,
+            run_external: options.run_external_periodic_tasks,
+            jitter: options.jitter,
+            uniform: Uniform::new(options),
+            slots: Vec::new(),
+            by_name: HashMap::new(),
+            due: MinTree::new(),
+            min_interval: None,
+        }
+    }
+
+    /// `t` as nanoseconds since the origin, as the index keeps it.
+    pub(super) fn ns(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.origin).as_nanos()).unwrap_or(NEVER - 1)
+    }
+
+    /// The earliest next due time of any task, or `None` when no task runs.
+    pub(super) fn next_due(&self) -> Option<Instant> {
+        let m = self.due.min(0, self.due.len());
+        (m != NEVER).then(|| self.origin + Duration::from_nanos(m))
+    }
+
+    /// Adds a task; a task that is not `run_immediately` is first due one interval after
+    /// `now`. Returns whether it is runnable.
+    pub(super) fn push(&mut self, spec: SlotSpec<M, C>, now: Instant) -> Result<bool> {
+        if self.by_name.contains_key(&spec.name) {
+            return Err(Error::new(
+                ErrorKind::DuplicateTask,
+                format!(
+                    "two periodic tasks of {} are named `{}`; give one of them another `name`",
+                    self.owner, spec.name
+                ),
+            ));
+        }
+        let full_name: Arc<str> = format!("{}.{}", self.owner, spec.name).into();
+        let interval = spec.spacing.checked_interval(&full_name)?;
+        if interval.is_none() {
+            tracing::info!(task = %spec.name, "Skipping periodic task {} because its interval is negative", spec.name);
+        } else if !spec.enabled {
+            tracing::info!(task = %spec.name, "Skipping periodic task {} because it is disabled", spec.name);
+        }
+        let runnable = self.runnable(spec.enabled, interval, spec.external_process_ok);
+        let interval = interval.unwrap_or(DEFAULT_INTERVAL);
+        let last_run = if spec.run_immediately {
+            None
+        } else {
+            Some(now)
+        };
+        let due = last_run.map_or(now, |t| t + interval);
+        let index = self.slots.len();
+        self.slots.push(Slot {
+            name: Arc::clone(&spec.name),
+            full_name,
+            spacing: spec.spacing,
+            interval,
+            enabled: spec.enabled,
+            runnable,
+            run_immediately: spec.run_immediately,
+            external_process_ok: spec.external_process_ok,
+            last_run,
+            due,
+            func: spec.func,
+            stats: Stats::default(),
+            in_flight: Arc::new(AtomicBool::new(false)),
+        });
+        self.by_name.insert(spec.name, index);
+        let value = if runnable { self.ns(due) } else { NEVER };
+        self.due.push(value);
+        if runnable {
+            self.min_interval = Some(self.min_interval.map_or(interval, |m| m.min(interval)));
+        }
+        Ok(runnable)
+    }
+
+    fn runnable(&self, enabled: bool, interval: Option<Duration>, external: bool) -> bool {
+        enabled && interval.is_some() && (self.run_external || !external)
+    }
+
+    /// Changes the spacing of task `name`; its next due time becomes its last run plus the
+    /// new interval (a task that has not run yet keeps its anchor).
+    pub(super) fn set_spacing(&mut self, name: &str, spacing: Spacing, now: Instant) -> Result<()> {
+        let Some(&index) = self.by_name.get(name) else {
+            let mut known: Vec<&str> = self.slots.iter().map(|s| &*s.name).collect();
+            known.sort_unstable();
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "spacing override for `{name}`: {} has no periodic task of that name (its tasks: {})",
+                    self.owner,
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        };
+        let interval = spacing.checked_interval(&self.slots[index].full_name)?;
+        let slot = &self.slots[index];
+        let runnable = self.runnable(slot.enabled, interval, slot.external_process_ok);
+        if interval.is_none() {
+            tracing::info!(task = %name, "Skipping periodic task {name} because its interval is negative");
+        }
+        let slot = &mut self.slots[index];
+        slot.spacing = spacing;
+        slot.interval = interval.unwrap_or(DEFAULT_INTERVAL);
+        slot.runnable = runnable;
+        // A task that has not run yet keeps its anchor (creation time or "immediately").
+        let anchor_due = match slot.last_run {
+            Some(last) => last + slot.interval,
+            None => slot.due.min(now),
+        };
+        slot.due = anchor_due;
+        let value = if runnable { self.ns(anchor_due) } else { NEVER };
+        self.due.set(index, value);
+        self.min_interval = self
+            .slots
+            .iter()
+            .filter(|s| s.runnable)
+            .map(|s| s.interval)
+            .min();
+        Ok(())
+    }
+
+    /// Picks task `index` to run at `now`: moves its last run to the nearest grid point
+    /// (plus oslo's jitter) and its due time one interval on, and marks it in flight.
+    pub(super) fn begin_run(&mut self, index: usize, now: Instant) -> Begun {
+        let slot = &self.slots[index];
+        let interval = slot.interval;
+        let previous = slot.last_run;
+        // oslo draws the random number only for a task that has run before.
+        let jitter = match (self.jitter, previous) {
+            (Jitter::Oslo, Some(_)) => jitter_for(interval, self.uniform.draw()),
+            _ => Duration::ZERO,
+        };
+        let last = nearest_boundary(previous, interval, now, jitter);
+        let next_due = last + interval;
+        let next_ns = self.ns(next_due);
+        self.due.set(index, next_ns);
+        let slot = &mut self.slots[index];
+        let due = slot.due;
+        slot.last_run = Some(last);
+        slot.due = next_due;
+        slot.in_flight.store(true, Ordering::Release);
+        Begun {
+            due,
+            guard: InFlight(Arc::clone(&slot.in_flight)),
+        }
+    }
+
+    /// Counts a finished run of task `index`.
+    pub(super) fn record(
+        &mut self,
+        index: usize,
+        failed: bool,
+        duration: Duration,
+        lateness: Duration,
+    ) {
+        if let Some(slot) = self.slots.get_mut(index) {
+            slot.stats.runs += 1;
+            if failed {
+                slot.stats.failures += 1;
+            }
+            slot.stats.last_duration = Some(duration);
+            slot.stats.last_lateness = Some(lateness);
+        }
+    }
+
+    /// Whether a run of task `index` is in progress.
+    pub(super) fn in_flight(&self, index: usize) -> bool {
+        self.slots[index].in_flight.load(Ordering::Acquire)
+    }
+
+    /// Every task's snapshot, in pass order.
+    pub(super) fn infos(&self) -> Vec<TaskInfo> {
+        self.slots.iter().map(Self::info).collect()
+    }
+
+    /// Task `name`'s snapshot.
+    pub(super) fn info_of(&self, name: &str) -> Option<TaskInfo> {
+        self.by_name.get(name).map(|&i| Self::info(&self.slots[i]))
+    }
+
+    fn info(slot: &Slot<M, C>) -> TaskInfo {
+        TaskInfo {
+            name: slot.name.to_string(),
+            full_name: slot.full_name.to_string(),
+            spacing: slot.spacing,
+            interval: (!slot.spacing.is_disabled()).then_some(slot.interval),
+            enabled: slot.enabled,
+            runnable: slot.runnable,
+            run_immediately: slot.run_immediately,
+            external_process_ok: slot.external_process_ok,
+            last_run: slot.last_run,
+            next_due: slot.runnable.then_some(slot.due),
+            runs: slot.stats.runs,
+            failures: slot.stats.failures,
+            last_duration: slot.stats.last_duration,
+            last_lateness: slot.stats.last_lateness,
+            running: slot.in_flight.load(Ordering::Acquire),
+        }
+    }
+}
