@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use periodic::{
-    Config, ErrorKind, IdlePolicy, LivenessDriver, Manager, PeriodicRunner, RunnerOptions,
-    Service, ServiceGroup, Spacing, periodic_tasks,
+    Config, ErrorKind, IdlePolicy, LivenessDriver, Manager, PeriodicRunner, RunnerOptions, Service,
+    ServiceGroup, Spacing, periodic_tasks,
 };
 
 fn example_file() -> std::path::PathBuf {
