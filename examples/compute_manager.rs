@@ -72,8 +72,9 @@ struct Args {
     /// connection, $PERIODIC_DATABASE_URL, or sqlite://periodic.db].
     #[arg(long, value_name = "URL")]
     db: Option<String>,
-    /// The liveness driver (nova's servicegroup_driver): heartbeats in the database (db)
-    /// or in memcached (mc) [default: [DEFAULT] servicegroup_driver, or db].
+    /// The liveness driver (nova's servicegroup_driver): heartbeats in the database (db),
+    /// in memcached (mc) or in Redis (redis) [default: [DEFAULT] servicegroup_driver, or
+    /// db].
     #[arg(long, value_parser = PossibleValuesParser::new(LivenessDriver::names())
         .try_map(|name| name.parse::<LivenessDriver>()))]
     driver: Option<LivenessDriver>,
@@ -81,6 +82,10 @@ struct Args {
     /// memcache_servers, or $PERIODIC_MEMCACHED_SERVERS].
     #[arg(long, value_delimiter = ',')]
     memcached_servers: Vec<String>,
+    /// The Redis server of the redis driver (redis://HOST:PORT) [default: [cache]
+    /// redis_url, or $PERIODIC_REDIS_URL].
+    #[arg(long, value_name = "URL")]
+    redis_url: Option<String>,
     /// Seconds between heartbeats (nova's report_interval) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     report_interval: Option<u64>,
@@ -391,6 +396,9 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
             .cache
             .memcache_servers
             .clone_from(&args.memcached_servers);
+    }
+    if let Some(url) = &args.redis_url {
+        config.cache.redis_url = Some(url.clone());
     }
     if let Some(secs) = args.report_interval {
         config.report_interval = Duration::from_secs(secs);

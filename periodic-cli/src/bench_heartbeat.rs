@@ -56,6 +56,9 @@ pub(crate) struct Args {
     /// The memcached server (`host:port`) of the `mc` driver.
     #[arg(long)]
     memcached: Option<String>,
+    /// The Redis server (`redis://HOST:PORT`) of the `redis` driver.
+    #[arg(long, value_name = "URL")]
+    redis_url: Option<String>,
     /// Seconds between two lists (default: the report interval).
     #[arg(long)]
     list_interval: Option<f64>,
@@ -138,6 +141,14 @@ async fn bench(args: &Args) -> Result<Report, Error> {
             ));
         };
         config = config.memcached_servers([server.as_str()]);
+    }
+    if driver == LivenessDriver::REDIS {
+        let Some(url) = &args.redis_url else {
+            return Err(Error::Usage(
+                "--driver redis needs --redis-url redis://HOST:PORT".to_owned(),
+            ));
+        };
+        config = config.redis_url(url.as_str());
     }
     let group = ServiceGroup::open(&args.db, config).await?;
     let n = usize::try_from(args.services).unwrap_or(usize::MAX);

@@ -29,12 +29,16 @@ pub(crate) struct StoreArgs {
     #[arg(long, global = true, value_name = "SECONDS")]
     pub(crate) service_down_time: Option<u64>,
     /// The liveness driver the services use (nova's servicegroup_driver): db (heartbeats
-    /// in the database) or mc (memcached keys) [default: from the configuration, or db].
+    /// in the database), mc (memcached keys) or redis (Redis keys) [default: from the
+    /// configuration, or db].
     #[arg(long, global = true, value_parser = driver_parser())]
     pub(crate) driver: Option<LivenessDriver>,
     /// memcached servers for the mc driver (host:port, comma-separated).
     #[arg(long, global = true, value_delimiter = ',', value_name = "HOST:PORT")]
     pub(crate) memcached_servers: Vec<String>,
+    /// The Redis server for the redis driver (redis://HOST:PORT).
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) redis_url: Option<String>,
 }
 
 impl StoreArgs {
@@ -55,6 +59,9 @@ impl StoreArgs {
                 .cache
                 .memcache_servers
                 .clone_from(&self.memcached_servers);
+        }
+        if let Some(url) = &self.redis_url {
+            config.cache.redis_url = Some(url.clone());
         }
         Ok(config)
     }

@@ -1,7 +1,8 @@
 //! The real servers of the driver tests: which to use (or skip), a scratch database per
 //! test, and a TCP proxy that plays a store outage.
 //!
-//! The rule: if `PERIODIC_TEST_POSTGRES_URL` (`..._MYSQL_URL`, `PERIODIC_TEST_MEMCACHED`)
+//! The rule: if `PERIODIC_TEST_POSTGRES_URL` (`..._MYSQL_URL`, `PERIODIC_TEST_MEMCACHED`,
+//! `PERIODIC_TEST_REDIS_URL`)
 //! is set, the server must be reachable, and a failure is a test failure. If it is unset,
 //! the default local server is tried; if it is unreachable the test prints `skipped:
 //! <driver> tests: <why>` to stderr and returns, so `cargo test` on a machine without
@@ -26,6 +27,7 @@ pub enum Kind {
     Postgres,
     MySql,
     Memcached,
+    Redis,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Postgres => "PERIODIC_TEST_POSTGRES_URL",
             Kind::MySql => "PERIODIC_TEST_MYSQL_URL",
             Kind::Memcached => "PERIODIC_TEST_MEMCACHED",
+            Kind::Redis => "PERIODIC_TEST_REDIS_URL",
         }
     }
 
@@ -42,6 +45,7 @@ impl Kind {
             Kind::Postgres => "postgres://postgres@127.0.0.1:5432/test",
             Kind::MySql => "mysql://root@127.0.0.1:3306/test",
             Kind::Memcached => "127.0.0.1:11211",
+            Kind::Redis => "redis://127.0.0.1:6379",
         }
     }
 
@@ -50,6 +54,7 @@ impl Kind {
             Kind::Postgres => "postgres",
             Kind::MySql => "mysql",
             Kind::Memcached => "memcached",
+            Kind::Redis => "redis",
         }
     }
 }
@@ -74,6 +79,10 @@ pub async fn server(kind: Kind) -> Option<String> {
             .await
             .map(drop)
             .map_err(|e| e.to_string()),
+        Kind::Redis => TcpStream::connect(addr_of(&url, 6379).await)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
     };
     match reachable {
         Ok(()) => Some(url),
@@ -81,7 +90,7 @@ pub async fn server(kind: Kind) -> Option<String> {
         Err(e) => {
             // Once per test binary, and through the stderr handle rather than
             // `eprintln!`, which the test harness captures for passing tests.
-            static SAID: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+            static SAID: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
             if !SAID[kind as usize].swap(true, Ordering::Relaxed) {
                 let _ = writeln!(
                     std::io::stderr(),
@@ -139,7 +148,7 @@ impl ScratchDb {
                 }
                 sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
             }
-            Kind::Memcached => unreachable!("memcached has no databases"),
+            Kind::Memcached | Kind::Redis => unreachable!("{kind:?} has no databases"),
         }
         let url = with_database(&admin_url, &name);
         Some(ScratchDb {
@@ -168,7 +177,7 @@ async fn drop_database(kind: Kind, admin_url: &str, name: &str) {
             let stmt = format!("DROP DATABASE IF EXISTS {name}");
             sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
         }
-        Kind::Memcached => {}
+        Kind::Memcached | Kind::Redis => {}
     }
 }
 

@@ -52,6 +52,7 @@ pub(super) fn apply(config: &mut Config, name: &str, value: &str) -> Result<()> 
         }
         "PERIODIC_DATABASE_URL" => value.clone_into(&mut config.database.connection),
         "PERIODIC_MEMCACHED_SERVERS" => config.cache.memcache_servers = split_servers(value),
+        "PERIODIC_REDIS_URL" => config.cache.redis_url = Some(value.trim().to_owned()),
         "PERIODIC_API_BIND" => {
             config.api.bind = Some(
                 value
@@ -90,6 +91,7 @@ mod tests {
             ("PERIODIC_SERVICEGROUP_DRIVER", "mc"),
             ("PERIODIC_DATABASE_URL", "sqlite:///tmp/x.db"),
             ("PERIODIC_MEMCACHED_SERVERS", "a:1,b:2"),
+            ("PERIODIC_REDIS_URL", "redis://127.0.0.1:6380/2"),
             ("PERIODIC_API_BIND", "[::1]:8774"),
             ("PERIODIC_API_TOKEN", "tok"),
             ("PERIODIC_UNRELATED", "whatever"),
@@ -109,6 +111,10 @@ mod tests {
         );
         assert_eq!(config.database.connection, "sqlite:///tmp/x.db");
         assert_eq!(config.cache.memcache_servers, ["a:1", "b:2"]);
+        assert_eq!(
+            config.cache.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6380/2")
+        );
         assert_eq!(config.api.bind, Some("[::1]:8774".parse().unwrap()));
         assert_eq!(config.api.auth_token.as_deref(), Some("tok"));
     }

@@ -75,6 +75,7 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawCache {
     memcache_servers: Option<Servers>,
+    redis_url: Option<NonEmpty>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +121,9 @@ pub(super) fn apply(config: &mut Config, text: &str, origin: &str) -> Result<()>
     }
     if let Some(Servers(v)) = raw.cache.memcache_servers {
         config.cache.memcache_servers = v;
+    }
+    if let Some(NonEmpty(v)) = raw.cache.redis_url {
+        config.cache.redis_url = Some(v);
     }
     for (name, OsloSpacing(spacing)) in raw.periodic_task_spacing {
         config.periodic_task_spacing.insert(name, spacing);
@@ -378,6 +382,7 @@ connection = "postgres://nova@db/nova"
 
 [cache]
 memcache_servers = "a:11211, b:11211"
+redis_url = "redis://r:6379"
 
 [periodic_task_spacing]
 _sync_power_states = 300
@@ -402,6 +407,7 @@ auth_token = "t"
         assert_eq!(config.servicegroup_driver, LivenessDriver::MC);
         assert_eq!(config.database.connection, "postgres://nova@db/nova");
         assert_eq!(config.cache.memcache_servers, ["a:11211", "b:11211"]);
+        assert_eq!(config.cache.redis_url.as_deref(), Some("redis://r:6379"));
         assert_eq!(
             config.periodic_task_spacing.iter().collect::<Vec<_>>(),
             [

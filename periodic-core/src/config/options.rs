@@ -46,6 +46,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | [`servicegroup_driver`](Self::servicegroup_driver) | `[DEFAULT] servicegroup_driver` | `db` |
 /// | [`database.connection`](DatabaseOptions::connection) | `[database] connection` | [`DEFAULT_DATABASE_URL`] |
 /// | [`cache.memcache_servers`](CacheOptions::memcache_servers) | `[cache] memcache_servers` | none |
+/// | [`cache.redis_url`](CacheOptions::redis_url) | `[cache] redis_url` | none |
 /// | [`periodic_task_spacing`](Self::periodic_task_spacing) | `[periodic_task_spacing] NAME` | none (the declared spacings) |
 /// | [`api.bind`](ApiOptions::bind) | `[api] bind` | unset (the program's default) |
 /// | [`api.auth_token`](ApiOptions::auth_token) | `[api] auth_token` | unset |
@@ -75,6 +76,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 ///
 /// [cache]
 /// memcache_servers = ["127.0.0.1:11211"]
+/// redis_url = "redis://127.0.0.1:6379"  # the `redis` servicegroup driver
 ///
 /// [periodic_task_spacing]              # per task, as nova's *_interval options
 /// _sync_power_states = 300             # 0: the default interval; negative: disabled
@@ -107,6 +109,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | `PERIODIC_SERVICEGROUP_DRIVER` | `[DEFAULT] servicegroup_driver` |
 /// | `PERIODIC_DATABASE_URL` | `[database] connection` |
 /// | `PERIODIC_MEMCACHED_SERVERS` | `[cache] memcache_servers` (comma-separated) |
+/// | `PERIODIC_REDIS_URL` | `[cache] redis_url` |
 /// | `PERIODIC_API_BIND` | `[api] bind` |
 /// | `PERIODIC_API_TOKEN` | `[api] auth_token` |
 ///
@@ -196,14 +199,26 @@ pub struct DatabaseOptions {
     pub connection: String,
 }
 
-/// The `[cache]` section of a [`Config`] (oslo.cache's names), used by the `mc`
-/// servicegroup driver.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The `[cache]` section of a [`Config`] (oslo.cache's names), used by the `mc` and
+/// `redis` servicegroup drivers.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CacheOptions {
     /// oslo.cache's `memcache_servers`: `host:port` of each memcached server.
     #[doc(alias = "memcached_servers")]
     pub memcache_servers: Vec<String>,
+    /// The Redis server of the `redis` driver (`redis://[:password@]host:port[/db]`).
+    /// `Debug` hides its password.
+    pub redis_url: Option<String>,
+}
+
+impl fmt::Debug for CacheOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheOptions")
+            .field("memcache_servers", &self.memcache_servers)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .finish()
+    }
 }
 
 /// The `[api]` section of a [`Config`]: the HTTP API of `periodic api serve` and of a
@@ -470,6 +485,10 @@ impl Config {
             .report_interval(self.report_interval)
             .service_down_time(self.service_down_time)
             .driver(self.servicegroup_driver);
+        let config = match &self.cache.redis_url {
+            Some(url) => config.redis_url(url.clone()),
+            None => config,
+        };
         if self.cache.memcache_servers.is_empty() {
             config
         } else {
@@ -638,13 +657,15 @@ mod tests {
         let mut config = Config::default();
         config.database.connection = "postgres://nova:s3cret@db:5432/nova".into();
         config.api.auth_token = Some("t0ken".into());
+        config.cache.redis_url = Some("redis://:r3dis@cache:6379/0".into());
         let shown = format!("{config:?}");
+        assert!(shown.contains("redis://:***@cache:6379/0"), "{shown}");
         assert!(
             shown.contains("postgres://nova:***@db:5432/nova"),
             "{shown}"
         );
         assert!(
-            !shown.contains("s3cret") && !shown.contains("t0ken"),
+            !shown.contains("s3cret") && !shown.contains("t0ken") && !shown.contains("r3dis"),
             "{shown}"
         );
         assert_eq!(

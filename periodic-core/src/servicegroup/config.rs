@@ -130,6 +130,7 @@ impl fmt::Debug for WallClock {
 /// | [`service_down_time`](Self::service_down_time) | `service_down_time` | 60 s |
 /// | [`driver`](Self::driver) | `servicegroup_driver` | `db` |
 /// | [`memcached_servers`](Self::memcached_servers) | `[cache] memcache_servers` | none |
+/// | [`redis_url`](Self::redis_url) | — | none |
 /// | [`connect_timeout`](Self::connect_timeout) | — | 5 s |
 /// | [`heartbeat_timeout`](Self::heartbeat_timeout) | — | `report_interval` |
 ///
@@ -152,6 +153,7 @@ pub struct ServiceGroupConfig {
     pub(crate) service_down_time: Duration,
     pub(crate) driver: LivenessDriver,
     pub(crate) memcached_servers: Vec<String>,
+    pub(crate) redis_url: Option<String>,
     pub(crate) connect_timeout: Duration,
     pub(crate) heartbeat_timeout: Option<Duration>,
     pub(crate) max_connections: u32,
@@ -165,6 +167,7 @@ impl Default for ServiceGroupConfig {
             service_down_time: DEFAULT_SERVICE_DOWN_TIME,
             driver: LivenessDriver::DB,
             memcached_servers: Vec::new(),
+            redis_url: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             heartbeat_timeout: None,
             max_connections: 8,
@@ -212,6 +215,14 @@ impl ServiceGroupConfig {
         S: Into<String>,
     {
         self.memcached_servers = servers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The Redis server of the `redis` driver (`redis://[:password@]host:port[/db]`,
+    /// `rediss://` for TLS where the client supports it).
+    #[must_use]
+    pub fn redis_url(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = Some(url.into());
         self
     }
 

@@ -51,6 +51,7 @@ mod memcached;
 mod memory;
 mod record;
 mod records;
+mod redis;
 mod registry;
 mod shared;
 mod sql;

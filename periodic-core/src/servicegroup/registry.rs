@@ -21,6 +21,8 @@ use crate::error::{Error, ErrorKind};
 
 #[cfg(feature = "memcached")]
 use super::memcached;
+#[cfg(feature = "redis")]
+use super::redis;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 use super::sql;
 
@@ -68,6 +70,7 @@ const STORES: &[Backend<OpenRecords>] = &[
 const LIVENESS: &[Backend<OpenLiveness>] = &[
     Backend { names: &["db"], feature: None, open: Some(db::open) },
     Backend { names: &["mc"], feature: Some("memcached"), open: built!("memcached", memcached::open) },
+    Backend { names: &["redis"], feature: Some("redis"), open: built!("redis", redis::open) },
 ];
 
 impl LivenessDriver {
@@ -79,6 +82,11 @@ impl LivenessDriver {
     /// `memcached` feature and
     /// [`ServiceGroupConfig::memcached_servers`](crate::ServiceGroupConfig::memcached_servers).
     pub const MC: LivenessDriver = LivenessDriver("mc");
+    /// `redis`: heartbeats are Redis keys `periodic:topic:host` that expire after
+    /// `service_down_time` (`SET ... PX`), judged by Redis's expiry and, for the age, its
+    /// `PTTL`; the services table still lives in the group's store. Needs the `redis`
+    /// feature and [`ServiceGroupConfig::redis_url`](crate::ServiceGroupConfig::redis_url).
+    pub const REDIS: LivenessDriver = LivenessDriver("redis");
 
     /// Every driver name this crate knows, built into this build or not.
     pub fn names() -> impl Iterator<Item = &'static str> {
