@@ -73,8 +73,8 @@ struct Args {
     #[arg(long, value_name = "URL")]
     db: Option<String>,
     /// The liveness driver (nova's servicegroup_driver): heartbeats in the database (db),
-    /// in memcached (mc) or in Redis (redis) [default: [DEFAULT] servicegroup_driver, or
-    /// db].
+    /// in memcached (mc), in Redis (redis) or as ZooKeeper sessions (zk) [default:
+    /// [DEFAULT] servicegroup_driver, or db].
     #[arg(long, value_parser = PossibleValuesParser::new(LivenessDriver::names())
         .try_map(|name| name.parse::<LivenessDriver>()))]
     driver: Option<LivenessDriver>,
@@ -86,6 +86,10 @@ struct Args {
     /// redis_url, or $PERIODIC_REDIS_URL].
     #[arg(long, value_name = "URL")]
     redis_url: Option<String>,
+    /// ZooKeeper servers for the zk driver (host:port, comma-separated) [default:
+    /// [zookeeper] address, or $PERIODIC_ZOOKEEPER_SERVERS].
+    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
+    zookeeper_servers: Vec<String>,
     /// Seconds between heartbeats (nova's report_interval) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     report_interval: Option<u64>,
@@ -399,6 +403,9 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
     }
     if let Some(url) = &args.redis_url {
         config.cache.redis_url = Some(url.clone());
+    }
+    if !args.zookeeper_servers.is_empty() {
+        config.zookeeper.address.clone_from(&args.zookeeper_servers);
     }
     if let Some(secs) = args.report_interval {
         config.report_interval = Duration::from_secs(secs);

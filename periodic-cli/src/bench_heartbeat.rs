@@ -59,6 +59,9 @@ pub(crate) struct Args {
     /// The Redis server (`redis://HOST:PORT`) of the `redis` driver.
     #[arg(long, value_name = "URL")]
     redis_url: Option<String>,
+    /// The ZooKeeper servers (`host:port`, comma-separated) of the `zk` driver.
+    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
+    zookeeper_servers: Vec<String>,
     /// Seconds between two lists (default: the report interval).
     #[arg(long)]
     list_interval: Option<f64>,
@@ -149,6 +152,14 @@ async fn bench(args: &Args) -> Result<Report, Error> {
             ));
         };
         config = config.redis_url(url.as_str());
+    }
+    if driver == LivenessDriver::ZK {
+        if args.zookeeper_servers.is_empty() {
+            return Err(Error::Usage(
+                "--driver zk needs --zookeeper-servers HOST:PORT".to_owned(),
+            ));
+        }
+        config = config.zookeeper_servers(args.zookeeper_servers.iter().cloned());
     }
     let group = ServiceGroup::open(&args.db, config).await?;
     let n = usize::try_from(args.services).unwrap_or(usize::MAX);

@@ -29,8 +29,8 @@ pub(crate) struct StoreArgs {
     #[arg(long, global = true, value_name = "SECONDS")]
     pub(crate) service_down_time: Option<u64>,
     /// The liveness driver the services use (nova's servicegroup_driver): db (heartbeats
-    /// in the database), mc (memcached keys) or redis (Redis keys) [default: from the
-    /// configuration, or db].
+    /// in the database), mc (memcached keys), redis (Redis keys) or zk (ZooKeeper
+    /// sessions) [default: from the configuration, or db].
     #[arg(long, global = true, value_parser = driver_parser())]
     pub(crate) driver: Option<LivenessDriver>,
     /// memcached servers for the mc driver (host:port, comma-separated).
@@ -39,6 +39,9 @@ pub(crate) struct StoreArgs {
     /// The Redis server for the redis driver (redis://HOST:PORT).
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) redis_url: Option<String>,
+    /// ZooKeeper servers for the zk driver (host:port, comma-separated).
+    #[arg(long, global = true, value_delimiter = ',', value_name = "HOST:PORT")]
+    pub(crate) zookeeper_servers: Vec<String>,
 }
 
 impl StoreArgs {
@@ -62,6 +65,9 @@ impl StoreArgs {
         }
         if let Some(url) = &self.redis_url {
             config.cache.redis_url = Some(url.clone());
+        }
+        if !self.zookeeper_servers.is_empty() {
+            config.zookeeper.address.clone_from(&self.zookeeper_servers);
         }
         Ok(config)
     }

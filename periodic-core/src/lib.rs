@@ -18,7 +18,9 @@ mod task_group;
 
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
-pub use config::{ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions};
+pub use config::{
+    ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, ZookeeperOptions,
+};
 pub use error::{BoxError, Error, ErrorKind, Result};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

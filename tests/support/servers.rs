@@ -2,7 +2,7 @@
 //! test, and a TCP proxy that plays a store outage.
 //!
 //! The rule: if `PERIODIC_TEST_POSTGRES_URL` (`..._MYSQL_URL`, `PERIODIC_TEST_MEMCACHED`,
-//! `PERIODIC_TEST_REDIS_URL`)
+//! `PERIODIC_TEST_REDIS_URL`, `PERIODIC_TEST_ZOOKEEPER`)
 //! is set, the server must be reachable, and a failure is a test failure. If it is unset,
 //! the default local server is tried; if it is unreachable the test prints `skipped:
 //! <driver> tests: <why>` to stderr and returns, so `cargo test` on a machine without
@@ -28,6 +28,7 @@ pub enum Kind {
     MySql,
     Memcached,
     Redis,
+    ZooKeeper,
 }
 
 impl Kind {
@@ -37,6 +38,7 @@ impl Kind {
             Kind::MySql => "PERIODIC_TEST_MYSQL_URL",
             Kind::Memcached => "PERIODIC_TEST_MEMCACHED",
             Kind::Redis => "PERIODIC_TEST_REDIS_URL",
+            Kind::ZooKeeper => "PERIODIC_TEST_ZOOKEEPER",
         }
     }
 
@@ -46,6 +48,7 @@ impl Kind {
             Kind::MySql => "mysql://root@127.0.0.1:3306/test",
             Kind::Memcached => "127.0.0.1:11211",
             Kind::Redis => "redis://127.0.0.1:6379",
+            Kind::ZooKeeper => "127.0.0.1:2181",
         }
     }
 
@@ -55,6 +58,7 @@ impl Kind {
             Kind::MySql => "mysql",
             Kind::Memcached => "memcached",
             Kind::Redis => "redis",
+            Kind::ZooKeeper => "zookeeper",
         }
     }
 }
@@ -75,7 +79,7 @@ pub async fn server(kind: Kind) -> Option<String> {
             .await
             .map(drop)
             .map_err(|e| e.to_string()),
-        Kind::Memcached => TcpStream::connect(&url)
+        Kind::Memcached | Kind::ZooKeeper => TcpStream::connect(&url)
             .await
             .map(drop)
             .map_err(|e| e.to_string()),
@@ -90,7 +94,7 @@ pub async fn server(kind: Kind) -> Option<String> {
         Err(e) => {
             // Once per test binary, and through the stderr handle rather than
             // `eprintln!`, which the test harness captures for passing tests.
-            static SAID: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
+            static SAID: [AtomicBool; 5] = [const { AtomicBool::new(false) }; 5];
             if !SAID[kind as usize].swap(true, Ordering::Relaxed) {
                 let _ = writeln!(
                     std::io::stderr(),
@@ -148,7 +152,9 @@ impl ScratchDb {
                 }
                 sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
             }
-            Kind::Memcached | Kind::Redis => unreachable!("{kind:?} has no databases"),
+            Kind::Memcached | Kind::Redis | Kind::ZooKeeper => {
+                unreachable!("{kind:?} has no databases")
+            }
         }
         let url = with_database(&admin_url, &name);
         Some(ScratchDb {
@@ -177,7 +183,7 @@ async fn drop_database(kind: Kind, admin_url: &str, name: &str) {
             let stmt = format!("DROP DATABASE IF EXISTS {name}");
             sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
         }
-        Kind::Memcached | Kind::Redis => {}
+        Kind::Memcached | Kind::Redis | Kind::ZooKeeper => {}
     }
 }
 

@@ -19,6 +19,7 @@ const SECTIONS: &[&str] = &[
     "DEFAULT",
     "database",
     "cache",
+    "zookeeper",
     "periodic_task_spacing",
     "api",
 ];
@@ -45,6 +46,8 @@ struct RawFile {
     database: RawDatabase,
     #[serde(default)]
     cache: RawCache,
+    #[serde(default)]
+    zookeeper: RawZookeeper,
     #[serde(default)]
     periodic_task_spacing: BTreeMap<String, OsloSpacing>,
     #[serde(default)]
@@ -76,6 +79,12 @@ struct RawDatabase {
 struct RawCache {
     memcache_servers: Option<Servers>,
     redis_url: Option<NonEmpty>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZookeeper {
+    address: Option<Servers>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +133,9 @@ pub(super) fn apply(config: &mut Config, text: &str, origin: &str) -> Result<()>
     }
     if let Some(NonEmpty(v)) = raw.cache.redis_url {
         config.cache.redis_url = Some(v);
+    }
+    if let Some(Servers(v)) = raw.zookeeper.address {
+        config.zookeeper.address = v;
     }
     for (name, OsloSpacing(spacing)) in raw.periodic_task_spacing {
         config.periodic_task_spacing.insert(name, spacing);
@@ -384,6 +396,9 @@ connection = "postgres://nova@db/nova"
 memcache_servers = "a:11211, b:11211"
 redis_url = "redis://r:6379"
 
+[zookeeper]
+address = ["z1:2181", "z2:2181"]
+
 [periodic_task_spacing]
 _sync_power_states = 300
 _heal_instance_info_cache = -1
@@ -408,6 +423,7 @@ auth_token = "t"
         assert_eq!(config.database.connection, "postgres://nova@db/nova");
         assert_eq!(config.cache.memcache_servers, ["a:11211", "b:11211"]);
         assert_eq!(config.cache.redis_url.as_deref(), Some("redis://r:6379"));
+        assert_eq!(config.zookeeper.address, ["z1:2181", "z2:2181"]);
         assert_eq!(
             config.periodic_task_spacing.iter().collect::<Vec<_>>(),
             [

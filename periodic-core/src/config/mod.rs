@@ -20,4 +20,6 @@ mod env;
 mod file;
 mod options;
 
-pub use options::{ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions};
+pub use options::{
+    ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, ZookeeperOptions,
+};

@@ -47,6 +47,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | [`database.connection`](DatabaseOptions::connection) | `[database] connection` | [`DEFAULT_DATABASE_URL`] |
 /// | [`cache.memcache_servers`](CacheOptions::memcache_servers) | `[cache] memcache_servers` | none |
 /// | [`cache.redis_url`](CacheOptions::redis_url) | `[cache] redis_url` | none |
+/// | [`zookeeper.address`](ZookeeperOptions::address) | `[zookeeper] address` | none |
 /// | [`periodic_task_spacing`](Self::periodic_task_spacing) | `[periodic_task_spacing] NAME` | none (the declared spacings) |
 /// | [`api.bind`](ApiOptions::bind) | `[api] bind` | unset (the program's default) |
 /// | [`api.auth_token`](ApiOptions::auth_token) | `[api] auth_token` | unset |
@@ -77,6 +78,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// [cache]
 /// memcache_servers = ["127.0.0.1:11211"]
 /// redis_url = "redis://127.0.0.1:6379"  # the `redis` servicegroup driver
+///
+/// [zookeeper]                          # the `zk` servicegroup driver (nova's section)
+/// address = ["127.0.0.1:2181"]
 ///
 /// [periodic_task_spacing]              # per task, as nova's *_interval options
 /// _sync_power_states = 300             # 0: the default interval; negative: disabled
@@ -110,6 +114,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | `PERIODIC_DATABASE_URL` | `[database] connection` |
 /// | `PERIODIC_MEMCACHED_SERVERS` | `[cache] memcache_servers` (comma-separated) |
 /// | `PERIODIC_REDIS_URL` | `[cache] redis_url` |
+/// | `PERIODIC_ZOOKEEPER_SERVERS` | `[zookeeper] address` (comma-separated) |
 /// | `PERIODIC_API_BIND` | `[api] bind` |
 /// | `PERIODIC_API_TOKEN` | `[api] auth_token` |
 ///
@@ -179,6 +184,8 @@ pub struct Config {
     pub database: DatabaseOptions,
     /// The `[cache]` section.
     pub cache: CacheOptions,
+    /// The `[zookeeper]` section.
+    pub zookeeper: ZookeeperOptions,
     /// The `[periodic_task_spacing]` section: spacings by task name, replacing the
     /// declared ones. The file writes them in seconds with oslo's meaning, read with
     /// [`Spacing::from_secs_f64`]: `0` is [`Spacing::Default`], a negative number
@@ -210,6 +217,16 @@ pub struct CacheOptions {
     /// The Redis server of the `redis` driver (`redis://[:password@]host:port[/db]`).
     /// `Debug` hides its password.
     pub redis_url: Option<String>,
+}
+
+/// The `[zookeeper]` section of a [`Config`] (nova's names), used by the `zk`
+/// servicegroup driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ZookeeperOptions {
+    /// nova's `[zookeeper] address`: `host:port` of each server of the ensemble.
+    #[doc(alias = "zookeeper_servers")]
+    pub address: Vec<String>,
 }
 
 impl fmt::Debug for CacheOptions {
@@ -247,6 +264,7 @@ impl Default for Config {
             servicegroup_driver: LivenessDriver::DB,
             database: DatabaseOptions::default(),
             cache: CacheOptions::default(),
+            zookeeper: ZookeeperOptions::default(),
             periodic_task_spacing: BTreeMap::new(),
             api: ApiOptions::default(),
         }
@@ -485,6 +503,11 @@ impl Config {
             .report_interval(self.report_interval)
             .service_down_time(self.service_down_time)
             .driver(self.servicegroup_driver);
+        let config = if self.zookeeper.address.is_empty() {
+            config
+        } else {
+            config.zookeeper_servers(self.zookeeper.address.iter().cloned())
+        };
         let config = match &self.cache.redis_url {
             Some(url) => config.redis_url(url.clone()),
             None => config,
@@ -608,6 +631,7 @@ impl fmt::Debug for Config {
             .field("servicegroup_driver", &self.servicegroup_driver)
             .field("database", &self.database)
             .field("cache", &self.cache)
+            .field("zookeeper", &self.zookeeper)
             .field("periodic_task_spacing", &self.periodic_task_spacing)
             .field("api", &self.api)
             .finish()

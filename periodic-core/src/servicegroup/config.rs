@@ -131,6 +131,7 @@ impl fmt::Debug for WallClock {
 /// | [`driver`](Self::driver) | `servicegroup_driver` | `db` |
 /// | [`memcached_servers`](Self::memcached_servers) | `[cache] memcache_servers` | none |
 /// | [`redis_url`](Self::redis_url) | — | none |
+/// | [`zookeeper_servers`](Self::zookeeper_servers) | `[zookeeper] address` | none |
 /// | [`connect_timeout`](Self::connect_timeout) | — | 5 s |
 /// | [`heartbeat_timeout`](Self::heartbeat_timeout) | — | `report_interval` |
 ///
@@ -154,6 +155,7 @@ pub struct ServiceGroupConfig {
     pub(crate) driver: LivenessDriver,
     pub(crate) memcached_servers: Vec<String>,
     pub(crate) redis_url: Option<String>,
+    pub(crate) zookeeper_servers: Vec<String>,
     pub(crate) connect_timeout: Duration,
     pub(crate) heartbeat_timeout: Option<Duration>,
     pub(crate) max_connections: u32,
@@ -168,6 +170,7 @@ impl Default for ServiceGroupConfig {
             driver: LivenessDriver::DB,
             memcached_servers: Vec::new(),
             redis_url: None,
+            zookeeper_servers: Vec::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             heartbeat_timeout: None,
             max_connections: 8,
@@ -223,6 +226,19 @@ impl ServiceGroupConfig {
     #[must_use]
     pub fn redis_url(mut self, url: impl Into<String>) -> Self {
         self.redis_url = Some(url.into());
+        self
+    }
+
+    /// The ZooKeeper servers (`host:port`) of the `zk` driver: one ensemble, tried in
+    /// turn (nova's `[zookeeper] address`).
+    #[doc(alias = "address")]
+    #[must_use]
+    pub fn zookeeper_servers<I, S>(mut self, servers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.zookeeper_servers = servers.into_iter().map(Into::into).collect();
         self
     }
 

@@ -56,6 +56,7 @@ mod registry;
 mod shared;
 mod sql;
 mod url;
+mod zookeeper;
 
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,

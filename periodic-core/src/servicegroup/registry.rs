@@ -25,6 +25,8 @@ use super::memcached;
 use super::redis;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 use super::sql;
+#[cfg(feature = "zookeeper")]
+use super::zookeeper;
 
 /// Opens the services table at a URL.
 pub(crate) type OpenRecords = for<'a> fn(
@@ -71,6 +73,7 @@ const LIVENESS: &[Backend<OpenLiveness>] = &[
     Backend { names: &["db"], feature: None, open: Some(db::open) },
     Backend { names: &["mc"], feature: Some("memcached"), open: built!("memcached", memcached::open) },
     Backend { names: &["redis"], feature: Some("redis"), open: built!("redis", redis::open) },
+    Backend { names: &["zk"], feature: Some("zookeeper"), open: built!("zookeeper", zookeeper::open) },
 ];
 
 impl LivenessDriver {
@@ -87,6 +90,12 @@ impl LivenessDriver {
     /// `PTTL`; the services table still lives in the group's store. Needs the `redis`
     /// feature and [`ServiceGroupConfig::redis_url`](crate::ServiceGroupConfig::redis_url).
     pub const REDIS: LivenessDriver = LivenessDriver("redis");
+    /// `zk`: nova's ZooKeeper driver. Each joined service holds a session and an
+    /// ephemeral znode `/periodic/topic/host`; it is up while the node exists, and the
+    /// server deletes the node when the session times out (`service_down_time`). The
+    /// services table still lives in the group's store. Needs the `zookeeper` feature and
+    /// [`ServiceGroupConfig::zookeeper_servers`](crate::ServiceGroupConfig::zookeeper_servers).
+    pub const ZK: LivenessDriver = LivenessDriver("zk");
 
     /// Every driver name this crate knows, built into this build or not.
     pub fn names() -> impl Iterator<Item = &'static str> {

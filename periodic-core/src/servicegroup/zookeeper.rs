@@ -1,0 +1,408 @@
+//! The `zk` liveness driver: nova's ZooKeeper driver, brought back. Each joined service
+//! holds a ZooKeeper session and an ephemeral znode `/periodic/<topic>/<host>`; it is up
+//! while the node exists. The server judges: when the process dies (`kill -9`, a lost
+//! host) its session stops pinging and the server deletes the node after the session
+//! timeout, which derives from `service_down_time` (the server clamps it to its own
+//! `minSessionTimeout..maxSessionTimeout`, by default 2 to 20 ticks). No host clock is
+//! involved. The services table stays in the group's store, as with `mc`.
+//!
+//! Every `report_interval` the heartbeat also writes the service's own wall-clock time
+//! into its node (one small write): that counts the reports, shows when the service last
+//! answered (the node's `mtime`, stamped by the ZooKeeper server), and recreates the node
+//! when someone deleted it. A session that expired (the process was stopped for longer
+//! than the timeout, or the server lost it) is replaced by a new session and node at the
+//! next report, logged once each way; never a crash.
+//!
+//! A service's session is *detached*: stopping its heartbeat ([`Heartbeat::stop`]) stops
+//! the pings without closing the session, so the service goes down when the session
+//! times out, as a `kill -9` would and as `mc`'s key expires. A graceful stop
+//! ([`ServiceGroup::leave`](crate::ServiceGroup::leave)) deletes the node: down at once.
+//!
+//! The client is [`zookeeper-client`](https://crates.io/crates/zookeeper-client)
+//! (kezhuw's pure-Rust, async client): maintained, speaks ZooKeeper 3.4 to 3.9, runs on
+//! tokio, handles pings and reconnection within a session itself, and needs no C library.
+//! nova's driver died with its client library (evzookeeper, LP#1443910); the older Rust
+//! `zookeeper` crate is synchronous and unmaintained.
+
+#![cfg(feature = "zookeeper")]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+use zookeeper_client as zk;
+
+use super::config::{ServiceGroupConfig, WallClock};
+use super::heartbeat::{self, Beat, ReportLoop};
+use super::liveness::{Liveness, OutageTexts};
+use super::membership::{Heartbeat, JoinOptions};
+use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
+use super::records::ServiceRecords;
+use super::shared::{Fetched, not_found};
+use crate::error::{Error, ErrorKind};
+
+/// In the words of the `mc` driver, with the store named.
+const TEXTS: OutageTexts = OutageTexts::new(
+    tracing::Level::WARN,
+    "Lost connection to ZooKeeper for reporting service status.",
+    "Recovered connection to ZooKeeper for reporting service status.",
+);
+
+/// The root of the service nodes.
+const ROOT: &str = "/periodic";
+
+/// The `zk` driver.
+#[derive(Debug)]
+pub(crate) struct ZooKeeper {
+    config: ServiceGroupConfig,
+    /// The group's own session, for `judge` and `forget`.
+    session: Arc<Session>,
+}
+
+/// Opens the `zk` driver: checks that servers are configured; connects lazily.
+pub(crate) fn open(
+    config: &ServiceGroupConfig,
+) -> BoxFuture<'static, Result<Arc<dyn Liveness>, Error>> {
+    let driver = Session::new(config, false).map(|session| {
+        Arc::new(ZooKeeper {
+            config: config.clone(),
+            session: Arc::new(session),
+        }) as Arc<dyn Liveness>
+    });
+    Box::pin(async move { driver })
+}
+
+impl Liveness for ZooKeeper {
+    fn name(&self) -> &'static str {
+        "zk"
+    }
+
+    fn join(
+        &self,
+        records: Arc<dyn ServiceRecords>,
+        service: &ServiceRecord,
+        options: JoinOptions,
+    ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
+        let config = self.config.clone();
+        let clock = self.config.clock.clone();
+        let spec = ReportLoop {
+            // Each joined service has a session of its own, opened on the runtime the
+            // heartbeat runs on: the client's ping task lives there.
+            open: Box::new(move |_dedicated| {
+                Box::pin(async move {
+                    let session = Session::new(&config, true)?;
+                    Ok(Box::new(NodeBeat { session, clock }) as Box<dyn Beat>)
+                })
+            }),
+            service: NewService::from(service),
+            id: service.id,
+            options,
+            report_interval: self.config.report_interval,
+            timeout: self.config.effective_heartbeat_timeout(),
+            texts: TEXTS,
+            clock: self.config.clock.clone(),
+            on_tokio_clock: records.on_tokio_clock(),
+        };
+        Box::pin(async move { heartbeat::start(spec) })
+    }
+
+    fn report<'a>(
+        &'a self,
+        _records: &'a dyn ServiceRecords,
+        service: &'a ServiceRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        // One report keeps the service up for one session timeout, as one `mc` key does
+        // for its TTL: a detached session of its own, dropped at once, holds the node.
+        Box::pin(async move {
+            let session = Session::new(&self.config, true)?;
+            let touched = session
+                .touch(
+                    service.id,
+                    &NewService::from(service),
+                    self.config.clock.now(),
+                )
+                .await;
+            session.close().await;
+            touched
+        })
+    }
+
+    fn judge(&self, rows: Vec<Fetched>) -> BoxFuture<'_, Result<Vec<ServiceStatus>, Error>> {
+        Box::pin(async move {
+            let down_time = self.config.service_down_time;
+            let client = self.session.client().await?;
+            // Issued at once, answered in order on one connection: one round trip.
+            let checks: Vec<_> = rows
+                .iter()
+                .map(|f| client.check_stat(&node(&f.record.topic, &f.record.host)))
+                .collect();
+            let stats = self
+                .session
+                .within("exists", futures::future::try_join_all(checks))
+                .await?;
+            Ok(rows
+                .into_iter()
+                .zip(stats)
+                .map(|(f, stat)| judge(f, stat.as_ref(), down_time))
+                .collect())
+        })
+    }
+
+    fn forget<'a>(
+        &'a self,
+        records: &'a dyn ServiceRecords,
+        id: i64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let record = records.get(id).await?.ok_or_else(|| not_found(id))?.record;
+            let client = self.session.client().await?;
+            let path = node(&record.topic, &record.host);
+            match self
+                .session
+                .within("delete", client.delete(&path, None))
+                .await
+            {
+                Err(e) if no_node(&e) => Ok(()),
+                other => other,
+            }
+        })
+    }
+
+    fn outage_texts(&self) -> OutageTexts {
+        TEXTS
+    }
+}
+
+/// Up ⇔ the node exists. `updated_time` is the node's `mtime` (the ZooKeeper server's
+/// time of the last report), or the row's `updated_at` if newer.
+fn judge(f: Fetched, stat: Option<&zk::Stat>, service_down_time: Duration) -> ServiceStatus {
+    let down_reason =
+        DownReason::from_record(&f.record).or(stat.is_none().then_some(DownReason::NoHeartbeat));
+    let mtime = stat.and_then(|s| {
+        u64::try_from(s.mtime)
+            .ok()
+            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+    });
+    let updated_time = match (mtime, f.record.updated_at) {
+        (Some(zk), Some(db)) if db > zk => Some(db),
+        (Some(zk), _) => Some(zk),
+        (None, db) => db,
+    };
+    ServiceStatus::new(f.record, down_reason, None, service_down_time, updated_time)
+}
+
+/// The node of a service.
+fn node(topic: &str, host: &str) -> String {
+    format!("{ROOT}/{}/{}", escape(topic), escape(host))
+}
+
+/// A path segment: `/` is not allowed inside one.
+fn escape(segment: &str) -> String {
+    segment.replace('%', "%25").replace('/', "%2F")
+}
+
+/// A `zk` report: the service's time into its node, creating it if needed.
+struct NodeBeat {
+    session: Session,
+    clock: WallClock,
+}
+
+impl Beat for NodeBeat {
+    fn beat<'a>(
+        &'a self,
+        id: i64,
+        service: &'a NewService,
+    ) -> BoxFuture<'a, Result<Option<i64>, Error>> {
+        Box::pin(async move {
+            self.session.touch(id, service, self.clock.now()).await?;
+            Ok(None)
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        // The session is detached: dropping the client stops the pings without closing
+        // it, and the server deletes the node when the session times out.
+        Box::pin(self.session.close())
+    }
+}
+
+/// One ZooKeeper session, opened on first use and replaced when it expired.
+struct Session {
+    servers: String,
+    session_timeout: Duration,
+    connect_timeout: Duration,
+    op_timeout: Duration,
+    /// Left open on the server when dropped (a joined service's session).
+    detached: bool,
+    client: Mutex<Option<zk::Client>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("servers", &self.servers)
+            .field("session_timeout", &self.session_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    fn new(config: &ServiceGroupConfig, detached: bool) -> Result<Session, Error> {
+        if config.zookeeper_servers.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the `zk` servicegroup driver needs ZooKeeper servers (zookeeper_servers, \
+                 e.g. 127.0.0.1:2181)",
+            ));
+        }
+        Ok(Session {
+            servers: config.zookeeper_servers.join(","),
+            session_timeout: config.service_down_time.max(Duration::from_secs(1)),
+            connect_timeout: config.connect_timeout,
+            op_timeout: config.effective_heartbeat_timeout(),
+            detached,
+            client: Mutex::new(None),
+        })
+    }
+
+    fn failed(&self, what: &str) -> Error {
+        Error::new(
+            ErrorKind::Store,
+            format!("ZooKeeper `{}`: {what} failed", self.servers),
+        )
+    }
+
+    /// The live client, or a new session if there is none or it ended (expired, closed).
+    async fn client(&self) -> Result<zk::Client, Error> {
+        let mut current = self.client.lock().await;
+        if let Some(client) = current.as_ref()
+            && !client.state().is_terminated()
+        {
+            return Ok(client.clone());
+        }
+        let connector = zk::Client::connector()
+            .with_session_timeout(self.session_timeout)
+            .with_connection_timeout(self.connect_timeout)
+            .with_fail_eagerly();
+        let connector = if self.detached {
+            connector.with_detached()
+        } else {
+            connector
+        };
+        let connect = connector.connect(&self.servers);
+        let client = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(self.failed("connect").with_source(e)),
+            Err(_) => {
+                return Err(self.failed("connect").with_source(format!(
+                    "no session within {:.1} s",
+                    self.connect_timeout.as_secs_f64()
+                )));
+            }
+        };
+        if client.session_timeout() != self.session_timeout {
+            tracing::debug!(
+                servers = %self.servers,
+                asked = ?self.session_timeout,
+                granted = ?client.session_timeout(),
+                "the ZooKeeper server set another session timeout"
+            );
+        }
+        *current = Some(client.clone());
+        Ok(client)
+    }
+
+    /// Awaits one request within the operation timeout.
+    async fn within<T>(
+        &self,
+        what: &str,
+        request: impl Future<Output = Result<T, zk::Error>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.op_timeout, request).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.failed(what).with_source(e)),
+            Err(_) => Err(self.failed(what).with_source(format!(
+                "timed out after {:.1} s",
+                self.op_timeout.as_secs_f64()
+            ))),
+        }
+    }
+
+    /// Writes the service's time into its node; creates the node (and its parents) when
+    /// it is missing, and replaces it when another session owns it (a previous process
+    /// of this service whose session has not expired yet).
+    async fn touch(&self, id: i64, service: &NewService, now: SystemTime) -> Result<(), Error> {
+        let client = self.client().await?;
+        let path = node(&service.topic, &service.host);
+        let data = format!("{id} {}", epoch_us(now));
+        let ours = client.session_id().0;
+        match self
+            .within("report", client.set_data(&path, data.as_bytes(), None))
+            .await
+        {
+            Ok(stat) if stat.ephemeral_owner == ours => return Ok(()),
+            Ok(stat) => {
+                match self
+                    .within("delete", client.delete(&path, Some(stat.version)))
+                    .await
+                {
+                    Err(e) if !no_node(&e) => return Err(e),
+                    _ => {}
+                }
+            }
+            Err(e) if no_node(&e) => {}
+            Err(e) => return Err(e),
+        }
+        let parent = &path[..path.rfind('/').unwrap_or(path.len())];
+        let dir = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        self.within("mkdir", client.mkdir(parent, &dir)).await?;
+        let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+        match self
+            .within("create", client.create(&path, data.as_bytes(), &ephemeral))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Another process of the same service created it in between: the next
+            // report replaces it.
+            Err(e) if zk_said(&e, &zk::Error::NodeExists) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drops the client. An attached session closes (the server deletes its ephemeral
+    /// nodes at once; waited for, bounded); a detached one times out on the server.
+    async fn close(&self) {
+        let Some(client) = self.client.lock().await.take() else {
+            return;
+        };
+        if !self.detached {
+            let mut state = client.state_watcher();
+            drop(client);
+            let closed = async {
+                while !state.peek_state().is_terminated() {
+                    state.changed().await;
+                }
+            };
+            let _ = tokio::time::timeout(self.op_timeout, closed).await;
+        }
+    }
+}
+
+/// Whether `error` came from ZooKeeper saying exactly `expected`.
+fn zk_said(error: &Error, expected: &zk::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|s| s.downcast_ref::<zk::Error>())
+        .is_some_and(|e| e == expected)
+}
+
+fn no_node(error: &Error) -> bool {
+    zk_said(error, &zk::Error::NoNode)
+}
+
+fn epoch_us(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
