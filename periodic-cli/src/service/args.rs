@@ -40,6 +40,48 @@ pub(crate) enum ServiceCommand {
     Delete(SelectArgs),
     /// The periodic tasks of a running service, through its HTTP API (GET URL/tasks).
     Tasks(TasksArgs),
+    /// Print one line per change of a service's state as it happens: up -> down (with the
+    /// reason), down -> up, disabled, enabled, forced down and back, new, deleted.
+    ///
+    /// The store judges, as for `list`: the services are listed every --interval and
+    /// compared with the previous list. --format json prints one object per line with the
+    /// keys time, id, binary, host, event (up|down|disabled|enabled|forced_down|unforced|
+    /// new|deleted), state (up|down, null when deleted), down_reason, disabled_reason and
+    /// heartbeat_age (seconds, where the driver knows it). Ends on Ctrl-C, after --count
+    /// changes or after --duration seconds.
+    Watch(WatchArgs),
+}
+
+/// `periodic service watch`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WatchArgs {
+    /// Only services on this host.
+    #[arg(long)]
+    pub(crate) host: Option<String>,
+    /// Only services of this binary, e.g. periodic-compute.
+    #[arg(long)]
+    pub(crate) binary: Option<String>,
+    /// text (one line per change), or json (one object per line).
+    #[arg(long, value_enum, default_value_t = WatchFormat::Text)]
+    pub(crate) format: WatchFormat,
+    /// Seconds between two lists [default: report_interval / 5, between 0.1 and 2].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) interval: Option<f64>,
+    /// Exit after this many changes.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+    /// Exit after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) duration: Option<f64>,
+}
+
+/// The output of `watch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WatchFormat {
+    /// `TIME BINARY@HOST (id N): EVENT (details)`.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `periodic service list`.

@@ -20,8 +20,13 @@ pub(crate) fn run(args: ServiceArgs) -> ExitCode {
         ServiceCommand::ForceDown(_) => "force-down",
         ServiceCommand::Delete(_) => "delete",
         ServiceCommand::Tasks(_) => "tasks",
+        ServiceCommand::Watch(_) => "watch",
     };
     let result = configuration(&args).and_then(|config| {
+        if let ServiceCommand::Watch(watch) = &args.command {
+            // Prints as it goes, rather than once at the end.
+            return block_on(super::watch::run(watch, &config))?;
+        }
         let output = block_on(execute(args.command, config))??;
         print(&output)
     });
@@ -111,6 +116,9 @@ async fn execute(command: ServiceCommand, config: Config) -> Result<String, Erro
             let token = args.auth_token.clone().or(config.api.auth_token);
             super::tasks::run(&args, token.as_deref()).await
         }
+        ServiceCommand::Watch(args) => super::watch::run(&args, &config)
+            .await
+            .map(|()| String::new()),
     }
 }
 

@@ -10,6 +10,7 @@
 //! | `render.rs` | table (OpenStackClient), legacy (nova-manage), JSON |
 //! | `tasks.rs` | `tasks`: `GET {url}/tasks` and its table |
 //! | `time.rs` | UTC timestamps and short durations |
+//! | `watch.rs` | `watch`: one line per change of a service's state |
 //!
 //! The store is opened with [`ServiceGroup::open_existing`](periodic::ServiceGroup::open_existing):
 //! a missing SQLite file is an error, never an empty database made by accident.
@@ -19,6 +20,7 @@ mod commands;
 mod render;
 mod tasks;
 mod time;
+mod watch;
 
 pub(crate) use args::ServiceArgs;
 pub(crate) use commands::run;

@@ -174,7 +174,7 @@ impl From<&ServiceStatus> for ServiceJson {
     }
 }
 
-fn down_reason_key(reason: DownReason) -> &'static str {
+pub(crate) fn down_reason_key(reason: DownReason) -> &'static str {
     match reason {
         DownReason::ForcedDown => "forced_down",
         DownReason::Stopped => "stopped",

@@ -230,7 +230,7 @@ impl Beat for NodeBeat {
 /// One ZooKeeper session, opened on first use and replaced when it expired.
 struct Session {
     servers: String,
-    session_timeout: Duration,
+    timeout: Duration,
     connect_timeout: Duration,
     op_timeout: Duration,
     /// Left open on the server when dropped (a joined service's session).
@@ -242,7 +242,7 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("servers", &self.servers)
-            .field("session_timeout", &self.session_timeout)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -258,7 +258,7 @@ impl Session {
         }
         Ok(Session {
             servers: config.zookeeper_servers.join(","),
-            session_timeout: config.service_down_time.max(Duration::from_secs(1)),
+            timeout: config.service_down_time.max(Duration::from_secs(1)),
             connect_timeout: config.connect_timeout,
             op_timeout: config.effective_heartbeat_timeout(),
             detached,
@@ -282,7 +282,7 @@ impl Session {
             return Ok(client.clone());
         }
         let connector = zk::Client::connector()
-            .with_session_timeout(self.session_timeout)
+            .with_session_timeout(self.timeout)
             .with_connection_timeout(self.connect_timeout)
             .with_fail_eagerly();
         let connector = if self.detached {
@@ -301,10 +301,10 @@ impl Session {
                 )));
             }
         };
-        if client.session_timeout() != self.session_timeout {
+        if client.session_timeout() != self.timeout {
             tracing::debug!(
                 servers = %self.servers,
-                asked = ?self.session_timeout,
+                asked = ?self.timeout,
                 granted = ?client.session_timeout(),
                 "the ZooKeeper server set another session timeout"
             );
