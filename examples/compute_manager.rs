@@ -73,8 +73,8 @@ struct Args {
     #[arg(long, value_name = "URL")]
     db: Option<String>,
     /// The liveness driver (nova's servicegroup_driver): heartbeats in the database (db),
-    /// in memcached (mc), in Redis (redis) or as ZooKeeper sessions (zk) [default:
-    /// [DEFAULT] servicegroup_driver, or db].
+    /// in memcached (mc), in Redis (redis), as ZooKeeper sessions (zk) or etcd leases
+    /// (etcd) [default: [DEFAULT] servicegroup_driver, or db].
     #[arg(long, value_parser = PossibleValuesParser::new(LivenessDriver::names())
         .try_map(|name| name.parse::<LivenessDriver>()))]
     driver: Option<LivenessDriver>,
@@ -90,6 +90,10 @@ struct Args {
     /// [zookeeper] address, or $PERIODIC_ZOOKEEPER_SERVERS].
     #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
     zookeeper_servers: Vec<String>,
+    /// etcd endpoints for the etcd driver (host:port, comma-separated) [default: [etcd]
+    /// endpoints, or $PERIODIC_ETCD_ENDPOINTS].
+    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
+    etcd_endpoints: Vec<String>,
     /// Seconds between heartbeats (nova's report_interval) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     report_interval: Option<u64>,
@@ -406,6 +410,9 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
     }
     if !args.zookeeper_servers.is_empty() {
         config.zookeeper.address.clone_from(&args.zookeeper_servers);
+    }
+    if !args.etcd_endpoints.is_empty() {
+        config.etcd.endpoints.clone_from(&args.etcd_endpoints);
     }
     if let Some(secs) = args.report_interval {
         config.report_interval = Duration::from_secs(secs);

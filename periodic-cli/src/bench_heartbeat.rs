@@ -62,6 +62,9 @@ pub(crate) struct Args {
     /// The ZooKeeper servers (`host:port`, comma-separated) of the `zk` driver.
     #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
     zookeeper_servers: Vec<String>,
+    /// The etcd endpoints (`host:port`, comma-separated) of the `etcd` driver.
+    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT")]
+    etcd_endpoints: Vec<String>,
     /// Seconds between two lists (default: the report interval).
     #[arg(long)]
     list_interval: Option<f64>,
@@ -160,6 +163,14 @@ async fn bench(args: &Args) -> Result<Report, Error> {
             ));
         }
         config = config.zookeeper_servers(args.zookeeper_servers.iter().cloned());
+    }
+    if driver == LivenessDriver::ETCD {
+        if args.etcd_endpoints.is_empty() {
+            return Err(Error::Usage(
+                "--driver etcd needs --etcd-endpoints HOST:PORT".to_owned(),
+            ));
+        }
+        config = config.etcd_endpoints(args.etcd_endpoints.iter().cloned());
     }
     let group = ServiceGroup::open(&args.db, config).await?;
     let n = usize::try_from(args.services).unwrap_or(usize::MAX);

@@ -29,8 +29,8 @@ pub(crate) struct StoreArgs {
     #[arg(long, global = true, value_name = "SECONDS")]
     pub(crate) service_down_time: Option<u64>,
     /// The liveness driver the services use (nova's servicegroup_driver): db (heartbeats
-    /// in the database), mc (memcached keys), redis (Redis keys) or zk (ZooKeeper
-    /// sessions) [default: from the configuration, or db].
+    /// in the database), mc (memcached keys), redis (Redis keys), zk (ZooKeeper
+    /// sessions) or etcd (etcd leases) [default: from the configuration, or db].
     #[arg(long, global = true, value_parser = driver_parser())]
     pub(crate) driver: Option<LivenessDriver>,
     /// memcached servers for the mc driver (host:port, comma-separated).
@@ -42,6 +42,9 @@ pub(crate) struct StoreArgs {
     /// ZooKeeper servers for the zk driver (host:port, comma-separated).
     #[arg(long, global = true, value_delimiter = ',', value_name = "HOST:PORT")]
     pub(crate) zookeeper_servers: Vec<String>,
+    /// etcd endpoints for the etcd driver (host:port, comma-separated).
+    #[arg(long, global = true, value_delimiter = ',', value_name = "HOST:PORT")]
+    pub(crate) etcd_endpoints: Vec<String>,
 }
 
 impl StoreArgs {
@@ -68,6 +71,9 @@ impl StoreArgs {
         }
         if !self.zookeeper_servers.is_empty() {
             config.zookeeper.address.clone_from(&self.zookeeper_servers);
+        }
+        if !self.etcd_endpoints.is_empty() {
+            config.etcd.endpoints.clone_from(&self.etcd_endpoints);
         }
         Ok(config)
     }

@@ -19,7 +19,8 @@ mod task_group;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub use config::{
-    ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, ZookeeperOptions,
+    ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, EtcdOptions,
+    ZookeeperOptions,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 #[cfg(feature = "http")]

@@ -2,7 +2,7 @@
 //! test, and a TCP proxy that plays a store outage.
 //!
 //! The rule: if `PERIODIC_TEST_POSTGRES_URL` (`..._MYSQL_URL`, `PERIODIC_TEST_MEMCACHED`,
-//! `PERIODIC_TEST_REDIS_URL`, `PERIODIC_TEST_ZOOKEEPER`)
+//! `PERIODIC_TEST_REDIS_URL`, `PERIODIC_TEST_ZOOKEEPER`, `PERIODIC_TEST_ETCD`)
 //! is set, the server must be reachable, and a failure is a test failure. If it is unset,
 //! the default local server is tried; if it is unreachable the test prints `skipped:
 //! <driver> tests: <why>` to stderr and returns, so `cargo test` on a machine without
@@ -29,6 +29,7 @@ pub enum Kind {
     Memcached,
     Redis,
     ZooKeeper,
+    Etcd,
 }
 
 impl Kind {
@@ -39,6 +40,7 @@ impl Kind {
             Kind::Memcached => "PERIODIC_TEST_MEMCACHED",
             Kind::Redis => "PERIODIC_TEST_REDIS_URL",
             Kind::ZooKeeper => "PERIODIC_TEST_ZOOKEEPER",
+            Kind::Etcd => "PERIODIC_TEST_ETCD",
         }
     }
 
@@ -49,6 +51,7 @@ impl Kind {
             Kind::Memcached => "127.0.0.1:11211",
             Kind::Redis => "redis://127.0.0.1:6379",
             Kind::ZooKeeper => "127.0.0.1:2181",
+            Kind::Etcd => "127.0.0.1:2379",
         }
     }
 
@@ -59,6 +62,7 @@ impl Kind {
             Kind::Memcached => "memcached",
             Kind::Redis => "redis",
             Kind::ZooKeeper => "zookeeper",
+            Kind::Etcd => "etcd",
         }
     }
 }
@@ -79,7 +83,7 @@ pub async fn server(kind: Kind) -> Option<String> {
             .await
             .map(drop)
             .map_err(|e| e.to_string()),
-        Kind::Memcached | Kind::ZooKeeper => TcpStream::connect(&url)
+        Kind::Memcached | Kind::ZooKeeper | Kind::Etcd => TcpStream::connect(&url)
             .await
             .map(drop)
             .map_err(|e| e.to_string()),
@@ -94,7 +98,7 @@ pub async fn server(kind: Kind) -> Option<String> {
         Err(e) => {
             // Once per test binary, and through the stderr handle rather than
             // `eprintln!`, which the test harness captures for passing tests.
-            static SAID: [AtomicBool; 5] = [const { AtomicBool::new(false) }; 5];
+            static SAID: [AtomicBool; 6] = [const { AtomicBool::new(false) }; 6];
             if !SAID[kind as usize].swap(true, Ordering::Relaxed) {
                 let _ = writeln!(
                     std::io::stderr(),
@@ -152,7 +156,7 @@ impl ScratchDb {
                 }
                 sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
             }
-            Kind::Memcached | Kind::Redis | Kind::ZooKeeper => {
+            Kind::Memcached | Kind::Redis | Kind::ZooKeeper | Kind::Etcd => {
                 unreachable!("{kind:?} has no databases")
             }
         }
@@ -183,7 +187,7 @@ async fn drop_database(kind: Kind, admin_url: &str, name: &str) {
             let stmt = format!("DROP DATABASE IF EXISTS {name}");
             sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
         }
-        Kind::Memcached | Kind::Redis | Kind::ZooKeeper => {}
+        Kind::Memcached | Kind::Redis | Kind::ZooKeeper | Kind::Etcd => {}
     }
 }
 

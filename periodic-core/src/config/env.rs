@@ -54,6 +54,7 @@ pub(super) fn apply(config: &mut Config, name: &str, value: &str) -> Result<()> 
         "PERIODIC_MEMCACHED_SERVERS" => config.cache.memcache_servers = split_servers(value),
         "PERIODIC_REDIS_URL" => config.cache.redis_url = Some(value.trim().to_owned()),
         "PERIODIC_ZOOKEEPER_SERVERS" => config.zookeeper.address = split_servers(value),
+        "PERIODIC_ETCD_ENDPOINTS" => config.etcd.endpoints = split_servers(value),
         "PERIODIC_API_BIND" => {
             config.api.bind = Some(
                 value
@@ -94,6 +95,7 @@ mod tests {
             ("PERIODIC_MEMCACHED_SERVERS", "a:1,b:2"),
             ("PERIODIC_REDIS_URL", "redis://127.0.0.1:6380/2"),
             ("PERIODIC_ZOOKEEPER_SERVERS", "z:2181, y:2182"),
+            ("PERIODIC_ETCD_ENDPOINTS", "e:2379"),
             ("PERIODIC_API_BIND", "[::1]:8774"),
             ("PERIODIC_API_TOKEN", "tok"),
             ("PERIODIC_UNRELATED", "whatever"),
@@ -118,6 +120,7 @@ mod tests {
             Some("redis://127.0.0.1:6380/2")
         );
         assert_eq!(config.zookeeper.address, ["z:2181", "y:2182"]);
+        assert_eq!(config.etcd.endpoints, ["e:2379"]);
         assert_eq!(config.api.bind, Some("[::1]:8774".parse().unwrap()));
         assert_eq!(config.api.auth_token.as_deref(), Some("tok"));
     }

@@ -20,6 +20,7 @@ const SECTIONS: &[&str] = &[
     "database",
     "cache",
     "zookeeper",
+    "etcd",
     "periodic_task_spacing",
     "api",
 ];
@@ -48,6 +49,8 @@ struct RawFile {
     cache: RawCache,
     #[serde(default)]
     zookeeper: RawZookeeper,
+    #[serde(default)]
+    etcd: RawEtcd,
     #[serde(default)]
     periodic_task_spacing: BTreeMap<String, OsloSpacing>,
     #[serde(default)]
@@ -85,6 +88,12 @@ struct RawCache {
 #[serde(deny_unknown_fields)]
 struct RawZookeeper {
     address: Option<Servers>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEtcd {
+    endpoints: Option<Servers>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +145,9 @@ pub(super) fn apply(config: &mut Config, text: &str, origin: &str) -> Result<()>
     }
     if let Some(Servers(v)) = raw.zookeeper.address {
         config.zookeeper.address = v;
+    }
+    if let Some(Servers(v)) = raw.etcd.endpoints {
+        config.etcd.endpoints = v;
     }
     for (name, OsloSpacing(spacing)) in raw.periodic_task_spacing {
         config.periodic_task_spacing.insert(name, spacing);
@@ -399,6 +411,9 @@ redis_url = "redis://r:6379"
 [zookeeper]
 address = ["z1:2181", "z2:2181"]
 
+[etcd]
+endpoints = "e1:2379"
+
 [periodic_task_spacing]
 _sync_power_states = 300
 _heal_instance_info_cache = -1
@@ -424,6 +439,7 @@ auth_token = "t"
         assert_eq!(config.cache.memcache_servers, ["a:11211", "b:11211"]);
         assert_eq!(config.cache.redis_url.as_deref(), Some("redis://r:6379"));
         assert_eq!(config.zookeeper.address, ["z1:2181", "z2:2181"]);
+        assert_eq!(config.etcd.endpoints, ["e1:2379"]);
         assert_eq!(
             config.periodic_task_spacing.iter().collect::<Vec<_>>(),
             [

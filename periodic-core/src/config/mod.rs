@@ -21,5 +21,6 @@ mod file;
 mod options;
 
 pub use options::{
-    ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, ZookeeperOptions,
+    ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, EtcdOptions,
+    ZookeeperOptions,
 };

@@ -48,6 +48,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | [`cache.memcache_servers`](CacheOptions::memcache_servers) | `[cache] memcache_servers` | none |
 /// | [`cache.redis_url`](CacheOptions::redis_url) | `[cache] redis_url` | none |
 /// | [`zookeeper.address`](ZookeeperOptions::address) | `[zookeeper] address` | none |
+/// | [`etcd.endpoints`](EtcdOptions::endpoints) | `[etcd] endpoints` | none |
 /// | [`periodic_task_spacing`](Self::periodic_task_spacing) | `[periodic_task_spacing] NAME` | none (the declared spacings) |
 /// | [`api.bind`](ApiOptions::bind) | `[api] bind` | unset (the program's default) |
 /// | [`api.auth_token`](ApiOptions::auth_token) | `[api] auth_token` | unset |
@@ -82,6 +83,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// [zookeeper]                          # the `zk` servicegroup driver (nova's section)
 /// address = ["127.0.0.1:2181"]
 ///
+/// [etcd]                               # the `etcd` servicegroup driver
+/// endpoints = ["127.0.0.1:2379"]
+///
 /// [periodic_task_spacing]              # per task, as nova's *_interval options
 /// _sync_power_states = 300             # 0: the default interval; negative: disabled
 ///
@@ -115,6 +119,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | `PERIODIC_MEMCACHED_SERVERS` | `[cache] memcache_servers` (comma-separated) |
 /// | `PERIODIC_REDIS_URL` | `[cache] redis_url` |
 /// | `PERIODIC_ZOOKEEPER_SERVERS` | `[zookeeper] address` (comma-separated) |
+/// | `PERIODIC_ETCD_ENDPOINTS` | `[etcd] endpoints` (comma-separated) |
 /// | `PERIODIC_API_BIND` | `[api] bind` |
 /// | `PERIODIC_API_TOKEN` | `[api] auth_token` |
 ///
@@ -186,6 +191,8 @@ pub struct Config {
     pub cache: CacheOptions,
     /// The `[zookeeper]` section.
     pub zookeeper: ZookeeperOptions,
+    /// The `[etcd]` section.
+    pub etcd: EtcdOptions,
     /// The `[periodic_task_spacing]` section: spacings by task name, replacing the
     /// declared ones. The file writes them in seconds with oslo's meaning, read with
     /// [`Spacing::from_secs_f64`]: `0` is [`Spacing::Default`], a negative number
@@ -229,6 +236,15 @@ pub struct ZookeeperOptions {
     pub address: Vec<String>,
 }
 
+/// The `[etcd]` section of a [`Config`], used by the `etcd` servicegroup driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EtcdOptions {
+    /// `host:port` (or `http://host:port`) of each etcd endpoint.
+    #[doc(alias = "etcd_endpoints")]
+    pub endpoints: Vec<String>,
+}
+
 impl fmt::Debug for CacheOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CacheOptions")
@@ -265,6 +281,7 @@ impl Default for Config {
             database: DatabaseOptions::default(),
             cache: CacheOptions::default(),
             zookeeper: ZookeeperOptions::default(),
+            etcd: EtcdOptions::default(),
             periodic_task_spacing: BTreeMap::new(),
             api: ApiOptions::default(),
         }
@@ -503,6 +520,11 @@ impl Config {
             .report_interval(self.report_interval)
             .service_down_time(self.service_down_time)
             .driver(self.servicegroup_driver);
+        let config = if self.etcd.endpoints.is_empty() {
+            config
+        } else {
+            config.etcd_endpoints(self.etcd.endpoints.iter().cloned())
+        };
         let config = if self.zookeeper.address.is_empty() {
             config
         } else {
@@ -632,6 +654,7 @@ impl fmt::Debug for Config {
             .field("database", &self.database)
             .field("cache", &self.cache)
             .field("zookeeper", &self.zookeeper)
+            .field("etcd", &self.etcd)
             .field("periodic_task_spacing", &self.periodic_task_spacing)
             .field("api", &self.api)
             .finish()

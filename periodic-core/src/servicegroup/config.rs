@@ -132,6 +132,7 @@ impl fmt::Debug for WallClock {
 /// | [`memcached_servers`](Self::memcached_servers) | `[cache] memcache_servers` | none |
 /// | [`redis_url`](Self::redis_url) | — | none |
 /// | [`zookeeper_servers`](Self::zookeeper_servers) | `[zookeeper] address` | none |
+/// | [`etcd_endpoints`](Self::etcd_endpoints) | — | none |
 /// | [`connect_timeout`](Self::connect_timeout) | — | 5 s |
 /// | [`heartbeat_timeout`](Self::heartbeat_timeout) | — | `report_interval` |
 ///
@@ -156,6 +157,7 @@ pub struct ServiceGroupConfig {
     pub(crate) memcached_servers: Vec<String>,
     pub(crate) redis_url: Option<String>,
     pub(crate) zookeeper_servers: Vec<String>,
+    pub(crate) etcd_endpoints: Vec<String>,
     pub(crate) connect_timeout: Duration,
     pub(crate) heartbeat_timeout: Option<Duration>,
     pub(crate) max_connections: u32,
@@ -171,6 +173,7 @@ impl Default for ServiceGroupConfig {
             memcached_servers: Vec::new(),
             redis_url: None,
             zookeeper_servers: Vec::new(),
+            etcd_endpoints: Vec::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             heartbeat_timeout: None,
             max_connections: 8,
@@ -239,6 +242,17 @@ impl ServiceGroupConfig {
         S: Into<String>,
     {
         self.zookeeper_servers = servers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The etcd endpoints (`host:port`, or `http://host:port`) of the `etcd` driver.
+    #[must_use]
+    pub fn etcd_endpoints<I, S>(mut self, endpoints: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.etcd_endpoints = endpoints.into_iter().map(Into::into).collect();
         self
     }
 

@@ -1,11 +1,11 @@
 //! Service groups: which services exist and which are up (nova's `servicegroup` API and
-//! its `db`, `mc` and `zk` drivers, with cinder's lessons on failure handling, and a
-//! `redis` driver).
+//! its `db`, `mc` and `zk` drivers, with cinder's lessons on failure handling, and
+//! `redis` and `etcd` drivers).
 //!
 //! A service loads or creates its row in the services table
 //! ([`ServiceGroup::get_or_create`]), then [joins](ServiceGroup::join) the group: from
 //! then on its liveness driver keeps it up (a heartbeat every `report_interval` for `db`,
-//! `mc` and `redis`; a ZooKeeper session for `zk`). Anyone with a handle on the same store can [list](ServiceGroup::list) the
+//! `mc` and `redis`; a ZooKeeper session for `zk`, a lease for `etcd`). Anyone with a handle on the same store can [list](ServiceGroup::list) the
 //! services, ask whether one [is up](ServiceGroup::is_up), and
 //! [enable](ServiceGroup::enable), [disable](ServiceGroup::disable) or [force
 //! down](ServiceGroup::set_forced_down) one.
@@ -28,13 +28,13 @@
 //! # Inside: two contracts and a registry
 //!
 //! A group is a [`ServiceRecords`] store (the services table: `memory://`, or SQLite,
-//! PostgreSQL, MySQL) and a [`Liveness`] driver (`db`, `mc`, `redis`, `zk`), each a small object-safe
+//! PostgreSQL, MySQL) and a [`Liveness`] driver (`db`, `mc`, `redis`, `zk`, `etcd`), each a small object-safe
 //! trait. `registry.rs` maps a URL scheme and a driver name to their implementations;
 //! [`ServiceGroup::with_backends`] takes implementations from outside the crate. The
 //! files import downwards only:
 //!
 //! ```text
-//! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached, redis, zookeeper (Liveness)
+//! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached, redis, zookeeper, etcd (Liveness)
 //!                                  │                         │  └─► heartbeat (the report loop)
 //!                                  ▼                         ▼
 //!                  records, liveness, membership (the contracts and the Heartbeat handle)
@@ -44,6 +44,7 @@
 
 mod config;
 mod db;
+mod etcd;
 mod group;
 mod heartbeat;
 mod liveness;

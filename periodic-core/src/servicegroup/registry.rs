@@ -19,6 +19,8 @@ use super::url::{redact, scheme};
 use super::{db, memory};
 use crate::error::{Error, ErrorKind};
 
+#[cfg(feature = "etcd")]
+use super::etcd;
 #[cfg(feature = "memcached")]
 use super::memcached;
 #[cfg(feature = "redis")]
@@ -74,6 +76,7 @@ const LIVENESS: &[Backend<OpenLiveness>] = &[
     Backend { names: &["mc"], feature: Some("memcached"), open: built!("memcached", memcached::open) },
     Backend { names: &["redis"], feature: Some("redis"), open: built!("redis", redis::open) },
     Backend { names: &["zk"], feature: Some("zookeeper"), open: built!("zookeeper", zookeeper::open) },
+    Backend { names: &["etcd"], feature: Some("etcd"), open: built!("etcd", etcd::open) },
 ];
 
 impl LivenessDriver {
@@ -96,6 +99,12 @@ impl LivenessDriver {
     /// services table still lives in the group's store. Needs the `zookeeper` feature and
     /// [`ServiceGroupConfig::zookeeper_servers`](crate::ServiceGroupConfig::zookeeper_servers).
     pub const ZK: LivenessDriver = LivenessDriver("zk");
+    /// `etcd`: each joined service holds an etcd lease (TTL `service_down_time`, kept
+    /// alive every `report_interval`) with a key `/periodic/topic/host` on it; it is up
+    /// while the key exists, and etcd deletes the key when the lease expires. The
+    /// services table still lives in the group's store. Needs the `etcd` feature and
+    /// [`ServiceGroupConfig::etcd_endpoints`](crate::ServiceGroupConfig::etcd_endpoints).
+    pub const ETCD: LivenessDriver = LivenessDriver("etcd");
 
     /// Every driver name this crate knows, built into this build or not.
     pub fn names() -> impl Iterator<Item = &'static str> {
