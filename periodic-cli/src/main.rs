@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod api;
+mod bench_detect;
 mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
@@ -49,6 +50,12 @@ enum BenchCommand {
     Memory(BenchMemoryArgs),
     /// N services heartbeating against a service-group store, as JSON.
     Heartbeat(bench_heartbeat::Args),
+    /// How long after a kill -9 a service shows down, per liveness driver: prints
+    /// {"driver", "services", "kills", "detect_p50_s", "detect_max_s", "false_down", ...}.
+    Detect(bench_detect::Args),
+    /// One replica of `bench detect` (started by it).
+    #[command(hide = true)]
+    DetectReplica(bench_detect::ReplicaArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,6 +131,23 @@ fn main() -> ExitCode {
             }
             Err(err) => {
                 eprintln!("periodic bench heartbeat: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::Detect(args)) => match bench_detect::run(&args) {
+            Ok(report) => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("periodic bench detect: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::DetectReplica(args)) => match bench_detect::replica(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("periodic bench detect-replica: {}", err.report());
                 ExitCode::FAILURE
             }
         },

@@ -48,6 +48,41 @@ pub(crate) struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// These flags as command-line arguments, for a child process of the same binary
+    /// (which inherits the environment, so `PERIODIC_*` and the file apply there too).
+    pub(crate) fn to_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let mut push = |name: &str, value: String| {
+            flags.push(format!("--{name}"));
+            flags.push(value);
+        };
+        if let Some(config) = &self.config {
+            push("config", config.display().to_string());
+        }
+        if let Some(db) = &self.db {
+            push("db", db.clone());
+        }
+        if let Some(secs) = self.service_down_time {
+            push("service-down-time", secs.to_string());
+        }
+        if let Some(driver) = self.driver {
+            push("driver", driver.as_str().to_owned());
+        }
+        if !self.memcached_servers.is_empty() {
+            push("memcached-servers", self.memcached_servers.join(","));
+        }
+        if let Some(url) = &self.redis_url {
+            push("redis-url", url.clone());
+        }
+        if !self.zookeeper_servers.is_empty() {
+            push("zookeeper-servers", self.zookeeper_servers.join(","));
+        }
+        if !self.etcd_endpoints.is_empty() {
+            push("etcd-endpoints", self.etcd_endpoints.join(","));
+        }
+        flags
+    }
+
     /// The configuration: the file, then the environment, then these flags.
     pub(crate) fn configuration(&self) -> Result<Config, Error> {
         let mut config = Config::load(self.config.as_deref())?;
