@@ -15,6 +15,7 @@
 //! | `metrics.rs` | `GET /metrics` and the runner's observer |
 //! | `discovery.rs` | `GET /` and `GET /v2.1`: version documents for keystoneauth |
 //! | `fault.rs` | nova's error bodies |
+//! | `seconds.rs` | durations in JSON, to the microsecond |
 //! | `state.rs` | what the handlers share |
 //!
 //! | method and path | answer |
@@ -34,6 +35,7 @@ mod metrics;
 mod microversion;
 mod options;
 mod os_services;
+mod seconds;
 mod server;
 mod state;
 mod tasks;
