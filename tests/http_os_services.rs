@@ -365,6 +365,65 @@ async fn put_refuses_bad_bodies_with_novas_texts() {
     server.shutdown().await.unwrap();
 }
 
+/// A NUL character or an over-long text is the client's mistake: 400 in nova's format,
+/// whatever the store (PostgreSQL's "invalid byte sequence" used to come back as 503),
+/// and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_fields_with_nul_or_too_long_are_400() {
+    let f = fixture().await;
+    let (server, api) = serve(&f.group, ApiAuth::InsecureNoAuth).await;
+    let path = format!("/os-services/{}", f.compute1.uuid);
+
+    let answer = api
+        .put(
+            &path,
+            &[],
+            r#"{"status": "disabled", "disabled_reason": "a\u0000b"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    let message = answer.fault("badRequest");
+    assert!(
+        message.starts_with("Invalid input for field/attribute disabled_reason.")
+            && message.ends_with("it must not contain a NUL character"),
+        "{message}"
+    );
+    let long = "x".repeat(256);
+    let answer = api
+        .put(
+            &path,
+            &[],
+            &format!(r#"{{"status": "disabled", "disabled_reason": "{long}"}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.fault("badRequest").ends_with("is too long"));
+
+    // The legacy actions read host and binary from the body.
+    let legacy = [("X-OpenStack-Nova-API-Version", "2.11")];
+    let answer = api
+        .put(
+            "/os-services/disable",
+            &legacy,
+            r#"{"host": "node-1\u0000", "binary": "nova-compute"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+
+    // A filter no row can match.
+    let answer = api.get("/os-services?host=node%00").await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.fault("badRequest").contains("NUL"),
+        "{}",
+        answer.text
+    );
+
+    let stored = f.group.get(f.compute1.id).await.unwrap();
+    assert!(!stored.disabled);
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_removes_the_service_and_404s_after() {
     let f = fixture().await;

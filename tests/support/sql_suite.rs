@@ -50,6 +50,11 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn text_is_checked_before_the_store() {
+            on_scratch!(|url| scenarios::text_is_checked_before_the_store(url, &db()).await);
+        }
+
+        #[tokio::test]
         async fn leave_is_down_at_once() {
             on_scratch!(|url| scenarios::leave_is_down_at_once(url, &db()).await);
         }

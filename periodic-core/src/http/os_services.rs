@@ -243,6 +243,13 @@ fn string_field<'a>(
         Some(Value::String(s)) if s.chars().count() > max_len => {
             Err(invalid(field, &json!(s), &format!("'{s}' is too long")))
         }
+        // No store keeps a NUL the same way: refused here with the same 400 for all
+        // (PostgreSQL's "invalid byte sequence" used to come back as a 503).
+        Some(Value::String(s)) if s.contains('\0') => Err(invalid(
+            field,
+            &json!(s),
+            "it must not contain a NUL character",
+        )),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(invalid(
             field,

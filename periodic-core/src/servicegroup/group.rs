@@ -12,6 +12,7 @@ use super::record::{NewService, ServiceFilter, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
 use super::registry;
 use super::shared::{Fetched, OpenMode, not_found};
+use super::text::check_text;
 use super::url::redact;
 use crate::error::{Error, ErrorKind};
 
@@ -289,12 +290,20 @@ impl ServiceGroup {
     /// # Errors
     ///
     /// [`ErrorKind::Store`] when the store fails; [`ErrorKind::Invalid`] when the host
-    /// already runs another binary on the same topic.
+    /// already runs another binary on the same topic, or for a text field longer than
+    /// 255 characters or holding a NUL character (checked before the store is asked,
+    /// the same way for every store).
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: the row is created at most once, and a later call finds it.
     pub async fn get_or_create(&self, service: &NewService) -> Result<ServiceRecord, Error> {
+        check_text("host", &service.host)?;
+        check_text("binary", &service.binary)?;
+        check_text("topic", &service.topic)?;
+        if let Some(zone) = &service.availability_zone {
+            check_text("availability_zone", zone)?;
+        }
         self.inner.records.get_or_create(service).await
     }
 
@@ -315,12 +324,16 @@ impl ServiceGroup {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`] if there is none; [`ErrorKind::Store`].
+    /// [`ErrorKind::NotFound`] if there is none; [`ErrorKind::Store`];
+    /// [`ErrorKind::Invalid`] for a `host` or `binary` no row can hold (a NUL character,
+    /// more than 255 characters).
     ///
     /// # Cancel safety
     ///
     /// Cancel safe (a read).
     pub async fn find(&self, host: &str, binary: &str) -> Result<ServiceRecord, Error> {
+        check_text("host", host)?;
+        check_text("binary", binary)?;
         self.inner
             .records
             .find(host, binary)
@@ -465,12 +478,19 @@ impl ServiceGroup {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Store`].
+    /// [`ErrorKind::Store`]; [`ErrorKind::Invalid`] for a filter no row can match (a NUL
+    /// character, more than 255 characters).
     ///
     /// # Cancel safety
     ///
     /// Cancel safe (a read).
     pub async fn list(&self, filter: &ServiceFilter) -> Result<Vec<ServiceStatus>, Error> {
+        if let Some(host) = &filter.host {
+            check_text("host", host)?;
+        }
+        if let Some(binary) = &filter.binary {
+            check_text("binary", binary)?;
+        }
         let fetched = self.inner.records.list(filter).await?;
         self.inner.liveness.judge(fetched).await
     }
@@ -495,12 +515,17 @@ impl ServiceGroup {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`]; [`ErrorKind::Invalid`] for a reason
+    /// longer than 255 characters or holding a NUL character, checked before the store
+    /// is asked, the same way for every store.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: the change happened or not.
     pub async fn disable(&self, id: i64, reason: Option<&str>) -> Result<ServiceRecord, Error> {
+        if let Some(reason) = reason {
+            check_text("disabled_reason", reason)?;
+        }
         self.changed(id, self.inner.records.set_disabled(id, true, reason).await?)
             .await
     }
