@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -67,7 +68,8 @@ use crate::servicegroup::ServiceGroup;
 /// `Specifying 'disabled_reason' with status 'enabled' is invalid.`, `Invalid uuid X`,
 /// `Service X could not be found.`, `Additional properties are not allowed ('x' was
 /// unexpected)`, `Invalid input for field/attribute status. Value: ...`. A body that is
-/// not JSON gets `Malformed request body: ...`. No input makes the server panic.
+/// not JSON gets `Malformed request body: ...`; a body over 112 KiB (nova's
+/// `max_request_body_size`) gets 413 `overLimit`. No input makes the server panic.
 ///
 /// **`/healthz`** of a service is its own liveness: the heartbeat loop runs and its last
 /// accepted report is at most `service_down_time` old (before the first report, the
@@ -252,6 +254,7 @@ fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(bad_method)
+        .layer(DefaultBodyLimit::max(os_services::MAX_BODY))
         .with_state(state)
 }
 
