@@ -448,31 +448,24 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     let config = configuration(&args)?;
     let host = config.host.clone().unwrap_or_else(default_host);
     let db_url = config.database_url();
-    let group = ServiceGroup::open(db_url, config.servicegroup_config()).await?;
 
+    // Lazy: nothing is connected before the configuration is checked below.
     sqlx::any::install_default_drivers();
     let db = sqlx::any::AnyPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(db_url)
-        .await
+        .connect_lazy(db_url)
         .map_err(|source| RunError::ComputeNodes {
-            url: group.url(),
+            url: "the database URL".to_owned(),
             source,
         })?;
     let manager = ComputeManager {
         host: host.clone(),
         postgres: db_url.starts_with("postgres"),
-        db,
+        db: db.clone(),
         system: Mutex::new(System::new()),
         requests: AtomicU64::new(0),
     };
-    tracing::info!(
-        host = %host,
-        db = %group.url(),
-        driver = group.driver().as_str(),
-        "starting periodic-compute"
-    );
     #[cfg(feature = "http")]
     let api = args.api_bind.or(config.api.bind).map(|addr| {
         let token = args
@@ -490,14 +483,33 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     // [periodic_task_spacing] overrides, as `periodic service` reads them too.
     let builder = config
         .apply_to_service(Service::builder(manager, "periodic-compute", "compute"))
-        .host(host)
-        .availability_zone(args.availability_zone)
-        .servicegroup(group);
+        .host(host.clone())
+        .availability_zone(args.availability_zone);
     #[cfg(feature = "http")]
     let builder = match api {
         Some(api) => builder.api(api),
         None => builder,
     };
+    // The whole configuration is checked before the store is touched: a spacing
+    // override naming no task, the API's bind policy.
+    builder.check()?;
+
+    let group = ServiceGroup::open(db_url, config.servicegroup_config()).await?;
+    drop(
+        db.acquire()
+            .await
+            .map_err(|source| RunError::ComputeNodes {
+                url: group.url(),
+                source,
+            })?,
+    );
+    tracing::info!(
+        host = %host,
+        db = %group.url(),
+        driver = group.driver().as_str(),
+        "starting periodic-compute"
+    );
+    let builder = builder.servicegroup(group);
     let running = builder.build()?.start().await?;
     #[cfg(feature = "http")]
     if let Some(addr) = running.api_addr() {

@@ -393,16 +393,27 @@ async fn spacing_overrides_from_configuration() {
     assert_eq!(running.manager().sync_runs.load(Ordering::SeqCst), 0);
     running.stop().await.unwrap();
 
-    let err = service(Recording::new(), &group)
-        .host("node9")
-        .spacing_override("no_such_task", secs(5))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap_err();
+    // An override naming no task is refused by `build`, before the start: init_host never
+    // runs and no row is created (it used to show up for service_down_time).
+    let manager = Arc::new(Recording::new());
+    let builder =
+        Service::<Recording>::builder(Arc::clone(&manager), "periodic-compute", "compute")
+            .servicegroup(group.clone())
+            .host("node9")
+            .spacing_override("no_such_task", secs(5));
+    let err = builder.check().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("no_such_task"), "{err}");
+    let err = builder.build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(manager.events().is_empty(), "{:?}", manager.events());
+    assert!(
+        group
+            .list(&ServiceFilter::all().host("node9"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // The runner's options reach the service's runner as one value: an observer set there sees

@@ -44,5 +44,5 @@ pub use options::{ApiAuth, ApiServerOptions, DEFAULT_API_BIND};
 pub use server::ApiServer;
 
 pub(crate) use metrics::TaskMetrics;
-pub(crate) use server::Bound;
+pub(crate) use server::{Bound, check_bind_policy};
 pub(crate) use state::{Embedded, Liveness};

@@ -161,7 +161,7 @@ pub(crate) struct Bound {
 impl Bound {
     /// Checks the options and binds.
     pub(crate) async fn bind(options: ApiServerOptions) -> Result<Bound> {
-        check(&options)?;
+        check_bind_policy(&options)?;
         let listener = TcpListener::bind(options.bind).await.map_err(|e| {
             Error::new(
                 ErrorKind::Io,
@@ -217,7 +217,7 @@ impl Bound {
 
 /// The bind policy: a token must not be empty, and a non-loopback address needs a token
 /// or an explicit `InsecureNoAuth`.
-fn check(options: &ApiServerOptions) -> Result<()> {
+pub(crate) fn check_bind_policy(options: &ApiServerOptions) -> Result<()> {
     match &options.auth {
         ApiAuth::Token(token) if token.trim().is_empty() => Err(Error::new(
             ErrorKind::Config,

@@ -472,19 +472,33 @@ impl<M: Manager> ServiceBuilder<M> {
         self
     }
 
-    /// Builds the service.
+    /// Checks everything [`build`](Self::build) and [`start`](Service::start) would
+    /// refuse that needs no service group: empty names, spacing overrides naming no task
+    /// of `M` (or an `Every` of zero), the tasks' context type, the HTTP API's bind
+    /// policy. Call it before opening the store, so that a wrong configuration touches
+    /// nothing; `build` calls it too.
+    ///
+    /// ```
+    /// use periodic::{ErrorKind, Manager, RunnerOptions, Service, Spacing};
+    ///
+    /// struct Compute;
+    /// impl Manager for Compute {
+    ///     type Context = ();
+    ///     fn context(&self) {}
+    /// }
+    ///
+    /// let overrides = RunnerOptions::new().spacing_override("_no_such_task", Spacing::Disabled);
+    /// let builder = Service::builder(Compute, "periodic-compute", "compute").runner_options(overrides);
+    /// let err = builder.check().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// assert!(err.to_string().contains("`_no_such_task`"));
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] without a service group, or with an empty host, binary or
-    /// topic.
-    pub fn build(self) -> Result<Service<M>> {
-        let group = self.group.ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                "a service needs a service group: call `.servicegroup(ServiceGroup::open(url, config).await?)`",
-            )
-        })?;
+    /// [`ErrorKind::Config`] (and the runner's other build errors, see
+    /// [`PeriodicRunnerBuilder::build`](crate::PeriodicRunnerBuilder::build)).
+    pub fn check(&self) -> Result<()> {
         for (what, value) in [
             ("host", &self.options.host),
             ("binary", &self.options.binary),
@@ -497,6 +511,34 @@ impl<M: Manager> ServiceBuilder<M> {
                 ));
             }
         }
+        #[cfg(feature = "http")]
+        if let Some(api) = &self.options.api {
+            crate::http::check_bind_policy(api)?;
+        }
+        // The runner start() builds, without its observer: unknown spacing overrides
+        // fail here, before init_host runs and the service row is created.
+        build_runner(
+            &self.manager,
+            &self.options,
+            None::<fn(&crate::periodic::TaskRun)>,
+        )?;
+        Ok(())
+    }
+
+    /// Builds the service.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] without a service group, or for what [`check`](Self::check)
+    /// refuses.
+    pub fn build(self) -> Result<Service<M>> {
+        self.check()?;
+        let group = self.group.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "a service needs a service group: call `.servicegroup(ServiceGroup::open(url, config).await?)`",
+            )
+        })?;
         Ok(Service {
             manager: self.manager,
             options: self.options,
