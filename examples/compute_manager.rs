@@ -518,14 +518,26 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     Ok(running.run_until_signal().await?)
 }
 
+/// `RUST_LOG` (default `info`), with sqlx kept quiet unless `RUST_LOG` names it: sqlx
+/// logs every statement, over several lines, at debug (`sqlx::query`) and PostgreSQL's
+/// notices at info (`sqlx::postgres::notice`: `relation "_sqlx_migrations" already
+/// exists, skipping` at every start). Slow statements still show (sqlx warns).
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let wanted = rust_log.map(str::trim).filter(|s| !s.is_empty());
+    let directives = match wanted {
+        Some(own) if own.contains("sqlx") => own.to_owned(),
+        Some(own) => format!("{own},sqlx::query=warn,sqlx::postgres::notice=warn"),
+        None => "info,sqlx::query=warn,sqlx::postgres::notice=warn".to_owned(),
+    };
+    tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     match run(args).await {

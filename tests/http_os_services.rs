@@ -663,6 +663,14 @@ async fn non_loopback_needs_a_token_and_then_reads_need_it_too() {
             .contains("refusing to serve the HTTP API on 0.0.0.0:0"),
         "{err}"
     );
+    // Both programs' flags: a service's (the example's) and `periodic api serve`'s.
+    assert!(
+        err.to_string().contains("--api-auth-token for a service")
+            && err
+                .to_string()
+                .contains("--auth-token for `periodic api serve`"),
+        "{err}"
+    );
     let err = ApiServer::start(
         f.group.clone(),
         ApiServerOptions::default().auth(ApiAuth::Token("  ".into())),

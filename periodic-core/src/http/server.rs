@@ -227,9 +227,11 @@ pub(crate) fn check_bind_policy(options: &ApiServerOptions) -> Result<()> {
             ErrorKind::Config,
             format!(
                 "refusing to serve the HTTP API on {} without an auth token: it is not a \
-                 loopback address. Set a token (--auth-token or PERIODIC_API_TOKEN; \
-                 ApiAuth::Token in code), bind 127.0.0.1, or pass --insecure-no-auth \
-                 (ApiAuth::InsecureNoAuth) if the network is protected otherwise",
+                 loopback address. Set a token (PERIODIC_API_TOKEN, or the flag: \
+                 --api-auth-token for a service such as the compute_manager example, \
+                 --auth-token for `periodic api serve`; ApiAuth::Token in code), bind \
+                 127.0.0.1, or pass --insecure-no-auth (ApiAuth::InsecureNoAuth) if the \
+                 network is protected otherwise",
                 options.bind
             ),
         )),
