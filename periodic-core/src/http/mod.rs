@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `options.rs` | [`ApiServerOptions`], [`ApiAuth`], [`DEFAULT_API_BIND`] |
 //! | `server.rs` | [`ApiServer`]: bind policy, routes, graceful shutdown |
+//! | `connections.rs` | the accept loop: header-read timeout, connection cap |
 //! | `auth.rs` | the token check (`X-Auth-Token`, `Authorization: Bearer`) |
 //! | `microversion.rs` | `OpenStack-API-Version` / `X-OpenStack-Nova-API-Version` |
 //! | `os_services.rs` | `GET`/`PUT`/`DELETE /os-services`, nova's view and 400 texts |
@@ -28,6 +29,7 @@
 //! | `GET /metrics` | Prometheus (OpenMetrics text) |
 
 mod auth;
+mod connections;
 mod discovery;
 mod fault;
 mod health;

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Auth;
+use super::connections::{Limits, serve};
 use super::fault::Fault;
 use super::options::{ApiAuth, ApiServerOptions};
 use super::state::{AppState, Embedded};
@@ -93,6 +94,13 @@ use crate::servicegroup::ServiceGroup;
 /// one `list` of the store per scrape, bounded by the scrape timeout,
 /// `periodic_services{binary, state="up"|"down"}` and `periodic_store_up`. The content
 /// type is `application/openmetrics-text; version=1.0.0`, which Prometheus scrapes.
+///
+/// **Connections.** A connection must send a request's headers within
+/// [`header_read_timeout`](ApiServerOptions::header_read_timeout) (10 s; also the idle
+/// timeout of a kept-alive connection) or it is closed, and at most
+/// [`max_connections`](ApiServerOptions::max_connections) (4096) are served at once: at
+/// the cap new connections wait in the listen backlog, and a warning is logged. Clients
+/// that open connections and never finish their headers cannot starve `/healthz`.
 ///
 /// # Auth
 ///
@@ -198,13 +206,12 @@ impl Bound {
             service,
         );
         let shutdown = CancellationToken::new();
-        let signal = shutdown.clone().cancelled_owned();
         let app = router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-        });
+        let limits = Limits {
+            header_read_timeout: options.header_read_timeout,
+            max_connections: options.max_connections,
+        };
+        let task = tokio::spawn(serve(listener, app, limits, shutdown.clone()));
         tracing::info!(%addr, auth = ?options.auth, "HTTP API listening");
         ApiServer {
             addr,
