@@ -601,3 +601,60 @@ async fn builder_errors() {
         .unwrap_err();
     assert_eq!(err.to_string(), "a service's binary must not be empty");
 }
+
+// A second instance with the same host and binary is refused while the first heartbeats;
+// once the first stopped gracefully, a new one starts at once.
+//
+//   0 A starts   5 A reports   6 B starts: row up, watched 11 s   15 A reports: B refused
+#[tokio::test(start_paused = true)]
+async fn a_second_live_instance_is_refused() {
+    let group = group().await;
+    let first = service(Recording::new(), &group)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    sleep(secs(6)).await;
+
+    let started = Instant::now();
+    let second = Arc::new(Recording::new());
+    let err = Service::<Recording>::builder(Arc::clone(&second), "periodic-compute", "compute")
+        .host("node1")
+        .servicegroup(group.clone())
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string()
+            .starts_with("another instance of `periodic-compute` on host `node1` is running"),
+        "{err}"
+    );
+    assert!(started.elapsed() <= secs(11), "{:?}", started.elapsed());
+    assert!(second.events().is_empty(), "refused before init_host");
+
+    // Those who mean it can have two.
+    let both = service(Recording::new(), &group)
+        .allow_second_instance(true)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    both.stop().await.unwrap();
+    first.stop().await.unwrap();
+
+    // Stopped gracefully: the next one starts without watching.
+    let started = Instant::now();
+    let third = service(Recording::new(), &group)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < secs(1), "{:?}", started.elapsed());
+    third.stop().await.unwrap();
+}

@@ -134,7 +134,10 @@ impl<M: Manager> Service<M> {
     /// A failing hook ([`ErrorKind::Hook`] naming the hook, with its error as the source), a
     /// store error while loading or creating the record ([`ErrorKind::Store`]), or a
     /// runner that cannot be built (duplicate task names, a context type mismatch, an
-    /// unknown task in a spacing override). Nothing keeps running after an error.
+    /// unknown task in a spacing override), or [`ErrorKind::Config`] when another
+    /// instance heartbeats the same row (see
+    /// [`allow_second_instance`](ServiceBuilder::allow_second_instance); checked before
+    /// `init_host`). Nothing keeps running after an error.
     ///
     /// # Cancel safety
     ///
@@ -162,6 +165,9 @@ impl<M: Manager> Service<M> {
         });
         #[cfg(not(feature = "http"))]
         let observer: Option<fn(&crate::periodic::TaskRun)> = None;
+        if !options.allow_second_instance {
+            super::instance::refuse_second_instance(&group, &options.host, &options.binary).await?;
+        }
         hook("init_host", manager.init_host().await)?;
         let mut new = NewService::new(&options.host, &options.binary, &options.topic);
         if let Some(zone) = &options.availability_zone {
@@ -414,6 +420,21 @@ impl<M: Manager> ServiceBuilder<M> {
     #[must_use]
     pub fn heartbeat_mode(mut self, mode: HeartbeatMode) -> Self {
         self.options.heartbeat_mode = mode;
+        self
+    }
+
+    /// Lets this service start while another process heartbeats the same row (same host
+    /// and binary); default `false`.
+    ///
+    /// By default [`start`](Service::start) refuses that case with
+    /// [`ErrorKind::Config`]: a row that looks up is watched for one `report_interval`
+    /// (plus a second) first, and refused if its heartbeat advances. A row stopped
+    /// gracefully, down, or new starts at once; after a crash, the start waits that one
+    /// interval. With `true` the two processes share the row, as before: its
+    /// `report_count` rises twice as fast, and stopping either marks it stopped.
+    #[must_use]
+    pub fn allow_second_instance(mut self, allow: bool) -> Self {
+        self.options.allow_second_instance = allow;
         self
     }
 
