@@ -470,31 +470,24 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     let config = configuration(&args)?;
     let host = config.host.clone().unwrap_or_else(default_host);
     let db_url = config.database_url();
-    let group = ServiceGroup::open(db_url, config.servicegroup_config()).await?;
 
+    // Lazy: nothing is connected before the configuration is checked below.
     sqlx::any::install_default_drivers();
     let db = sqlx::any::AnyPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(db_url)
-        .await
+        .connect_lazy(db_url)
         .map_err(|source| RunError::ComputeNodes {
-            url: group.url(),
+            url: "the database URL".to_owned(),
             source,
         })?;
     let manager = ComputeManager {
         host: host.clone(),
         postgres: db_url.starts_with("postgres"),
-        db,
+        db: db.clone(),
         system: Mutex::new(System::new()),
         requests: AtomicU64::new(0),
     };
-    tracing::info!(
-        host = %host,
-        db = %group.url(),
-        driver = group.driver().as_str(),
-        "starting periodic-compute"
-    );
     #[cfg(feature = "http")]
     let api = args.api_bind.or(config.api.bind).map(|addr| {
         let token = args
@@ -512,14 +505,33 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     // [periodic_task_spacing] overrides, as `periodic service` reads them too.
     let builder = config
         .apply_to_service(Service::builder(manager, "periodic-compute", "compute"))
-        .host(host)
-        .availability_zone(args.availability_zone)
-        .servicegroup(group);
+        .host(host.clone())
+        .availability_zone(args.availability_zone);
     #[cfg(feature = "http")]
     let builder = match api {
         Some(api) => builder.api(api),
         None => builder,
     };
+    // The whole configuration is checked before the store is touched: a spacing
+    // override naming no task, the API's bind policy.
+    builder.check()?;
+
+    let group = ServiceGroup::open(db_url, config.servicegroup_config()).await?;
+    drop(
+        db.acquire()
+            .await
+            .map_err(|source| RunError::ComputeNodes {
+                url: group.url(),
+                source,
+            })?,
+    );
+    tracing::info!(
+        host = %host,
+        db = %group.url(),
+        driver = group.driver().as_str(),
+        "starting periodic-compute"
+    );
+    let builder = builder.servicegroup(group);
     let running = builder.build()?.start().await?;
     #[cfg(feature = "http")]
     if let Some(addr) = running.api_addr() {
@@ -528,14 +540,26 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     Ok(running.run_until_signal().await?)
 }
 
+/// `RUST_LOG` (default `info`), with sqlx kept quiet unless `RUST_LOG` names it: sqlx
+/// logs every statement, over several lines, at debug (`sqlx::query`) and PostgreSQL's
+/// notices at info (`sqlx::postgres::notice`: `relation "_sqlx_migrations" already
+/// exists, skipping` at every start). Slow statements still show (sqlx warns).
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let wanted = rust_log.map(str::trim).filter(|s| !s.is_empty());
+    let directives = match wanted {
+        Some(own) if own.contains("sqlx") => own.to_owned(),
+        Some(own) => format!("{own},sqlx::query=warn,sqlx::postgres::notice=warn"),
+        None => "info,sqlx::query=warn,sqlx::postgres::notice=warn".to_owned(),
+    };
+    tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     match run(args).await {

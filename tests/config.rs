@@ -220,18 +220,16 @@ async fn the_service_gets_host_and_spacings() {
     assert_eq!(sync.interval, Some(Duration::from_secs(30)));
     running.stop().await.unwrap();
 
-    // A spacing for a task the service does not have stops it from starting.
+    // A spacing for a task the service does not have is refused before the store is
+    // touched: by `check`, and by `build`.
     let config =
         Config::from_toml("[periodic_task_spacing]\n_no_such_task = 30\n", "t.toml").unwrap();
-    let err = config
+    let builder = config
         .apply_to_service(Service::builder(Compute, "periodic-compute", "compute"))
-        .host("h2")
-        .servicegroup(group)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap_err();
+        .host("h2");
+    let err = builder.check().unwrap_err();
+    assert!(err.to_string().contains("_no_such_task"), "{err}");
+    let err = builder.servicegroup(group).build().unwrap_err();
     assert!(err.to_string().contains("_no_such_task"), "{err}");
 }
 

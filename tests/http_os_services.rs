@@ -365,6 +365,114 @@ async fn put_refuses_bad_bodies_with_novas_texts() {
     server.shutdown().await.unwrap();
 }
 
+/// A NUL character or an over-long text is the client's mistake: 400 in nova's format,
+/// whatever the store (PostgreSQL's "invalid byte sequence" used to come back as 503),
+/// and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_fields_with_nul_or_too_long_are_400() {
+    let f = fixture().await;
+    let (server, api) = serve(&f.group, ApiAuth::InsecureNoAuth).await;
+    let path = format!("/os-services/{}", f.compute1.uuid);
+
+    let answer = api
+        .put(
+            &path,
+            &[],
+            r#"{"status": "disabled", "disabled_reason": "a\u0000b"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    let message = answer.fault("badRequest");
+    assert!(
+        message.starts_with("Invalid input for field/attribute disabled_reason.")
+            && message.ends_with("it must not contain a NUL character"),
+        "{message}"
+    );
+    let long = "x".repeat(256);
+    let answer = api
+        .put(
+            &path,
+            &[],
+            &format!(r#"{{"status": "disabled", "disabled_reason": "{long}"}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.fault("badRequest").ends_with("is too long"));
+
+    // The legacy actions read host and binary from the body.
+    let legacy = [("X-OpenStack-Nova-API-Version", "2.11")];
+    let answer = api
+        .put(
+            "/os-services/disable",
+            &legacy,
+            r#"{"host": "node-1\u0000", "binary": "nova-compute"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+
+    // A filter no row can match.
+    let answer = api.get("/os-services?host=node%00").await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.fault("badRequest").contains("NUL"),
+        "{}",
+        answer.text
+    );
+
+    let stored = f.group.get(f.compute1.id).await.unwrap();
+    assert!(!stored.disabled);
+    server.shutdown().await.unwrap();
+}
+
+/// A body past nova's 112 KiB limit is 413 in nova's JSON format (axum's own answer is
+/// plain text), whether it is sent whole or a 20 MB one is announced and cut short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_is_novas_json_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let f = fixture().await;
+    let (server, api) = serve(&f.group, ApiAuth::InsecureNoAuth).await;
+    let path = format!("/os-services/{}", f.compute1.uuid);
+    let body = format!(
+        r#"{{"status": "disabled", "disabled_reason": "{}"}}"#,
+        "x".repeat(200_000)
+    );
+    let answer = api.put(&path, &[], &body).await;
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert_eq!(
+        answer.fault("overLimit"),
+        "Request is too large: the limit is 114688 bytes."
+    );
+
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: 20971520\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // More than the limit, less than announced; the write may fail once the server has
+    // answered and closed.
+    let _ = stream.write_all(&vec![b' '; 1 << 20]).await;
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .expect("the server answers");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(
+        response.contains(r#"{"overLimit":{"code":413,"#),
+        "{response}"
+    );
+    assert!(!f.group.get(f.compute1.id).await.unwrap().disabled);
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_removes_the_service_and_404s_after() {
     let f = fixture().await;
@@ -553,6 +661,14 @@ async fn non_loopback_needs_a_token_and_then_reads_need_it_too() {
     assert!(
         err.to_string()
             .contains("refusing to serve the HTTP API on 0.0.0.0:0"),
+        "{err}"
+    );
+    // Both programs' flags: a service's (the example's) and `periodic api serve`'s.
+    assert!(
+        err.to_string().contains("--api-auth-token for a service")
+            && err
+                .to_string()
+                .contains("--auth-token for `periodic api serve`"),
         "{err}"
     );
     let err = ApiServer::start(

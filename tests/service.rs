@@ -393,16 +393,27 @@ async fn spacing_overrides_from_configuration() {
     assert_eq!(running.manager().sync_runs.load(Ordering::SeqCst), 0);
     running.stop().await.unwrap();
 
-    let err = service(Recording::new(), &group)
-        .host("node9")
-        .spacing_override("no_such_task", secs(5))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap_err();
+    // An override naming no task is refused by `build`, before the start: init_host never
+    // runs and no row is created (it used to show up for service_down_time).
+    let manager = Arc::new(Recording::new());
+    let builder =
+        Service::<Recording>::builder(Arc::clone(&manager), "periodic-compute", "compute")
+            .servicegroup(group.clone())
+            .host("node9")
+            .spacing_override("no_such_task", secs(5));
+    let err = builder.check().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("no_such_task"), "{err}");
+    let err = builder.build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(manager.events().is_empty(), "{:?}", manager.events());
+    assert!(
+        group
+            .list(&ServiceFilter::all().host("node9"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // The runner's options reach the service's runner as one value: an observer set there sees
@@ -589,4 +600,61 @@ async fn builder_errors() {
         .build()
         .unwrap_err();
     assert_eq!(err.to_string(), "a service's binary must not be empty");
+}
+
+// A second instance with the same host and binary is refused while the first heartbeats;
+// once the first stopped gracefully, a new one starts at once.
+//
+//   0 A starts   5 A reports   6 B starts: row up, watched 11 s   15 A reports: B refused
+#[tokio::test(start_paused = true)]
+async fn a_second_live_instance_is_refused() {
+    let group = group().await;
+    let first = service(Recording::new(), &group)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    sleep(secs(6)).await;
+
+    let started = Instant::now();
+    let second = Arc::new(Recording::new());
+    let err = Service::<Recording>::builder(Arc::clone(&second), "periodic-compute", "compute")
+        .host("node1")
+        .servicegroup(group.clone())
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string()
+            .starts_with("another instance of `periodic-compute` on host `node1` is running"),
+        "{err}"
+    );
+    assert!(started.elapsed() <= secs(11), "{:?}", started.elapsed());
+    assert!(second.events().is_empty(), "refused before init_host");
+
+    // Those who mean it can have two.
+    let both = service(Recording::new(), &group)
+        .allow_second_instance(true)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    both.stop().await.unwrap();
+    first.stop().await.unwrap();
+
+    // Stopped gracefully: the next one starts without watching.
+    let started = Instant::now();
+    let third = service(Recording::new(), &group)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < secs(1), "{:?}", started.elapsed());
+    third.stop().await.unwrap();
 }

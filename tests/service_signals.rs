@@ -6,6 +6,14 @@
 //! 2. SIGINT with a pass still running starts a graceful stop that waits for it; a second
 //!    signal ends the wait at once with exit code 1, and the service is still marked
 //!    stopped.
+//! 3. SIGINT while the store is locked: the graceful stop waits for the store to mark
+//!    the service stopped (up to 5 s); a second signal ends that wait too, within 100 ms.
+//!
+//! ```text
+//! SIGINT          SIGTERM   returned
+//!   |── leaving ────|──────────|          the store holds the write (BEGIN EXCLUSIVE)
+//!                   ≤ 100 ms                  (before: the 5 s leave timeout ran out)
+//! ```
 
 #![cfg(unix)]
 
@@ -20,6 +28,7 @@ use periodic::{
     DownReason, Manager, Service, ServiceGroup, ServiceGroupConfig, Stopped, periodic_tasks,
 };
 use support::Logs;
+use support::servers::TempDb;
 use tokio::time::Instant;
 
 struct Worker {
@@ -160,4 +169,62 @@ async fn signals_stop_the_service() {
             .len(),
         1
     );
+
+    interrupted_while_the_store_is_locked(&logs).await;
+}
+
+/// Part 3: SIGINT while another connection holds the SQLite database, so leaving waits
+/// for the lock (up to 5 s); a second signal returns within 100 ms.
+async fn interrupted_while_the_store_is_locked(logs: &Logs) {
+    let file = TempDb::new();
+    let sqlite = ServiceGroup::open(&file.url(), ServiceGroupConfig::default())
+        .await
+        .unwrap();
+    let worker = Arc::new(Worker {
+        long_pass: AtomicBool::new(false),
+        cleaned_up: AtomicBool::new(false),
+    });
+    let running = Service::<Worker>::builder(Arc::clone(&worker), "periodic-worker", "worker")
+        .host("signals-3")
+        .servicegroup(sqlite.clone())
+        .periodic_fuzzy_delay(Duration::ZERO)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let task = tokio::spawn(running.run_until_signal());
+    wait_for("the handlers", || {
+        logs.count("signals-3", "Running until SIGTERM or SIGINT") == 1
+    })
+    .await;
+    let mut lock = {
+        use sqlx::Connection as _;
+        sqlx::SqliteConnection::connect(&file.url()).await.unwrap()
+    };
+    sqlx::Executor::execute(&mut lock, "BEGIN EXCLUSIVE")
+        .await
+        .unwrap();
+    kill("-INT");
+    wait_for("the first signal", || {
+        logs.containing("Caught SIGINT, exiting").len() == 2
+    })
+    .await;
+    // The graceful stop is now waiting for the store.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!task.is_finished());
+    let t = Instant::now();
+    kill("-INT");
+    let stopped = tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let elapsed = t.elapsed();
+    assert_eq!(stopped, Stopped::Interrupted);
+    assert!(
+        elapsed < Duration::from_millis(100),
+        "the second signal returns within 100 ms, not after the leave timeout: {elapsed:?}"
+    );
+    sqlx::Executor::execute(&mut lock, "COMMIT").await.unwrap();
 }

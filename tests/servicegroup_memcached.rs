@@ -48,6 +48,13 @@ async fn admin_round_trips() {
 }
 
 #[tokio::test]
+async fn text_is_checked_before_the_store() {
+    on_memcached!(|server, url| {
+        scenarios::text_is_checked_before_the_store(url, &mc(server)).await;
+    });
+}
+
+#[tokio::test]
 async fn leave_deletes_the_key_and_is_down_at_once() {
     on_memcached!(|server, url| scenarios::leave_is_down_at_once(url, &mc(server)).await);
 }

@@ -493,3 +493,36 @@ fn futures_are_send() {
     };
     let _ = check;
 }
+
+/// A `report_interval` under one second is accepted (tests use it) but warned about:
+/// each report is a write to the store (0.0001 s made 770 writes a second).
+#[tokio::test(start_paused = true)]
+async fn a_report_interval_below_one_second_is_warned_about() {
+    let logs = Logs::capture();
+    for (report, warned) in [(Duration::from_millis(100), true), (secs(1), false)] {
+        let group = ServiceGroup::open(
+            "memory://",
+            ServiceGroupConfig::default().report_interval(report),
+        )
+        .await
+        .unwrap();
+        let host = unique("floor");
+        let svc = group.get_or_create(&compute(&host)).await.unwrap();
+        let heartbeat = group.join(&svc, JoinOptions::default()).await.unwrap();
+        let lines: Vec<_> = logs
+            .for_host(&host)
+            .into_iter()
+            .filter(|l| l.message.contains("report_interval is"))
+            .collect();
+        assert_eq!(lines.len(), usize::from(warned), "{report:?}: {lines:?}");
+        if warned {
+            assert_eq!(lines[0].level, Level::WARN);
+            assert!(
+                lines[0].message.contains("10 times a second"),
+                "{}",
+                lines[0].message
+            );
+        }
+        heartbeat.stop().await.unwrap();
+    }
+}

@@ -31,6 +31,12 @@ async fn admin_round_trips() {
 }
 
 #[tokio::test]
+async fn text_is_checked_before_the_store() {
+    let file = TempDb::new();
+    scenarios::text_is_checked_before_the_store(&file.url(), &db()).await;
+}
+
+#[tokio::test]
 async fn leave_is_down_at_once() {
     let file = TempDb::new();
     scenarios::leave_is_down_at_once(&file.url(), &db()).await;

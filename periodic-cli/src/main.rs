@@ -108,7 +108,17 @@ struct SimulateArgs {
     /// run, the loop's idle gaps).
     #[arg(long, value_name = "FILE.svg")]
     timeline: Option<PathBuf>,
+    /// Stop after this many events (task runs and idle periods) with exit status 2: a
+    /// long horizon with short spacings can take hours and, with `--format table` or
+    /// `--timeline`, the memory of every event.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_events: u64,
 }
+
+/// `periodic simulate --max-events`'s default: seconds of work in a release build; about
+/// 100 MB for a table or a timeline, which keep every event (jsonl keeps none).
+const DEFAULT_MAX_EVENTS: u64 = 2_000_000;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -181,6 +191,7 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
     let options = simulate::Options {
         idle_policy,
         seed: args.seed,
+        max_events: args.max_events,
     };
     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let out = std::sync::Arc::new(std::sync::Mutex::new((out, None::<std::io::Error>)));
@@ -220,6 +231,20 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
     let policy = match idle_policy {
         periodic::IdlePolicy::Oslo => "oslo",
         _ => "precise",
+    };
+    let result = match result {
+        Ok(simulate::Outcome::EventLimit { at }) => {
+            eprintln!(
+                "periodic simulate: stopped after {} events (--max-events), {} s into the \
+                 {} s horizon; raise --max-events or shorten the horizon",
+                args.max_events,
+                simulate::round6(at),
+                simulate::round6(scenario.horizon),
+            );
+            return ExitCode::from(2);
+        }
+        Ok(simulate::Outcome::Horizon) => Ok(()),
+        Err(err) => Err(err),
     };
     let shown = result.map_err(|err| err.report()).and_then(|()| {
         timeline::report(

@@ -88,24 +88,22 @@ impl Scenario {
                 "invalid scenario field `{field}`: {why}"
             )))
         };
-        if !self.horizon.is_finite() || self.horizon < 0.0 {
-            return bad(
-                "horizon".into(),
-                "must be a finite number of seconds, 0 or more",
-            );
-        }
-        if !self.initial_delay.is_finite() || self.initial_delay < 0.0 {
-            return bad(
-                "initial_delay".into(),
-                "must be a finite number of seconds, 0 or more",
-            );
-        }
+        let seconds = |field: &str, value: f64| -> Result<(), ScenarioError> {
+            if value.is_finite() && (0.0..=MAX_SECONDS).contains(&value) {
+                Ok(())
+            } else {
+                bad(field.to_owned(), SECONDS)
+            }
+        };
+        seconds("horizon", self.horizon)?;
+        seconds("initial_delay", self.initial_delay)?;
         if let Some(max) = self.periodic_interval_max
-            && (!max.is_finite() || max <= 0.0)
+            && (!max.is_finite() || max <= 0.0 || max > MAX_SECONDS)
         {
             return bad(
                 "periodic_interval_max".into(),
-                "must be a positive number of seconds (leave it out for no cap)",
+                "must be a positive number of seconds, at most 1000000000 (about 31 years); \
+                 leave it out for no cap",
             );
         }
         if let Some(policy) = &self.idle_policy
@@ -125,10 +123,10 @@ impl Scenario {
                     &format!("task name `{}` is used twice", task.name),
                 );
             }
-            if !task.spacing.is_finite() {
+            if !task.spacing.is_finite() || task.spacing > MAX_SECONDS {
                 return bad(
                     format!("tasks[{i}].spacing"),
-                    "must be a finite number of seconds",
+                    "must be a finite number of seconds, at most 1000000000 (about 31 years)",
                 );
             }
             if task.spacing > 0.0 && task.spacing < 0.001 {
@@ -137,16 +135,21 @@ impl Scenario {
                     "must be 0 (default interval), negative (disabled) or at least 0.001 s (the timer's resolution)",
                 );
             }
-            if !task.duration.is_finite() || task.duration < 0.0 {
-                return bad(
-                    format!("tasks[{i}].duration"),
-                    "must be a finite number of seconds, 0 or more",
-                );
-            }
+            seconds(&format!("tasks[{i}].duration"), task.duration)?;
         }
         Ok(())
     }
 }
+
+/// The largest number of seconds a scenario may give any field: about 31 years. Longer
+/// times tell nothing a shorter simulation does not, and the sum of a few of them must
+/// stay far inside what `Duration`, tokio's clock and the runner's nanosecond slots hold
+/// (a `horizon` of 1e19 used to panic with "cannot convert float seconds to Duration").
+pub(crate) const MAX_SECONDS: f64 = 1e9;
+
+/// The rule a time field breaks, in the error message (never the value: `1e300` would
+/// print as 301 digits).
+const SECONDS: &str = "must be a finite number of seconds from 0 to 1000000000 (about 31 years)";
 
 #[cfg(test)]
 mod tests {
@@ -192,7 +195,7 @@ mod tests {
         assert!(err(r#"{"tasks": []}"#).contains("missing field `horizon`"));
         assert_eq!(
             err(r#"{"tasks": [{"name": "a", "duration": -1}], "horizon": 10}"#),
-            "invalid scenario field `tasks[0].duration`: must be a finite number of seconds, 0 or more"
+            "invalid scenario field `tasks[0].duration`: must be a finite number of seconds from 0 to 1000000000 (about 31 years)"
         );
         assert!(
             err(r#"{"tasks": [{"name": "a"}, {"name": "a"}], "horizon": 1}"#)
@@ -203,5 +206,41 @@ mod tests {
                 .contains("`periodic_interval_max`")
         );
         assert!(err("{").starts_with("invalid scenario: EOF while parsing"));
+    }
+
+    #[test]
+    fn every_number_is_range_checked() {
+        for (scenario, field) in [
+            (r#"{"tasks": [], "horizon": 1e19}"#, "horizon"),
+            (
+                r#"{"tasks": [], "horizon": 1, "initial_delay": 1e300}"#,
+                "initial_delay",
+            ),
+            (
+                r#"{"tasks": [], "horizon": 1, "periodic_interval_max": 1e300}"#,
+                "periodic_interval_max",
+            ),
+            (
+                r#"{"tasks": [{"name": "a", "duration": 1e300}], "horizon": 1}"#,
+                "tasks[0].duration",
+            ),
+            (
+                r#"{"tasks": [{"name": "a", "spacing": 1e300}], "horizon": 1}"#,
+                "tasks[0].spacing",
+            ),
+        ] {
+            let message = err(scenario);
+            assert!(
+                message.contains(&format!("`{field}`")),
+                "{scenario}: {message}"
+            );
+            assert!(message.len() < 200, "no 300-digit number: {message}");
+        }
+        // The largest accepted values, and any negative spacing (disabled).
+        Scenario::parse(
+            r#"{"tasks": [{"name": "a", "spacing": -1e300, "duration": 1e9}],
+                "horizon": 1e9, "initial_delay": 1e9, "periodic_interval_max": 1e9}"#,
+        )
+        .unwrap();
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -65,15 +66,30 @@ struct Simulated;
 pub(crate) struct Options {
     pub(crate) idle_policy: IdlePolicy,
     pub(crate) seed: Option<u64>,
+    /// The most events handed to the sink (`--max-events`): the simulation stops at the
+    /// end of the pass that reaches it.
+    pub(crate) max_events: u64,
 }
 
-/// Runs the scenario and hands every event to `sink` in order. Builds its own paused
-/// current-thread runtime, so simulated hours take milliseconds.
+/// How a simulation ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Outcome {
+    /// It reached the scenario's horizon.
+    Horizon,
+    /// It handed [`Options::max_events`] events to the sink and stopped, `at` seconds
+    /// into the simulation; later events were dropped.
+    EventLimit { at: f64 },
+}
+
+/// Runs the scenario and hands every event to `sink` in order, at most
+/// [`Options::max_events`] of them. Builds its own paused current-thread runtime, so
+/// simulated hours take milliseconds. Keeps nothing per event: memory does not grow with
+/// the horizon.
 pub(crate) fn run(
     scenario: &Scenario,
     options: Options,
     sink: impl FnMut(Event) + Send + 'static,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -82,14 +98,46 @@ pub(crate) fn run(
     runtime.block_on(simulate(scenario.clone(), options, sink))
 }
 
+/// The sink behind the event limit: counts, and drops what comes after the limit.
+struct Limited<F> {
+    sink: F,
+    left: u64,
+    /// Set when the limit is reached; the loop stops at its next pass.
+    full: Arc<AtomicBool>,
+    /// When the limit was reached (seconds into the simulation).
+    at: f64,
+}
+
+impl<F: FnMut(Event)> Limited<F> {
+    fn push(&mut self, event: Event) {
+        if self.left == 0 {
+            return;
+        }
+        self.left -= 1;
+        if self.left == 0 {
+            self.full.store(true, Ordering::Relaxed);
+            self.at = match &event {
+                Event::Task { t, .. } | Event::Idle { t, .. } => *t,
+            };
+        }
+        (self.sink)(event);
+    }
+}
+
 async fn simulate(
     scenario: Scenario,
     options: Options,
     sink: impl FnMut(Event) + Send + 'static,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     let start = Instant::now();
     let since = move |t: Instant| round6((t - start).as_secs_f64());
-    let sink = Arc::new(Mutex::new(sink));
+    let full = Arc::new(AtomicBool::new(options.max_events == 0));
+    let sink = Arc::new(Mutex::new(Limited {
+        sink,
+        left: options.max_events,
+        full: Arc::clone(&full),
+        at: 0.0,
+    }));
 
     let task_sink = Arc::clone(&sink);
     let mut builder = PeriodicRunner::<Simulated>::builder(Simulated)
@@ -108,14 +156,64 @@ async fn simulate(
                 duration: round6(run.duration.as_secs_f64()),
                 failed: !matches!(run.outcome, RunOutcome::Succeeded),
             };
-            (task_sink
+            task_sink
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner))(event);
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(event);
         });
     if let Some(seed) = options.seed {
         builder = builder.seed(seed);
     }
     let runner = builder.build()?;
+    add_tasks(&runner, &scenario)?;
+
+    let horizon = Duration::from_secs_f64(scenario.horizon);
+    let cap = scenario.periodic_interval_max.map(Duration::from_secs_f64);
+    let pass_runner = runner.clone();
+    let pass_sink = Arc::clone(&sink);
+    let pass_full = Arc::clone(&full);
+    let mut looping = DynamicInterval::new(move || {
+        let runner = pass_runner.clone();
+        let sink = Arc::clone(&pass_sink);
+        let full = Arc::clone(&pass_full);
+        async move {
+            if Instant::now() - start > horizon || full.load(Ordering::Relaxed) {
+                return ControlFlow::Break(());
+            }
+            // Task failures are logged by the runner (ErrorPolicy::Log), as in a service.
+            let Ok(idle) = runner.run_periodic_tasks(()).await else {
+                return ControlFlow::Break(());
+            };
+            let idle = cap.map_or(idle, |cap| idle.min(cap));
+            let event = Event::Idle {
+                t: since(Instant::now()),
+                idle: round6(idle.as_secs_f64()),
+            };
+            sink.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(event);
+            ControlFlow::Continue(Some(idle))
+        }
+    })
+    .name("run_periodic_tasks")
+    .initial_delay(Duration::from_secs_f64(scenario.initial_delay));
+    if let Some(cap) = cap {
+        looping = looping.periodic_interval_max(cap);
+    }
+    let mut call = looping.start();
+    call.wait().await.map_err(Error::Simulation)?;
+    if full.load(Ordering::Relaxed) {
+        let at = sink
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .at;
+        return Ok(Outcome::EventLimit { at });
+    }
+    Ok(Outcome::Horizon)
+}
+
+/// The scenario's synthetic tasks: each sleeps its `duration`, then fails or not.
+fn add_tasks(runner: &PeriodicRunner<Simulated>, scenario: &Scenario) -> Result<(), Error> {
     for spec in &scenario.tasks {
         let duration = Duration::from_secs_f64(spec.duration);
         let fails = spec.fails;
@@ -139,39 +237,5 @@ async fn simulate(
         .external_process_ok(spec.external_process_ok);
         runner.add_periodic_task(task)?;
     }
-
-    let horizon = Duration::from_secs_f64(scenario.horizon);
-    let cap = scenario.periodic_interval_max.map(Duration::from_secs_f64);
-    let pass_runner = runner.clone();
-    let pass_sink = Arc::clone(&sink);
-    let mut looping = DynamicInterval::new(move || {
-        let runner = pass_runner.clone();
-        let sink = Arc::clone(&pass_sink);
-        async move {
-            if Instant::now() - start > horizon {
-                return ControlFlow::Break(());
-            }
-            // Task failures are logged by the runner (ErrorPolicy::Log), as in a service.
-            let Ok(idle) = runner.run_periodic_tasks(()).await else {
-                return ControlFlow::Break(());
-            };
-            let idle = cap.map_or(idle, |cap| idle.min(cap));
-            let event = Event::Idle {
-                t: since(Instant::now()),
-                idle: round6(idle.as_secs_f64()),
-            };
-            (sink
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner))(event);
-            ControlFlow::Continue(Some(idle))
-        }
-    })
-    .name("run_periodic_tasks")
-    .initial_delay(Duration::from_secs_f64(scenario.initial_delay));
-    if let Some(cap) = cap {
-        looping = looping.periodic_interval_max(cap);
-    }
-    let mut call = looping.start();
-    call.wait().await.map_err(Error::Simulation)?;
     Ok(())
 }

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Text columns are left-aligned, number columns right-aligned (header included); an
-//! empty table prints nothing, as cliff does without `--print-empty`.
+//! empty table prints nothing, as cliff does without `--print-empty`, or its header alone
+//! (`--print-empty`) where a person reads it: `service list`.
 //!
 //! Drawn by [`comfy_table`] with its `ASCII_FULL_CONDENSED` preset and a `-` rule under
 //! the header. It was checked against Python's prettytable 3.18 (what cliff uses) on
@@ -85,7 +86,20 @@ impl Table {
         if self.is_empty() {
             return String::new();
         }
+        self.render_with_header()
+    }
+
+    /// The table as text, with its header even when it has no row (cliff's
+    /// `--print-empty`): for a list a person reads, where nothing at all looks like a
+    /// failure.
+    pub(crate) fn render_with_header(&self) -> String {
         let mut out = self.inner.to_string();
+        if self.is_empty() {
+            // comfy-table draws the bottom border under the header's rule: keep one.
+            if let Some(last) = out.rfind('\n') {
+                out.truncate(last);
+            }
+        }
         out.push('\n');
         out
     }
@@ -116,6 +130,17 @@ mod tests {
         let t = Table::new(&["A"]);
         assert!(t.is_empty());
         assert_eq!(t.render(), "");
+    }
+
+    #[test]
+    fn empty_with_header_prints_the_header() {
+        let t = Table::new(&["ID", "Binary"]).right(&["ID"]);
+        assert_eq!(
+            t.render_with_header(),
+            "+----+--------+\n\
+             | ID | Binary |\n\
+             +----+--------+\n"
+        );
     }
 
     // Display width, as prettytable measures cells: `主机` is four columns wide, `é`

@@ -195,6 +195,72 @@ fn bad_scenarios_name_the_field() {
 }
 
 #[test]
+fn huge_numbers_are_range_errors_not_panics() {
+    for (scenario, field) in [
+        (
+            r#"{"tasks": [{"name": "a"}], "horizon": 1e19}"#,
+            "`horizon`",
+        ),
+        (
+            r#"{"tasks": [{"name": "a"}], "horizon": 10, "initial_delay": 1e300}"#,
+            "`initial_delay`",
+        ),
+        (
+            r#"{"tasks": [{"name": "a"}], "horizon": 10, "periodic_interval_max": 1e300}"#,
+            "`periodic_interval_max`",
+        ),
+        (
+            r#"{"tasks": [{"name": "a", "duration": 1e300}], "horizon": 10}"#,
+            "`tasks[0].duration`",
+        ),
+        (
+            r#"{"tasks": [{"name": "a", "spacing": 1e300}], "horizon": 10}"#,
+            "`tasks[0].spacing`",
+        ),
+    ] {
+        let err = bad(scenario);
+        assert!(err.contains(field), "{scenario}: {err}");
+        assert!(!err.contains("0000000000000000000000"), "{err}");
+    }
+}
+
+/// A horizon of 31 years with a 7 s spacing is 280 million events: `--max-events` stops it
+/// with a message and exit status 2, after printing exactly that many.
+#[test]
+fn max_events_stops_a_long_simulation() {
+    let dir = tempdir();
+    let path = dir.join("long.json");
+    std::fs::write(
+        &path,
+        r#"{"tasks": [{"name": "a", "spacing": 7}], "horizon": 1e9}"#,
+    )
+    .unwrap();
+    let out = periodic()
+        .args(["simulate", path.to_str().unwrap(), "--max-events", "1000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(parse(&String::from_utf8(out.stdout).unwrap()).len(), 1000);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("periodic simulate: stopped after 1000 events (--max-events)"),
+        "{err}"
+    );
+    let table = periodic()
+        .args(["simulate", path.to_str().unwrap(), "--format", "table"])
+        .args(["--max-events", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(table.status.code(), Some(2));
+    assert!(table.stdout.is_empty());
+    let zero = periodic()
+        .args(["simulate", path.to_str().unwrap(), "--max-events", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(zero.status.code(), Some(2), "clap's usage error");
+}
+
+#[test]
 fn live_random_scenarios_match_oslo() {
     let Ok(python) = std::env::var("PERIODIC_OSLO_PYTHON") else {
         eprintln!(

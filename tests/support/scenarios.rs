@@ -145,6 +145,63 @@ pub async fn admin_round_trips(url: &str, base: &ServiceGroupConfig) {
     assert_eq!(status.down_reason, Some(DownReason::NoHeartbeat));
 }
 
+/// Text the schema cannot hold (a NUL character, more than 255 characters) is refused
+/// with the same `Invalid` error on every store, before the store sees it: PostgreSQL
+/// used to answer "invalid byte sequence" (a store error), MariaDB error 1406, and
+/// SQLite stored it. 255 characters, even multi-byte ones, are stored.
+pub async fn text_is_checked_before_the_store(url: &str, base: &ServiceGroupConfig) {
+    let group = ServiceGroup::open(url, short(base)).await.unwrap();
+    let host = unique("text");
+    let svc = group
+        .get_or_create(&NewService::new(&host, "nova-compute", "compute"))
+        .await
+        .unwrap();
+    let invalid = |err: periodic::Error, field: &str| {
+        assert_eq!(err.kind(), periodic::ErrorKind::Invalid, "{err}");
+        assert!(err.to_string().contains(&format!("`{field}`")), "{err}");
+    };
+    invalid(
+        group.disable(svc.id, Some("a\0b")).await.unwrap_err(),
+        "disabled_reason",
+    );
+    invalid(
+        group
+            .disable(svc.id, Some(&"x".repeat(256)))
+            .await
+            .unwrap_err(),
+        "disabled_reason",
+    );
+    assert!(
+        !group.get(svc.id).await.unwrap().disabled,
+        "nothing written"
+    );
+    let longest = "é".repeat(255);
+    let disabled = group.disable(svc.id, Some(&longest)).await.unwrap();
+    assert_eq!(disabled.disabled_reason.as_deref(), Some(longest.as_str()));
+    invalid(
+        group
+            .get_or_create(&NewService::new("bad\0host", "nova-compute", "compute"))
+            .await
+            .unwrap_err(),
+        "host",
+    );
+    invalid(
+        group
+            .get_or_create(&NewService::new(&host, "b".repeat(300), "compute"))
+            .await
+            .unwrap_err(),
+        "binary",
+    );
+    invalid(group.find("a\0", "nova-compute").await.unwrap_err(), "host");
+    invalid(
+        group
+            .list(&ServiceFilter::all().binary("x\0"))
+            .await
+            .unwrap_err(),
+        "binary",
+    );
+}
+
 /// A graceful stop (`leave`) shows down at once, with the reason; a new join clears it.
 pub async fn leave_is_down_at_once(url: &str, base: &ServiceGroupConfig) {
     let group = ServiceGroup::open(url, short(base)).await.unwrap();

@@ -191,6 +191,40 @@ async fn drop_database(kind: Kind, admin_url: &str, name: &str) {
     }
 }
 
+/// Ends every other session on the database of `url`, as a server restart does: the
+/// pooled connections of the code under test die while idle (PostgreSQL sends them
+/// "terminating connection due to administrator command", MariaDB "Connection was
+/// killed").
+pub async fn kill_sessions(kind: Kind, url: &str) {
+    match kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+        Kind::MySql => {
+            let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+            let ids: Vec<u64> = sqlx::query_scalar(
+                "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist \
+                 WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            for id in ids {
+                // A session may end by itself meanwhile.
+                let _ = sqlx::raw_sql(&format!("KILL {id}")).execute(&mut c).await;
+            }
+        }
+        Kind::Memcached => {}
+    }
+}
+
 /// Whether the scratch database `name` belongs to a test process that is gone.
 fn stale(name: &str) -> bool {
     let pid = name

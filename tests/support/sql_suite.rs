@@ -13,9 +13,9 @@ macro_rules! sql_store_suite {
     (kind: $kind:expr, port: $port:expr, scheme: $scheme:literal) => {
         use std::time::{Duration, Instant};
 
-        use periodic::{ErrorKind, ServiceGroup, ServiceGroupConfig};
+        use periodic::{ErrorKind, JoinOptions, NewService, ServiceGroup, ServiceGroupConfig};
         use $crate::support::scenarios::{self, Via};
-        use $crate::support::servers::{Kind, Proxy, ScratchDb, addr_of, with_addr};
+        use $crate::support::servers::{Kind, Proxy, ScratchDb, addr_of, kill_sessions, with_addr};
 
         const KIND: Kind = $kind;
         const PORT: u16 = $port;
@@ -47,6 +47,11 @@ macro_rules! sql_store_suite {
         #[tokio::test]
         async fn admin_round_trips() {
             on_scratch!(|url| scenarios::admin_round_trips(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn text_is_checked_before_the_store() {
+            on_scratch!(|url| scenarios::text_is_checked_before_the_store(url, &db()).await);
         }
 
         #[tokio::test]
@@ -89,6 +94,60 @@ macro_rules! sql_store_suite {
                     "Recovered model server connection!",
                 )
                 .await;
+            });
+        }
+
+        /// After a server restart every pooled connection is dead while idle: the next
+        /// admin write, the next heartbeat and a graceful leave still succeed, on a fresh
+        /// connection (a leave used to fail with "terminating connection due to
+        /// administrator command" and the service stayed up).
+        #[tokio::test]
+        async fn dead_idle_connections_do_not_fail_the_next_write() {
+            on_scratch!(|url| {
+                let group = ServiceGroup::open(url, scenarios::short(&db()))
+                    .await
+                    .unwrap();
+                let svc = group
+                    .get_or_create(&NewService::new("restarted", "nova-compute", "compute"))
+                    .await
+                    .unwrap();
+                // Several idle connections in the pool.
+                futures::future::join_all((0..4).map(|_| group.get(svc.id))).await;
+                kill_sessions(KIND, url).await;
+                group
+                    .disable(svc.id, Some("after a restart"))
+                    .await
+                    .unwrap();
+                kill_sessions(KIND, url).await;
+                group.enable(svc.id).await.unwrap();
+
+                let heartbeat = group
+                    .join(&svc, JoinOptions::new().initial_delay(Duration::ZERO))
+                    .await
+                    .unwrap();
+                let reports = |n: u64| {
+                    let heartbeat = &heartbeat;
+                    async move {
+                        let deadline = Instant::now() + Duration::from_secs(20);
+                        while heartbeat.stats().reports_ok < n {
+                            assert!(Instant::now() < deadline, "{:?}", heartbeat.stats());
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                };
+                reports(1).await;
+                kill_sessions(KIND, url).await;
+                reports(3).await;
+                assert_eq!(
+                    heartbeat.stats().reports_failed,
+                    0,
+                    "{:?}",
+                    heartbeat.stats()
+                );
+
+                kill_sessions(KIND, url).await;
+                group.leave(heartbeat).await.unwrap();
+                assert!(group.get(svc.id).await.unwrap().stopped);
             });
         }
 

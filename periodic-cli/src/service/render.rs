@@ -4,7 +4,7 @@
 use periodic::{DownReason, ServiceStatus};
 use serde::Serialize;
 
-use super::time::{Utc, seconds};
+use super::time::{Utc, json_seconds, seconds};
 use crate::table::Table;
 
 /// The output format of `list` and of the commands that change a service.
@@ -35,7 +35,7 @@ const LONG_COLUMNS: [&str; 5] = [
     "Down Reason",
 ];
 
-/// OpenStackClient's table; `long` adds Disabled Reason and Forced Down (as `--long`
+/// OpenStackClient's table, its header alone when there is no service; `long` adds Disabled Reason and Forced Down (as `--long`
 /// does) and the evidence for the state: the heartbeat's age, the `service_down_time`
 /// used and why the service is down.
 pub(crate) fn table(services: &[ServiceStatus], long: bool) -> String {
@@ -74,7 +74,9 @@ pub(crate) fn table(services: &[ServiceStatus], long: bool) -> String {
         }
         table.push(row);
     }
-    table.render()
+    // The header even without a service, as the legacy format prints it: an empty
+    // output read like a failure (cliff prints nothing without `--print-empty`).
+    table.render_with_header()
 }
 
 fn python_bool(b: bool) -> &'static str {
@@ -138,7 +140,7 @@ pub(crate) struct ServiceJson {
     last_seen_up: Option<String>,
     created_at: String,
     /// Seconds since the last heartbeat (since `created_at` when it never reported), by
-    /// the store's clock; null for the `mc` driver.
+    /// the store's clock, to the microsecond; null for the `mc` driver.
     heartbeat_age: Option<f64>,
     /// The `service_down_time` the judgement used, in seconds (after nova's 2.5× rule).
     service_down_time: f64,
@@ -167,8 +169,8 @@ impl From<&ServiceStatus> for ServiceJson {
             report_count: r.report_count,
             last_seen_up: r.last_seen_up.map(time),
             created_at: time(r.created_at),
-            heartbeat_age: s.heartbeat_age.map(|d| d.as_secs_f64()),
-            service_down_time: s.service_down_time.as_secs_f64(),
+            heartbeat_age: s.heartbeat_age.map(json_seconds),
+            service_down_time: json_seconds(s.service_down_time),
             down_reason: s.down_reason.map(down_reason_key),
         }
     }

@@ -69,12 +69,19 @@ impl Utc {
     }
 }
 
+/// Seconds for JSON, to the microsecond like the timestamps beside them:
+/// `as_secs_f64` alone prints binary noise (`4.2620000000000005`); microseconds divided by
+/// 10^6 give the double nearest to the decimal, printed as written (`4.262`).
+pub(crate) fn json_seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e6
+}
+
 /// Seconds as nova prints its options: `60`, or `2.5` when not whole, with an `s`.
 pub(crate) fn seconds(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
         format!("{}s", d.as_secs())
     } else {
-        format!("{}s", d.as_secs_f64())
+        format!("{}s", json_seconds(d))
     }
 }
 
@@ -105,6 +112,20 @@ pub(crate) fn human(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_have_no_float_noise() {
+        let noisy = Duration::from_nanos(4_262_000_400);
+        assert_eq!(serde_json::json!(json_seconds(noisy)).to_string(), "4.262");
+        let age = Duration::from_millis(4262);
+        assert_eq!(serde_json::json!(json_seconds(age)).to_string(), "4.262");
+        assert_eq!(
+            serde_json::json!(json_seconds(Duration::from_secs(60))).to_string(),
+            "60.0"
+        );
+        assert_eq!(seconds(Duration::from_nanos(150_000_000_001)), "150s");
+        assert_eq!(seconds(Duration::from_millis(2500)), "2.5s");
+    }
 
     fn at(secs: i64, micros: u32) -> Utc {
         let t = if secs >= 0 {

@@ -243,12 +243,35 @@ struct Seconds(Duration);
 
 pub(super) const SECONDS_EXPECTED: &str = "a number of seconds, 0 or more";
 
+/// The most seconds any option takes: about 31 years. Longer times mean nothing to a
+/// service, and sums of a few of them must stay far inside what tokio's clock holds.
+pub(super) const MAX_SECONDS: f64 = 1e9;
+
 /// Seconds → `Duration`, or why not.
 pub(super) fn seconds(value: f64) -> std::result::Result<Duration, String> {
     if !value.is_finite() || value < 0.0 {
-        return Err(format!("expected {SECONDS_EXPECTED}, got {value}"));
+        return Err(format!("expected {SECONDS_EXPECTED}, got {}", shown(value)));
     }
-    Duration::try_from_secs_f64(value).map_err(|_| format!("{value} seconds is too long"))
+    if value > MAX_SECONDS {
+        return Err(too_long(value));
+    }
+    Duration::try_from_secs_f64(value).map_err(|_| too_long(value))
+}
+
+fn too_long(value: f64) -> String {
+    format!(
+        "{} seconds is too long; at most 1000000000 (about 31 years)",
+        shown(value)
+    )
+}
+
+/// A number as the user can read it: `1e300`, not 301 digits.
+pub(super) fn shown(value: f64) -> String {
+    if value.is_finite() && value.abs() >= 1e15 {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
 }
 
 impl<'de> Deserialize<'de> for Seconds {
@@ -261,10 +284,15 @@ impl<'de> Deserialize<'de> for Seconds {
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Seconds, E> {
                 u64::try_from(v)
-                    .map(|s| Seconds(Duration::from_secs(s)))
                     .map_err(|_| E::custom(format!("expected {SECONDS_EXPECTED}, got {v}")))
+                    .and_then(|v| self.visit_u64(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Seconds, E> {
+                if v > 1_000_000_000 {
+                    return Err(E::custom(format!(
+                        "{v} seconds is too long; at most 1000000000 (about 31 years)"
+                    )));
+                }
                 Ok(Seconds(Duration::from_secs(v)))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Seconds, E> {
@@ -297,6 +325,13 @@ impl<'de> Deserialize<'de> for OsloSpacing {
                 self.visit_f64(v as f64)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<OsloSpacing, E> {
+                if v > MAX_SECONDS {
+                    return Err(E::custom(format!(
+                        "a spacing of {} seconds is too long; at most 1000000000 (about 31 \
+                         years), 0 for the default interval, negative to disable",
+                        shown(v)
+                    )));
+                }
                 Spacing::from_secs_f64(v)
                     .map(OsloSpacing)
                     .map_err(E::custom)
@@ -538,6 +573,23 @@ auth_token = "t"
             err("[periodic_task_spacing]\n_sync = 1e-12\n"),
             "periodic.toml: wrong value for `_sync` in [periodic_task_spacing] (line 2, column 9): \
              a spacing must be at least a nanosecond, got 0.000000000001 seconds"
+        );
+        // Out of range: the file, the key, and the number as written, not 301 digits.
+        assert_eq!(
+            err("[periodic_task_spacing]\n_sync = 1e300\n"),
+            "periodic.toml: wrong value for `_sync` in [periodic_task_spacing] (line 2, column 9): \
+             a spacing of 1e300 seconds is too long; at most 1000000000 (about 31 years), 0 for \
+             the default interval, negative to disable"
+        );
+        assert_eq!(
+            err("[DEFAULT]\nreport_interval = 1e300\n"),
+            "periodic.toml: wrong value for `report_interval` in [DEFAULT] (line 2, column 19): \
+             1e300 seconds is too long; at most 1000000000 (about 31 years)"
+        );
+        assert_eq!(
+            err("[DEFAULT]\nservice_down_time = 9000000000000000000\n"),
+            "periodic.toml: wrong value for `service_down_time` in [DEFAULT] (line 2, column 21): \
+             9000000000000000000 seconds is too long; at most 1000000000 (about 31 years)"
         );
         assert_eq!(
             err("[periodic_task_spacing]\n_sync = nan\n"),

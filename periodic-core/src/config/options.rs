@@ -57,7 +57,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 ///
 /// The layout is oslo.config's: general options in `[DEFAULT]`, the database in
 /// `[database]` (oslo.db's `connection`), memcached in `[cache]` (oslo.cache's
-/// `memcache_servers`). Durations are seconds (an integer, or a fraction). Every key is
+/// `memcache_servers`). Durations are seconds (an integer, or a fraction), at most 10^9 (about
+/// 31 years; a spacing may also be 0 or negative). Every key is
 /// optional; `periodic.example.toml` at the root of the repository lists them all with
 /// their defaults.
 ///

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::auth::Access;
 use super::fault::json_body;
+use super::seconds::secs;
 use super::state::{AppState, Embedded, bounded};
 use crate::servicegroup::{ServiceFilter, ServiceGroup};
 
@@ -65,13 +66,13 @@ pub(crate) fn service_health(group: &ServiceGroup, service: &Embedded) -> (bool,
                             "the last successful heartbeat was {:.1} s ago, more than \
                              service_down_time ({} s)",
                             age.as_secs_f64(),
-                            down_time.as_secs_f64()
+                            secs(down_time)
                         ),
                         None => format!(
                             "no successful heartbeat yet, {:.1} s after the first was due \
                              (service_down_time {} s)",
                             age.as_secs_f64(),
-                            down_time.as_secs_f64()
+                            secs(down_time)
                         ),
                     });
                 }
@@ -93,9 +94,9 @@ pub(crate) fn service_health(group: &ServiceGroup, service: &Embedded) -> (bool,
         "heartbeat": {
             "enabled": heartbeat_enabled,
             "running": live.heartbeat_running,
-            "last_report_age": last_report_age.map(|d| d.as_secs_f64()),
-            "report_interval": report_interval.as_secs_f64(),
-            "service_down_time": down_time.as_secs_f64(),
+            "last_report_age": last_report_age.map(secs),
+            "report_interval": secs(report_interval),
+            "service_down_time": secs(down_time),
             "reports_ok": stats.reports_ok,
             "reports_failed": stats.reports_failed,
             "reports_skipped": stats.reports_skipped,

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `options.rs` | [`ApiServerOptions`], [`ApiAuth`], [`DEFAULT_API_BIND`] |
 //! | `server.rs` | [`ApiServer`]: bind policy, routes, graceful shutdown |
+//! | `connections.rs` | the accept loop: header-read timeout, connection cap |
 //! | `auth.rs` | the token check (`X-Auth-Token`, `Authorization: Bearer`) |
 //! | `microversion.rs` | `OpenStack-API-Version` / `X-OpenStack-Nova-API-Version` |
 //! | `os_services.rs` | `GET`/`PUT`/`DELETE /os-services`, nova's view and 400 texts |
@@ -15,6 +16,7 @@
 //! | `metrics.rs` | `GET /metrics` and the runner's observer |
 //! | `discovery.rs` | `GET /` and `GET /v2.1`: version documents for keystoneauth |
 //! | `fault.rs` | nova's error bodies |
+//! | `seconds.rs` | durations in JSON, to the microsecond |
 //! | `state.rs` | what the handlers share |
 //!
 //! | method and path | answer |
@@ -27,6 +29,7 @@
 //! | `GET /metrics` | Prometheus (OpenMetrics text) |
 
 mod auth;
+mod connections;
 mod discovery;
 mod fault;
 mod health;
@@ -34,6 +37,7 @@ mod metrics;
 mod microversion;
 mod options;
 mod os_services;
+mod seconds;
 mod server;
 mod state;
 mod tasks;
@@ -42,5 +46,5 @@ pub use options::{ApiAuth, ApiServerOptions, DEFAULT_API_BIND};
 pub use server::ApiServer;
 
 pub(crate) use metrics::TaskMetrics;
-pub(crate) use server::Bound;
+pub(crate) use server::{Bound, check_bind_policy};
 pub(crate) use state::{Embedded, Liveness};

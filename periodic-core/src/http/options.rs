@@ -75,7 +75,15 @@ pub struct ApiServerOptions {
     pub(crate) store_timeout: Duration,
     pub(crate) scrape_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) max_connections: usize,
 }
+
+/// The default of [`ApiServerOptions::header_read_timeout`]: 10 s.
+const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default of [`ApiServerOptions::max_connections`]: 4096.
+const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 impl Default for ApiServerOptions {
     fn default() -> Self {
@@ -87,7 +95,8 @@ impl ApiServerOptions {
     /// Listen on `bind` (port 0: any free port, see
     /// [`ApiServer::local_addr`](crate::ApiServer::local_addr)), read-only, with a 10 s
     /// store timeout for `/os-services`, 2 s for the store queries of `/metrics` and
-    /// `/healthz`, and 5 s for requests in flight at shutdown.
+    /// `/healthz`, 5 s for requests in flight at shutdown, 10 s to read a request's
+    /// headers, and at most 4096 connections at once.
     pub fn new(bind: SocketAddr) -> Self {
         ApiServerOptions {
             bind,
@@ -95,7 +104,29 @@ impl ApiServerOptions {
             store_timeout: Duration::from_secs(10),
             scrape_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(5),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
+    }
+
+    /// How long a connection may take to send a request's headers (default 10 s); it is
+    /// closed after. The clock starts when
+    /// the server waits for a request: at accept, and after each answer of a kept-alive
+    /// connection, so this is also the idle timeout. A client that opens connections and
+    /// never finishes its headers (slowloris) holds each of them this long at most.
+    /// Zero is taken as one millisecond.
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The most connections served at once (default 4096; at least 1). When they are all taken, new connections wait in the listen backlog
+    /// until one closes, and a warning is logged once each time the cap is reached.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
     }
 
     /// The auth model (default [`ApiAuth::ReadOnly`]).

@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -52,19 +53,24 @@ pub(crate) async fn list(
     .await
 }
 
+/// The largest request body read: nova's `max_request_body_size` (oslo.middleware's
+/// `sizelimit`, 112 KiB). A `PUT` body is a few dozen bytes.
+pub(crate) const MAX_BODY: usize = 114_688;
+
 /// `PUT /os-services/{id}`: from 2.53 an update of the service with this UUID, before
 /// 2.53 one of the actions `enable`, `disable`, `disable-log-reason`, `force-down`.
 pub(crate) async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     answer(
         &state.clone(),
         &headers,
         Access::Write,
         |version| async move {
+            let body = body.map_err(|rejection| body_fault(&rejection))?;
             let body = parse_body(&body)?;
             if version >= UUID_FOR_ID {
                 update_v253(&state, version, &id, &body).await
@@ -192,6 +198,22 @@ fn parse_filter(query: Option<&str>) -> Result<ServiceFilter, Fault> {
     Ok(filter)
 }
 
+/// A body that could not be read, in nova's format (axum answers in plain text): 413
+/// `overLimit` past [`MAX_BODY`], as nova's `Request is too large.`; 400 otherwise.
+fn body_fault(rejection: &BytesRejection) -> Fault {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Fault::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request is too large: the limit is {MAX_BODY} bytes."),
+        )
+    } else {
+        Fault::new(
+            rejection.status(),
+            format!("Malformed request body: {}", rejection.body_text()),
+        )
+    }
+}
+
 /// The body as a JSON object, or nova's 400.
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Fault> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -243,6 +265,13 @@ fn string_field<'a>(
         Some(Value::String(s)) if s.chars().count() > max_len => {
             Err(invalid(field, &json!(s), &format!("'{s}' is too long")))
         }
+        // No store keeps a NUL the same way: refused here with the same 400 for all
+        // (PostgreSQL's "invalid byte sequence" used to come back as a 503).
+        Some(Value::String(s)) if s.contains('\0') => Err(invalid(
+            field,
+            &json!(s),
+            "it must not contain a NUL character",
+        )),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(invalid(
             field,

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -13,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Auth;
+use super::connections::{Limits, serve};
 use super::fault::Fault;
 use super::options::{ApiAuth, ApiServerOptions};
 use super::state::{AppState, Embedded};
@@ -67,7 +69,8 @@ use crate::servicegroup::ServiceGroup;
 /// `Specifying 'disabled_reason' with status 'enabled' is invalid.`, `Invalid uuid X`,
 /// `Service X could not be found.`, `Additional properties are not allowed ('x' was
 /// unexpected)`, `Invalid input for field/attribute status. Value: ...`. A body that is
-/// not JSON gets `Malformed request body: ...`. No input makes the server panic.
+/// not JSON gets `Malformed request body: ...`; a body over 112 KiB (nova's
+/// `max_request_body_size`) gets 413 `overLimit`. No input makes the server panic.
 ///
 /// **`/healthz`** of a service is its own liveness: the heartbeat loop runs and its last
 /// accepted report is at most `service_down_time` old (before the first report, the
@@ -91,6 +94,13 @@ use crate::servicegroup::ServiceGroup;
 /// one `list` of the store per scrape, bounded by the scrape timeout,
 /// `periodic_services{binary, state="up"|"down"}` and `periodic_store_up`. The content
 /// type is `application/openmetrics-text; version=1.0.0`, which Prometheus scrapes.
+///
+/// **Connections.** A connection must send a request's headers within
+/// [`header_read_timeout`](ApiServerOptions::header_read_timeout) (10 s; also the idle
+/// timeout of a kept-alive connection) or it is closed, and at most
+/// [`max_connections`](ApiServerOptions::max_connections) (4096) are served at once: at
+/// the cap new connections wait in the listen backlog, and a warning is logged. Clients
+/// that open connections and never finish their headers cannot starve `/healthz`.
 ///
 /// # Auth
 ///
@@ -159,7 +169,7 @@ pub(crate) struct Bound {
 impl Bound {
     /// Checks the options and binds.
     pub(crate) async fn bind(options: ApiServerOptions) -> Result<Bound> {
-        check(&options)?;
+        check_bind_policy(&options)?;
         let listener = TcpListener::bind(options.bind).await.map_err(|e| {
             Error::new(
                 ErrorKind::Io,
@@ -196,13 +206,12 @@ impl Bound {
             service,
         );
         let shutdown = CancellationToken::new();
-        let signal = shutdown.clone().cancelled_owned();
         let app = router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-        });
+        let limits = Limits {
+            header_read_timeout: options.header_read_timeout,
+            max_connections: options.max_connections,
+        };
+        let task = tokio::spawn(serve(listener, app, limits, shutdown.clone()));
         tracing::info!(%addr, auth = ?options.auth, "HTTP API listening");
         ApiServer {
             addr,
@@ -215,7 +224,7 @@ impl Bound {
 
 /// The bind policy: a token must not be empty, and a non-loopback address needs a token
 /// or an explicit `InsecureNoAuth`.
-fn check(options: &ApiServerOptions) -> Result<()> {
+pub(crate) fn check_bind_policy(options: &ApiServerOptions) -> Result<()> {
     match &options.auth {
         ApiAuth::Token(token) if token.trim().is_empty() => Err(Error::new(
             ErrorKind::Config,
@@ -225,9 +234,11 @@ fn check(options: &ApiServerOptions) -> Result<()> {
             ErrorKind::Config,
             format!(
                 "refusing to serve the HTTP API on {} without an auth token: it is not a \
-                 loopback address. Set a token (--auth-token or PERIODIC_API_TOKEN; \
-                 ApiAuth::Token in code), bind 127.0.0.1, or pass --insecure-no-auth \
-                 (ApiAuth::InsecureNoAuth) if the network is protected otherwise",
+                 loopback address. Set a token (PERIODIC_API_TOKEN, or the flag: \
+                 --api-auth-token for a service such as the compute_manager example, \
+                 --auth-token for `periodic api serve`; ApiAuth::Token in code), bind \
+                 127.0.0.1, or pass --insecure-no-auth (ApiAuth::InsecureNoAuth) if the \
+                 network is protected otherwise",
                 options.bind
             ),
         )),
@@ -252,6 +263,7 @@ fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(bad_method)
+        .layer(DefaultBodyLimit::max(os_services::MAX_BODY))
         .with_state(state)
 }
 

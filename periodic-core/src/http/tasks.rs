@@ -1,7 +1,5 @@
 //! `GET /tasks`: the running service's periodic tasks.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +8,7 @@ use tokio::time::Instant;
 
 use super::auth::Access;
 use super::fault::{Fault, json_body};
+use super::seconds::secs;
 use super::state::{AppState, Embedded};
 use crate::periodic::DEFAULT_INTERVAL;
 
@@ -27,10 +26,6 @@ pub(crate) async fn tasks(State(state): State<AppState>, headers: HeaderMap) -> 
         )
         .into_response(),
     }
-}
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
 }
 
 /// `later - earlier` in seconds, negative when `later` is before `earlier`.

@@ -134,7 +134,10 @@ impl<M: Manager> Service<M> {
     /// A failing hook ([`ErrorKind::Hook`] naming the hook, with its error as the source), a
     /// store error while loading or creating the record ([`ErrorKind::Store`]), or a
     /// runner that cannot be built (duplicate task names, a context type mismatch, an
-    /// unknown task in a spacing override). Nothing keeps running after an error.
+    /// unknown task in a spacing override), or [`ErrorKind::Config`] when another
+    /// instance heartbeats the same row (see
+    /// [`allow_second_instance`](ServiceBuilder::allow_second_instance); checked before
+    /// `init_host`). Nothing keeps running after an error.
     ///
     /// # Cancel safety
     ///
@@ -162,6 +165,9 @@ impl<M: Manager> Service<M> {
         });
         #[cfg(not(feature = "http"))]
         let observer: Option<fn(&crate::periodic::TaskRun)> = None;
+        if !options.allow_second_instance {
+            super::instance::refuse_second_instance(&group, &options.host, &options.binary).await?;
+        }
         hook("init_host", manager.init_host().await)?;
         let mut new = NewService::new(&options.host, &options.binary, &options.topic);
         if let Some(zone) = &options.availability_zone {
@@ -417,6 +423,21 @@ impl<M: Manager> ServiceBuilder<M> {
         self
     }
 
+    /// Lets this service start while another process heartbeats the same row (same host
+    /// and binary); default `false`.
+    ///
+    /// By default [`start`](Service::start) refuses that case with
+    /// [`ErrorKind::Config`]: a row that looks up is watched for one `report_interval`
+    /// (plus a second) first, and refused if its heartbeat advances. A row stopped
+    /// gracefully, down, or new starts at once; after a crash, the start waits that one
+    /// interval. With `true` the two processes share the row, as before: its
+    /// `report_count` rises twice as fast, and stopping either marks it stopped.
+    #[must_use]
+    pub fn allow_second_instance(mut self, allow: bool) -> Self {
+        self.options.allow_second_instance = allow;
+        self
+    }
+
     /// The wait before the first heartbeat (default nova's `INITIAL_REPORTING_DELAY`,
     /// 5 s).
     #[must_use]
@@ -472,19 +493,33 @@ impl<M: Manager> ServiceBuilder<M> {
         self
     }
 
-    /// Builds the service.
+    /// Checks everything [`build`](Self::build) and [`start`](Service::start) would
+    /// refuse that needs no service group: empty names, spacing overrides naming no task
+    /// of `M` (or an `Every` of zero), the tasks' context type, the HTTP API's bind
+    /// policy. Call it before opening the store, so that a wrong configuration touches
+    /// nothing; `build` calls it too.
+    ///
+    /// ```
+    /// use periodic::{ErrorKind, Manager, RunnerOptions, Service, Spacing};
+    ///
+    /// struct Compute;
+    /// impl Manager for Compute {
+    ///     type Context = ();
+    ///     fn context(&self) {}
+    /// }
+    ///
+    /// let overrides = RunnerOptions::new().spacing_override("_no_such_task", Spacing::Disabled);
+    /// let builder = Service::builder(Compute, "periodic-compute", "compute").runner_options(overrides);
+    /// let err = builder.check().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// assert!(err.to_string().contains("`_no_such_task`"));
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] without a service group, or with an empty host, binary or
-    /// topic.
-    pub fn build(self) -> Result<Service<M>> {
-        let group = self.group.ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                "a service needs a service group: call `.servicegroup(ServiceGroup::open(url, config).await?)`",
-            )
-        })?;
+    /// [`ErrorKind::Config`] (and the runner's other build errors, see
+    /// [`PeriodicRunnerBuilder::build`](crate::PeriodicRunnerBuilder::build)).
+    pub fn check(&self) -> Result<()> {
         for (what, value) in [
             ("host", &self.options.host),
             ("binary", &self.options.binary),
@@ -497,6 +532,34 @@ impl<M: Manager> ServiceBuilder<M> {
                 ));
             }
         }
+        #[cfg(feature = "http")]
+        if let Some(api) = &self.options.api {
+            crate::http::check_bind_policy(api)?;
+        }
+        // The runner start() builds, without its observer: unknown spacing overrides
+        // fail here, before init_host runs and the service row is created.
+        build_runner(
+            &self.manager,
+            &self.options,
+            None::<fn(&crate::periodic::TaskRun)>,
+        )?;
+        Ok(())
+    }
+
+    /// Builds the service.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] without a service group, or for what [`check`](Self::check)
+    /// refuses.
+    pub fn build(self) -> Result<Service<M>> {
+        self.check()?;
+        let group = self.group.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "a service needs a service group: call `.servicegroup(ServiceGroup::open(url, config).await?)`",
+            )
+        })?;
         Ok(Service {
             manager: self.manager,
             options: self.options,

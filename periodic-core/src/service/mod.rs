@@ -3,6 +3,7 @@
 //! `service.Service`).
 
 mod builder;
+mod instance;
 mod manager;
 mod options;
 mod running;

@@ -31,6 +31,7 @@ pub(crate) struct ServiceOptions {
     pub(crate) runner: RunnerOptions,
     pub(crate) heartbeat_mode: HeartbeatMode,
     pub(crate) initial_reporting_delay: Duration,
+    pub(crate) allow_second_instance: bool,
     /// The HTTP API to serve while the service runs.
     #[cfg(feature = "http")]
     pub(crate) api: Option<crate::http::ApiServerOptions>,
@@ -50,6 +51,7 @@ impl ServiceOptions {
             runner: RunnerOptions::default(),
             heartbeat_mode: HeartbeatMode::default(),
             initial_reporting_delay: INITIAL_REPORTING_DELAY,
+            allow_second_instance: false,
             #[cfg(feature = "http")]
             api: None,
         }

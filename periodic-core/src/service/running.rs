@@ -221,7 +221,10 @@ impl<M: Manager> RunningService<M> {
     }
 
     /// The graceful stop of [`stop`](Self::stop), cut short with [`Stopped::Interrupted`]
-    /// when `interrupt` completes first.
+    /// when `interrupt` completes first: whatever part of the stop is under way (the API's
+    /// requests in flight, running tasks, leaving the group, `cleanup_host`) is dropped,
+    /// and the service is marked stopped if the store answers within
+    /// [`INTERRUPTED_LEAVE_TIMEOUT`]; the whole takes well under 100 ms.
     async fn stop_until(self, interrupt: impl Future<Output = ()>) -> Result<Stopped> {
         let RunningService {
             manager,
@@ -234,65 +237,30 @@ impl<M: Manager> RunningService<M> {
             api,
             ..
         } = self;
-        #[cfg(feature = "http")]
-        if let Some(api) = api
-            && let Err(err) = api.shutdown().await
-        {
-            tracing::warn!(error = %err.report(), "HTTP API did not stop cleanly");
-        }
-        let graceful = tasks.stop(Shutdown::Graceful);
-        let timeout = options.graceful_shutdown_timeout;
-        let bounded = async {
-            if timeout.is_zero() {
-                graceful.await;
-                true
-            } else {
-                tokio::time::timeout(timeout, graceful).await.is_ok()
-            }
+        let graceful = stop_gracefully(
+            manager,
+            &record,
+            &group,
+            &live,
+            &tasks,
+            &options,
+            #[cfg(feature = "http")]
+            api,
+        );
+        let finished = tokio::select! {
+            outcome = graceful => Some(outcome),
+            () = interrupt => None,
         };
-        let outcome = tokio::select! {
-            finished = bounded => if finished { Stopped::Graceful } else { Stopped::TimedOut },
-            () = interrupt => Stopped::Interrupted,
-        };
-        match outcome {
-            Stopped::Graceful => {}
-            Stopped::TimedOut => {
-                tracing::error!(
-                    timeout = ?timeout,
-                    "Graceful shutdown timeout exceeded, instantaneous exiting"
-                );
-            }
-            Stopped::Interrupted => {
-                tracing::warn!("Stop interrupted, exiting without waiting for running tasks");
-            }
-        }
-        if outcome != Stopped::Graceful {
+        let outcome = if let Some(outcome) = finished {
+            outcome
+        } else {
+            tracing::warn!("Stop interrupted, exiting without waiting for running tasks");
             // Cancel what is async; blocking work cannot be cancelled and is left to the
             // process exit.
             drop(tasks.stop(Shutdown::Immediate));
-        }
-        let heartbeat = live.heartbeat().take();
-        let left = match heartbeat {
-            Some(heartbeat) => tokio::time::timeout(LEAVE_TIMEOUT, group.leave(heartbeat)).await,
-            None => Ok(Ok(())),
+            leave_at_once(&record, &group, &live).await;
+            Stopped::Interrupted
         };
-        match left {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!(
-                host = %record.host,
-                binary = %record.binary,
-                error = %err.report(),
-                "Could not mark the service stopped; it shows down after service_down_time"
-            ),
-            Err(_) => tracing::warn!(
-                host = %record.host,
-                binary = %record.binary,
-                "Could not mark the service stopped in time; it shows down after service_down_time"
-            ),
-        }
-        if outcome == Stopped::Graceful {
-            manager.cleanup_host().await;
-        }
         tracing::info!(
             host = %record.host,
             binary = %record.binary,
@@ -306,7 +274,16 @@ impl<M: Manager> RunningService<M> {
 
     /// Runs until SIGTERM or SIGINT (Ctrl-C), then stops gracefully (see
     /// [`stop`](Self::stop)); a second signal during the stop ends it at once with
-    /// [`Stopped::Interrupted`]. Exit the process with [`Stopped::exit_code`].
+    /// [`Stopped::Interrupted`], whatever part of the stop is under way (requests in
+    /// flight, running tasks, a store that does not answer while the service leaves
+    /// its group): within 100 ms, marking the service stopped only if the store answers
+    /// within 50 ms. Exit the process with [`Stopped::exit_code`].
+    ///
+    /// ```text
+    /// SIGINT        SIGINT/SIGTERM   returns Interrupted
+    ///   |── stopping ──|──────────────|
+    ///                   ≤ 50 ms leave, then return (before: up to 5 s more)
+    /// ```
     ///
     /// # Errors
     ///
@@ -329,6 +306,105 @@ impl<M: Manager> RunningService<M> {
             tracing::warn!(signal = again, "Caught {again} again, exiting at once");
         })
         .await
+    }
+}
+
+/// How long an interrupted stop waits for the store to mark the service stopped: short
+/// enough that the process exits within 100 ms of the second signal.
+const INTERRUPTED_LEAVE_TIMEOUT: Duration = Duration::from_millis(50);
+
+/// The graceful stop: the API, the tasks (bounded by `graceful_shutdown_timeout`), leaving
+/// the group (bounded by [`LEAVE_TIMEOUT`]), then `cleanup_host` after a graceful stop.
+/// Never [`Stopped::Interrupted`].
+async fn stop_gracefully<M: Manager>(
+    manager: Arc<M>,
+    record: &ServiceRecord,
+    group: &ServiceGroup,
+    live: &Live,
+    tasks: &TaskGroup,
+    options: &ServiceOptions,
+    #[cfg(feature = "http")] api: Option<crate::http::ApiServer>,
+) -> Stopped {
+    #[cfg(feature = "http")]
+    if let Some(api) = api
+        && let Err(err) = api.shutdown().await
+    {
+        tracing::warn!(error = %err.report(), "HTTP API did not stop cleanly");
+    }
+    let graceful = tasks.stop(Shutdown::Graceful);
+    let timeout = options.graceful_shutdown_timeout;
+    let finished = if timeout.is_zero() {
+        graceful.await;
+        true
+    } else {
+        tokio::time::timeout(timeout, graceful).await.is_ok()
+    };
+    let outcome = if finished {
+        Stopped::Graceful
+    } else {
+        tracing::error!(
+            timeout = ?timeout,
+            "Graceful shutdown timeout exceeded, instantaneous exiting"
+        );
+        // Cancel what is async; blocking work cannot be cancelled and is left to the
+        // process exit.
+        drop(tasks.stop(Shutdown::Immediate));
+        Stopped::TimedOut
+    };
+    let heartbeat = live.heartbeat().take();
+    let left = match heartbeat {
+        Some(heartbeat) => tokio::time::timeout(LEAVE_TIMEOUT, group.leave(heartbeat)).await,
+        None => Ok(Ok(())),
+    };
+    match left {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(
+            host = %record.host,
+            binary = %record.binary,
+            error = %err.report(),
+            "Could not mark the service stopped; it shows down after service_down_time"
+        ),
+        Err(_) => tracing::warn!(
+            host = %record.host,
+            binary = %record.binary,
+            "Could not mark the service stopped in time; it shows down after service_down_time"
+        ),
+    }
+    if outcome == Stopped::Graceful {
+        manager.cleanup_host().await;
+    }
+    outcome
+}
+
+/// After a second signal: stops the heartbeat and marks the service stopped, if the store
+/// answers within [`INTERRUPTED_LEAVE_TIMEOUT`]; otherwise it shows down after
+/// `service_down_time`, like a crashed one.
+async fn leave_at_once(record: &ServiceRecord, group: &ServiceGroup, live: &Live) {
+    // The heartbeat is gone when the graceful stop was already leaving: that leave was
+    // dropped with it, so mark the service stopped here.
+    let heartbeat = live.heartbeat().take();
+    let left = tokio::time::timeout(INTERRUPTED_LEAVE_TIMEOUT, async {
+        match heartbeat {
+            Some(heartbeat) => group.leave(heartbeat).await,
+            None => group.mark_stopped(record.id).await,
+        }
+    })
+    .await;
+    match left {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(
+            host = %record.host,
+            binary = %record.binary,
+            error = %err.report(),
+            "Could not mark the service stopped; it shows down after service_down_time"
+        ),
+        Err(_) => tracing::warn!(
+            host = %record.host,
+            binary = %record.binary,
+            "Could not mark the service stopped within {} ms of the second signal; it shows \
+             down after service_down_time",
+            INTERRUPTED_LEAVE_TIMEOUT.as_millis()
+        ),
     }
 }
 

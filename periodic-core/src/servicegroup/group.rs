@@ -12,8 +12,14 @@ use super::record::{NewService, ServiceFilter, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
 use super::registry;
 use super::shared::{Fetched, OpenMode, not_found};
+use super::text::check_text;
 use super::url::redact;
 use crate::error::{Error, ErrorKind};
+
+/// Below this `report_interval`, [`ServiceGroup::join`] warns: every report is a write to
+/// the store (0.0001 s made 770 writes a second), and nothing is gained by reporting
+/// much more often than `service_down_time` can tell.
+const REPORT_INTERVAL_FLOOR: Duration = Duration::from_secs(1);
 
 /// A handle on a service group: the services table in a store, and the liveness driver
 /// that says which services are up. nova's `servicegroup.API` and its drivers.
@@ -105,9 +111,9 @@ use crate::error::{Error, ErrorKind};
 ///   with its own clock against timestamps it wrote itself, so there is no skew to guard
 ///   against and no `abs()`.
 /// * A graceful stop is visible at once ([`ServiceGroup::mark_stopped`],
-///   [`DownReason::Stopped`](super::DownReason::Stopped)); nova shows a stopped service
+///   [`DownReason::Stopped`](crate::DownReason::Stopped)); nova shows a stopped service
 ///   as up until `service_down_time` has passed.
-/// * `list` says *why* a service is down ([`DownReason`](super::DownReason)), the
+/// * `list` says *why* a service is down ([`DownReason`](crate::DownReason)), the
 ///   heartbeat's age and the threshold used.
 /// * The heartbeat runs on its own thread by default (see above), and fails fast instead
 ///   of going through a conductor RPC or oslo.db's retry loop.
@@ -289,12 +295,20 @@ impl ServiceGroup {
     /// # Errors
     ///
     /// [`ErrorKind::Store`] when the store fails; [`ErrorKind::Invalid`] when the host
-    /// already runs another binary on the same topic.
+    /// already runs another binary on the same topic, or for a text field longer than
+    /// 255 characters or holding a NUL character (checked before the store is asked,
+    /// the same way for every store).
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: the row is created at most once, and a later call finds it.
     pub async fn get_or_create(&self, service: &NewService) -> Result<ServiceRecord, Error> {
+        check_text("host", &service.host)?;
+        check_text("binary", &service.binary)?;
+        check_text("topic", &service.topic)?;
+        if let Some(zone) = &service.availability_zone {
+            check_text("availability_zone", zone)?;
+        }
         self.inner.records.get_or_create(service).await
     }
 
@@ -315,12 +329,16 @@ impl ServiceGroup {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`] if there is none; [`ErrorKind::Store`].
+    /// [`ErrorKind::NotFound`] if there is none; [`ErrorKind::Store`];
+    /// [`ErrorKind::Invalid`] for a `host` or `binary` no row can hold (a NUL character,
+    /// more than 255 characters).
     ///
     /// # Cancel safety
     ///
     /// Cancel safe (a read).
     pub async fn find(&self, host: &str, binary: &str) -> Result<ServiceRecord, Error> {
+        check_text("host", host)?;
+        check_text("binary", binary)?;
         self.inner
             .records
             .find(host, binary)
@@ -348,7 +366,8 @@ impl ServiceGroup {
     /// Joining clears the row's `stopped` marker.
     ///
     /// With a zero `report_interval` nothing is started and the returned handle is
-    /// inert ([`Heartbeat::is_running`] is `false`), as in nova.
+    /// inert ([`Heartbeat::is_running`] is `false`), as in nova. Below one second it logs
+    /// a warning: each report is a write to the store.
     ///
     /// By default the heartbeat runs on its own OS thread with its own single-threaded
     /// tokio runtime and its own store connection, so a manager that blocks the threads
@@ -369,6 +388,18 @@ impl ServiceGroup {
     ) -> Result<Heartbeat, Error> {
         if self.report_interval().is_zero() {
             return Ok(Heartbeat::inert(service.id));
+        }
+        if self.report_interval() < REPORT_INTERVAL_FLOOR {
+            tracing::warn!(
+                host = %service.host,
+                binary = %service.binary,
+                report_interval = ?self.report_interval(),
+                "report_interval is {:?}, below {} s: the service writes to the store {:.0} \
+                 times a second; nova's default is 10 s",
+                self.report_interval(),
+                REPORT_INTERVAL_FLOOR.as_secs(),
+                1.0 / self.report_interval().as_secs_f64()
+            );
         }
         if !self.inner.records.set_stopped(service.id, false).await? {
             return Err(not_found(service.id));
@@ -465,12 +496,19 @@ impl ServiceGroup {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Store`].
+    /// [`ErrorKind::Store`]; [`ErrorKind::Invalid`] for a filter no row can match (a NUL
+    /// character, more than 255 characters).
     ///
     /// # Cancel safety
     ///
     /// Cancel safe (a read).
     pub async fn list(&self, filter: &ServiceFilter) -> Result<Vec<ServiceStatus>, Error> {
+        if let Some(host) = &filter.host {
+            check_text("host", host)?;
+        }
+        if let Some(binary) = &filter.binary {
+            check_text("binary", binary)?;
+        }
         let fetched = self.inner.records.list(filter).await?;
         self.inner.liveness.judge(fetched).await
     }
@@ -495,12 +533,17 @@ impl ServiceGroup {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`].
+    /// [`ErrorKind::NotFound`]; [`ErrorKind::Store`]; [`ErrorKind::Invalid`] for a reason
+    /// longer than 255 characters or holding a NUL character, checked before the store
+    /// is asked, the same way for every store.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: the change happened or not.
     pub async fn disable(&self, id: i64, reason: Option<&str>) -> Result<ServiceRecord, Error> {
+        if let Some(reason) = reason {
+            check_text("disabled_reason", reason)?;
+        }
         self.changed(id, self.inner.records.set_disabled(id, true, reason).await?)
             .await
     }

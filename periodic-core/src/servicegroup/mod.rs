@@ -41,6 +41,9 @@
 //!                                  ▼
 //!                  shared (Fetched, OpenMode, uuids, common errors), record, config, url
 //! ```
+//!
+//! `text.rs` checks the text a row stores (NUL, 255 characters) in `group`, before any
+//! store sees it, so that every store refuses the same input with the same error.
 
 mod config;
 mod db;
@@ -57,6 +60,7 @@ mod redis;
 mod registry;
 mod shared;
 mod sql;
+mod text;
 mod url;
 mod zookeeper;
 

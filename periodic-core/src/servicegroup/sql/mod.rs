@@ -3,11 +3,13 @@
 //!
 //! Queries are checked at run time (`sqlx::query`, not `query!`): no database is needed to
 //! build the crate. One body of code serves the three pools through [`on_pool!`], which
-//! expands it once per pool type.
+//! expands it once per pool type. A statement whose pooled connection died while idle (a
+//! server restart) is retried on the next one (`lost.rs`).
 
 #![cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 
 mod dialect;
+mod lost;
 mod url;
 
 use std::fmt::Write as _;
@@ -316,23 +318,49 @@ impl SqlStore {
         })
     }
 
+    /// One row, retried on the next connection while the pooled ones turn out dead
+    /// (see `lost.rs`).
     async fn fetch_one(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Fetched>, Error> {
-        let result: Result<Option<Fetched>, sqlx::Error> = on_pool!(&self.pool, |p| {
-            match bound_query!(sql, args).fetch_optional(p).await {
-                Ok(Some(row)) => decode!(&row).map(Some),
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
+        let mut left = lost::attempts(self.config.max_connections);
+        loop {
+            let result: Result<Option<Fetched>, sqlx::Error> = on_pool!(&self.pool, |p| {
+                match bound_query!(sql, args).fetch_optional(p).await {
+                    Ok(Some(row)) => decode!(&row).map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            });
+            left -= 1;
+            match result {
+                Err(e) if left > 0 && lost::connection_lost(&e) => self.retrying("query", &e),
+                result => return result.map_err(|e| self.failed("query", e)),
             }
-        });
-        result.map_err(|e| self.failed("query", e))
+        }
     }
 
+    /// A statement, retried on the next connection while the pooled ones turn out dead
+    /// (see `lost.rs`): a statement on a dead connection never ran.
     async fn execute(&self, what: &str, sql: &str, args: &[Arg<'_>]) -> Result<u64, Error> {
-        let result = on_pool!(&self.pool, |p| bound_query!(sql, args)
-            .execute(p)
-            .await
-            .map(|done| done.rows_affected()));
-        result.map_err(|e| self.failed(what, e))
+        let mut left = lost::attempts(self.config.max_connections);
+        loop {
+            let result = on_pool!(&self.pool, |p| bound_query!(sql, args)
+                .execute(p)
+                .await
+                .map(|done| done.rows_affected()));
+            left -= 1;
+            match result {
+                Err(e) if left > 0 && lost::connection_lost(&e) => self.retrying(what, &e),
+                result => return result.map_err(|e| self.failed(what, e)),
+            }
+        }
+    }
+
+    fn retrying(&self, what: &str, e: &sqlx::Error) {
+        tracing::debug!(
+            store = %self.url,
+            error = %e,
+            "servicegroup store: {what} found its connection gone; retrying on another"
+        );
     }
 
     fn failed(&self, what: &str, e: sqlx::Error) -> Error {
