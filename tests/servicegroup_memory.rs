@@ -399,11 +399,11 @@ async fn list_filters_by_host_and_binary() {
 // Bad input: one readable line each, no panic.
 #[tokio::test]
 async fn bad_input_is_one_readable_error() {
-    let err = "zk".parse::<LivenessDriver>().unwrap_err();
+    let err = "zookeeper".parse::<LivenessDriver>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert_eq!(
         err.to_string(),
-        "unknown servicegroup driver `zk`; expected `db` or `mc`"
+        "unknown servicegroup driver `zookeeper`; expected `db`, `mc`, `redis`, `zk` or `etcd`"
     );
     let open = |url: &'static str| ServiceGroup::open(url, ServiceGroupConfig::default());
     let err = open("periodic.db").await.unwrap_err();
