@@ -9,6 +9,8 @@
 //! | `mintree.rs` | the index of due times |
 //! | `task.rs` | a task at run time: its call, result and failures; [`PeriodicTask`] |
 //! | `registry.rs` | the tasks `#[periodic_task]` registers; [`registered_tasks`] |
+//! | `ledger.rs` | [`TaskLedger`]: the store contract of fleet claims and the run record |
+//! | `run.rs` | [`RunContext`] (what a run knows: token, slot, cancellation), [`Fleet`] |
 //! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
 //! | `options.rs` | [`RunnerOptions`]: every option of a runner, in one place |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
@@ -20,11 +22,13 @@
 
 mod builder;
 mod info;
+pub(crate) mod ledger;
 mod mintree;
 mod options;
 mod pass;
 mod policy;
 mod registry;
+mod run;
 mod runner;
 mod schedule;
 mod slots;
@@ -33,9 +37,14 @@ mod task;
 
 pub use builder::PeriodicRunnerBuilder;
 pub use info::{RunOutcome, TaskInfo, TaskRun};
+pub use ledger::{
+    Claim, ClaimRequest, Claimed, Fence, LedgerEntry, MAX_FLEET_NAME, RunReport, TaskLedger,
+    TaskScope,
+};
 pub use options::RunnerOptions;
 pub use policy::{Concurrency, ErrorPolicy, IdlePolicy};
 pub use registry::{RegisteredTask, registered_tasks};
+pub use run::{Fleet, RunContext};
 pub use runner::PeriodicRunner;
 pub use schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
 pub use spacing::Spacing;

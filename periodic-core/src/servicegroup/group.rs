@@ -254,6 +254,23 @@ impl ServiceGroup {
         }
     }
 
+    /// The task ledger kept in the group's store (fleet claims and run records), or `None`
+    /// when the store keeps none ([`ServiceRecords::ledger`]). A
+    /// [`Service`](crate::Service) hands it to its runner.
+    ///
+    /// ```
+    /// use periodic::{ServiceGroup, ServiceGroupConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+    /// assert!(group.ledger().is_some());
+    /// # Ok(()) }
+    /// ```
+    pub fn ledger(&self) -> Option<Arc<dyn crate::periodic::TaskLedger>> {
+        self.inner.records.ledger()
+    }
+
     /// The store's URL, with any password replaced by `***`.
     pub fn url(&self) -> String {
         redact(&self.inner.url)

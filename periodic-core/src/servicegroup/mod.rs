@@ -49,6 +49,7 @@ mod liveness;
 mod membership;
 mod memcached;
 mod memory;
+mod memory_ledger;
 mod record;
 mod records;
 mod registry;
@@ -63,6 +64,7 @@ pub use config::{
 pub use group::ServiceGroup;
 pub use liveness::{Liveness, OutageTexts};
 pub use membership::{Heartbeat, HeartbeatMode, HeartbeatStats, JoinOptions, Membership};
+pub use memory_ledger::MemoryLedger;
 pub use record::{DownReason, NewService, ServiceFilter, ServiceRecord, ServiceStatus};
 pub use records::ServiceRecords;
 pub use shared::Fetched;
