@@ -55,7 +55,9 @@ pub mod __private {
     use std::fmt::Display;
     use std::sync::Arc;
 
-    pub use crate::periodic::private::{Spacing, TaskCall, TaskDescriptor, TaskFailure};
+    pub use crate::periodic::private::{
+        Fleet, RunContext, Spacing, TaskCall, TaskDescriptor, TaskFailure,
+    };
     pub use inventory;
 
     use crate::BoxError;

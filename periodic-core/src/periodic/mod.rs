@@ -7,12 +7,13 @@
 //! | `spacing.rs` | [`Spacing`]: how often a task runs |
 //! | `policy.rs` | [`IdlePolicy`], [`ErrorPolicy`], [`Concurrency`] |
 //! | `mintree.rs` | the index of due times |
-//! | `task.rs` | a task at run time: its call, result and failures; [`PeriodicTask`] |
-//! | `registry.rs` | the tasks `#[periodic_task]` registers; [`registered_tasks`] |
+//! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
 //! | `ledger.rs` | [`TaskLedger`]: the store contract of fleet claims and the run record |
 //! | `run.rs` | [`RunContext`] (what a run knows: token, slot, cancellation), [`Fleet`] |
-//! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
+//! | `task.rs` | a task at run time: its call, result and failures; [`PeriodicTask`] |
+//! | `registry.rs` | the tasks `#[periodic_task]` registers; [`registered_tasks`] |
 //! | `options.rs` | [`RunnerOptions`]: every option of a runner, in one place |
+//! | `fleet.rs` | the runner's side of the ledger: store clock, claims, leases held, resume |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
 //! | `pass.rs` | one pass, sequential or concurrent, and the one helper that runs a task |
 //! | `runner.rs` | [`PeriodicRunner`] |
@@ -21,6 +22,7 @@
 //! A file imports only files above it in this table.
 
 mod builder;
+mod fleet;
 mod info;
 pub(crate) mod ledger;
 mod mintree;
@@ -52,6 +54,7 @@ pub use task::{IntoTaskResult, PeriodicTask};
 
 pub(crate) mod private {
     pub use super::registry::TaskDescriptor;
+    pub use super::run::{Fleet, RunContext};
     pub use super::spacing::Spacing;
     pub use super::task::{TaskCall, TaskFailure};
 }

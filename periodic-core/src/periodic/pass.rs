@@ -12,10 +12,15 @@ use std::time::Duration;
 use futures::FutureExt as _;
 use tokio::time::Instant;
 
+use tokio_util::sync::CancellationToken;
+
+use super::fleet::{FleetRuntime, Job, Won};
 use super::info::{RunOutcome, TaskRun};
+use super::ledger::{RunReport, TaskScope};
 use super::mintree::NEVER;
 use super::options::RunnerOptions;
 use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
+use super::run::RunContext;
 use super::schedule::DEFAULT_INTERVAL;
 use super::slots::{InFlight, State, TaskFn};
 use super::task::{TaskCall, TaskFailure, TaskResult};
@@ -31,6 +36,10 @@ pub(super) struct Shared<M, C> {
     /// Held for the length of a pass: passes do not overlap.
     pub(super) pass: tokio::sync::Mutex<()>,
     pub(super) state: Mutex<State<M, C>>,
+    /// The task ledger's side of the runner, if it has a ledger.
+    pub(super) fleet: Option<Arc<FleetRuntime>>,
+    /// Whether the first pass has read where the ledger says the tasks stand.
+    pub(super) resumed: std::sync::atomic::AtomicBool,
 }
 
 /// Which run of which task: what a pass needs to account for a run.
@@ -39,6 +48,9 @@ struct RunOf {
     name: Arc<str>,
     full_name: Arc<str>,
     due: Instant,
+    /// A fleet task's runs are recorded when their lease is released, not by the writer of
+    /// plain runs.
+    fleet: bool,
 }
 
 /// A task launched by a pass: its run, ready to start.
@@ -46,6 +58,15 @@ struct Launched {
     of: RunOf,
     call: TaskCall,
     guard: InFlight,
+    holding: Option<Holding>,
+}
+
+/// A fleet run's claim, held while it runs.
+struct Holding {
+    won: Won,
+    cancel: CancellationToken,
+    scope: TaskScope,
+    fleet: Arc<str>,
 }
 
 /// What [`run_timed`] reports.
@@ -69,6 +90,9 @@ where
     /// One pass with `policy`; returns how long to idle before the next one.
     pub(super) async fn run_pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
         let _pass = self.pass.lock().await;
+        if !self.resumed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            self.resume().await;
+        }
         match self.options.concurrency {
             Concurrency::Sequential => self.sequential_pass(&ctx, policy).await,
             Concurrency::Concurrent => self.concurrent_pass(&ctx, policy).await,
@@ -83,15 +107,44 @@ where
         index: usize,
         now: Instant,
         ctx: &Arc<C>,
+        won: Option<(Won, Instant)>,
     ) -> Launched {
-        let begun = state.begin_run(index, now);
+        let (begun, run, holding) = match won {
+            None => (
+                state.begin_run(index, now),
+                RunContext::plain(Arc::clone(&state.slots[index].name)),
+                None,
+            ),
+            Some((won, next_due)) => {
+                let claim = won.claim;
+                let begun = state.begin_fleet_run(index, now, next_due, claim.slot, claim.token);
+                let slot = &state.slots[index];
+                let fleet = slot.fleet.as_ref().expect("a fleet task has a fleet");
+                let cancel = CancellationToken::new();
+                let run = RunContext {
+                    task: Arc::clone(&slot.name),
+                    fleet: Some(Arc::clone(&fleet.name)),
+                    token: Some(claim.token),
+                    slot: Some(claim.slot),
+                    row: Some(claim.row),
+                    cancel: cancel.clone(),
+                };
+                let holding = Holding {
+                    won,
+                    cancel,
+                    scope: fleet.scope.clone(),
+                    fleet: Arc::clone(&fleet.name),
+                };
+                (begun, run, Some(holding))
+            }
+        };
         let slot = &state.slots[index];
         let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &slot.func {
             TaskFn::Registered(f) => {
                 let ctx_any: Arc<dyn Any + Send + Sync> = ctx.clone();
-                f(Arc::clone(&self.manager_any), ctx_any)
+                f(Arc::clone(&self.manager_any), ctx_any, run)
             }
-            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx)),
+            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx), run),
         }))
         .unwrap_or_else(|payload| {
             let failure = TaskFailure::from_panic(&*payload);
@@ -103,9 +156,99 @@ where
                 name: Arc::clone(&slot.name),
                 full_name: Arc::clone(&slot.full_name),
                 due: begun.due,
+                fleet: holding.is_some(),
             },
             call,
             guard: begun.guard,
+            holding,
+        }
+    }
+
+    /// The fleet jobs among `indices` (the others are plain tasks).
+    fn jobs(&self, indices: &[usize]) -> Vec<Job> {
+        let state = self.state();
+        indices
+            .iter()
+            .filter_map(|&index| {
+                let fleet = state.slots[index].fleet.as_ref()?;
+                Some(Job {
+                    index,
+                    scope: fleet.scope.clone(),
+                    task: Arc::clone(&state.slots[index].name),
+                    interval: state.interval(index),
+                })
+            })
+            .collect()
+    }
+
+    /// Claims the slot of every fleet task among `indices`: the winners with their claim
+    /// and next due time; the others are moved to their next slot.
+    async fn claim(&self, indices: &[usize]) -> HashMap<usize, (Won, Instant)> {
+        let jobs = self.jobs(indices);
+        let mut won = HashMap::new();
+        let Some(fleet) = &self.fleet else {
+            return won;
+        };
+        if jobs.is_empty() {
+            return won;
+        }
+        let answers = fleet.claim(jobs).await;
+        let mut state = self.state();
+        for answer in answers {
+            let interval = state.interval(answer.index);
+            let next_due = answer.next_boundary + state.slot_jitter(interval);
+            match answer.won {
+                Some(claim) => {
+                    won.insert(answer.index, (claim, next_due));
+                }
+                None => state.set_due(answer.index, next_due),
+            }
+        }
+        won
+    }
+
+    /// Where the ledger says the tasks stand, read once before the first pass: a fleet
+    /// task waits for the next slot boundary unless it is `run_immediately` or its last
+    /// slot was missed; a plain task resumes from its last recorded start.
+    async fn resume(&self) {
+        let Some(fleet) = &self.fleet else {
+            return;
+        };
+        let scopes: Vec<TaskScope> = {
+            let state = self.state();
+            let mut scopes: Vec<TaskScope> = state
+                .slots
+                .iter()
+                .filter_map(|slot| Some(slot.fleet.as_ref()?.scope.clone()))
+                .collect();
+            scopes.sort();
+            scopes.dedup();
+            scopes
+        };
+        let Some(resume) = fleet.resume(scopes).await else {
+            return;
+        };
+        let mut state = self.state();
+        for index in 0..state.slots.len() {
+            let interval = state.interval(index);
+            let run_immediately = state.run_immediately(index);
+            let slot = &state.slots[index];
+            if let Some(of) = &slot.fleet {
+                let (due, now) =
+                    resume.fleet_start(&of.scope, &slot.name, interval, run_immediately);
+                let due = if now {
+                    due
+                } else {
+                    due + state.slot_jitter(interval)
+                };
+                state.set_due(index, due);
+            } else if !run_immediately
+                && let Some(scope) = fleet.service_scope()
+                && let Some((last, due)) = resume.plain_start(scope, &slot.name, interval)
+            {
+                state.set_last_run(index, last);
+                state.set_due(index, due);
+            }
         }
     }
 
@@ -117,12 +260,9 @@ where
             name,
             full_name,
             due,
+            fleet,
         } = of;
-        let outcome = match &ran.result {
-            Ok(()) => RunOutcome::Succeeded,
-            Err(f) if f.is_panic() => RunOutcome::Panicked,
-            Err(_) => RunOutcome::Failed,
-        };
+        let outcome = outcome_of(&ran.result);
         let duration = ran.ended.saturating_duration_since(ran.started);
         self.state().record(
             index,
@@ -130,6 +270,15 @@ where
             duration,
             ran.started.saturating_duration_since(due),
         );
+        if !fleet && let Some(runtime) = &self.fleet {
+            runtime.record_plain(
+                Arc::clone(&name),
+                outcome,
+                duration,
+                ran.started.saturating_duration_since(due),
+                ran.ended,
+            );
+        }
         if !self.options.observers.is_empty() {
             let run = TaskRun {
                 name,
@@ -178,7 +327,7 @@ where
         }
         loop {
             let launched = {
-                let mut state = self.state();
+                let state = self.state();
                 let now_ns = state.ns(now);
                 let mut next = state.due.first_at_most(start, now_ns);
                 // Skip tasks whose previous run is still in progress.
@@ -199,14 +348,28 @@ where
                     idle = idle.min(remaining(state.due.min(start, segment_end), now_ns));
                 }
                 match next {
-                    Some(j) => self.launch(&mut state, j, now, ctx),
+                    Some(j) => j,
                     None => break,
                 }
             };
-            let Launched { of, call, guard } = launched;
-            start = of.index + 1;
+            start = launched + 1;
+            let won = if self.state().slots[launched].fleet.is_some() {
+                match self.claim(&[launched]).await.remove(&launched) {
+                    Some(won) => Some(won),
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            let launched = self.launch(&mut self.state(), launched, now, ctx, won);
+            let Launched {
+                of,
+                call,
+                guard,
+                holding,
+            } = launched;
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
-            let ran = run_timed(call, guard).await;
+            let ran = run_launched(self.fleet.clone(), call, guard, holding, &of).await;
             now = ran.ended;
             if let Some(err) = self.finish(of, ran, policy) {
                 return Err(err);
@@ -224,8 +387,9 @@ where
         let now = Instant::now();
         let mut idle = DEFAULT_INTERVAL;
         let mut launched = Vec::new();
+        let mut due = Vec::new();
         {
-            let mut state = self.state();
+            let state = self.state();
             if let Some(min) = state.min_interval {
                 idle = idle.min(min);
             }
@@ -241,14 +405,40 @@ where
                     skip_in_flight(&state.slots[j].full_name);
                     continue;
                 }
-                launched.push(self.launch(&mut state, j, now, ctx));
+                due.push(j);
+            }
+        }
+        let mut won = self.claim(&due).await;
+        {
+            let mut state = self.state();
+            for j in due {
+                if state.slots[j].fleet.is_none() {
+                    launched.push(self.launch(&mut state, j, now, ctx, None));
+                } else if let Some(won) = won.remove(&j) {
+                    launched.push(self.launch(&mut state, j, now, ctx, Some(won)));
+                }
             }
         }
         let mut set = tokio::task::JoinSet::new();
         let mut waiting: HashMap<tokio::task::Id, RunOf> = HashMap::new();
-        for Launched { of, call, guard } in launched {
+        for Launched {
+            of,
+            call,
+            guard,
+            holding,
+        } in launched
+        {
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
-            let handle = set.spawn(run_timed(call, guard));
+            let fleet = self.fleet.clone();
+            let of_run = RunOf {
+                index: of.index,
+                name: Arc::clone(&of.name),
+                full_name: Arc::clone(&of.full_name),
+                due: of.due,
+                fleet: of.fleet,
+            };
+            let handle =
+                set.spawn(async move { run_launched(fleet, call, guard, holding, &of_run).await });
             waiting.insert(handle.id(), of);
         }
         let mut first_error = None;
@@ -317,6 +507,48 @@ fn remaining(due_ns: u64, now_ns: u64) -> Duration {
     } else {
         Duration::from_nanos(due_ns.saturating_sub(now_ns))
     }
+}
+
+/// How a run ended, as counted.
+fn outcome_of(result: &TaskResult) -> RunOutcome {
+    match result {
+        Ok(()) => RunOutcome::Succeeded,
+        Err(f) if f.is_panic() => RunOutcome::Panicked,
+        Err(_) => RunOutcome::Failed,
+    }
+}
+
+/// Runs a launched task: [`run_timed`], and for a fleet task with its lease held while it
+/// runs, then its run recorded and its lease released (only after the run ended).
+async fn run_launched(
+    fleet: Option<Arc<FleetRuntime>>,
+    call: TaskCall,
+    guard: InFlight,
+    holding: Option<Holding>,
+    of: &RunOf,
+) -> Ran {
+    let (Some(holding), Some(fleet)) = (holding, fleet) else {
+        return run_timed(call, guard).await;
+    };
+    let (ran, lost) = fleet
+        .hold(
+            &holding.won,
+            &holding.cancel,
+            &of.name,
+            &holding.fleet,
+            run_timed(call, guard),
+        )
+        .await;
+    let report = RunReport::new(
+        outcome_of(&ran.result),
+        ran.ended.saturating_duration_since(ran.started),
+        ran.started.saturating_duration_since(of.due),
+        ran.ended.elapsed(),
+    );
+    fleet
+        .settle(&holding.scope, &of.name, &holding.won.claim, report, lost)
+        .await;
+    ran
 }
 
 /// Runs one call and times it: an async task is awaited here with its panics caught, a

@@ -144,6 +144,7 @@ where
             run_immediately: task.run_immediately,
             enabled: task.enabled,
             external_process_ok: task.external_process_ok,
+            fleet: task.fleet,
             func: TaskFn::Added(task.func),
         };
         self.shared.state().push(spec, now)
