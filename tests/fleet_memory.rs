@@ -616,3 +616,86 @@ async fn bad_fleets_are_errors_at_build() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("has no task ledger"), "{err}");
 }
+
+/// A scheduler replica: its fleet task records who ran which slot with which token.
+struct Scheduler {
+    host: &'static str,
+    runs: Arc<Mutex<Vec<(&'static str, i64, u64, Option<String>)>>>,
+}
+
+impl periodic::Manager for Scheduler {
+    type Context = ();
+    fn context(&self) {}
+}
+
+#[periodic::periodic_tasks]
+impl Scheduler {
+    #[periodic_task(spacing = 10, fleet)]
+    async fn clean_up(&self, run: &RunContext) {
+        let fleet = run.fleet().map(str::to_owned);
+        self.runs.lock().unwrap().push((
+            self.host,
+            run.slot().unwrap(),
+            run.token().unwrap(),
+            fleet,
+        ));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// ```text
+/// store    0 three replicas start ── 10 20 30 40 50: one run each, in the binary's fleet
+/// ```
+/// Services take the ledger of their group's store, the binary as the default fleet and
+/// `host:pid:service_id` as the holder.
+#[tokio::test(start_paused = true)]
+async fn services_share_their_group_s_ledger() {
+    use periodic::{Service, ServiceGroup, ServiceGroupConfig};
+    let url = format!("memory://{}", support::unique("fleet-services"));
+    let runs: Arc<Mutex<Vec<_>>> = Arc::default();
+    let mut running = Vec::new();
+    for host in ["n1", "n2", "n3"] {
+        let group = ServiceGroup::open(&url, ServiceGroupConfig::default())
+            .await
+            .unwrap();
+        let manager = Scheduler {
+            host,
+            runs: Arc::clone(&runs),
+        };
+        let service = Service::builder(manager, "nova-scheduler", "scheduler")
+            .host(host)
+            .servicegroup(group)
+            .periodic_fuzzy_delay(Duration::ZERO)
+            .jitter(Jitter::None)
+            .build()
+            .unwrap()
+            .start()
+            .await
+            .unwrap();
+        running.push(service);
+    }
+    tokio::time::sleep(Duration::from_secs(51)).await;
+    let group = running[0].group().clone();
+    let ledger = group.ledger().unwrap();
+    let scope = TaskScope::fleet("nova-scheduler").unwrap();
+    let during = ledger.entries(Some(&scope)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let entries = ledger.entries(Some(&scope)).await.unwrap();
+    for service in running {
+        service.stop().await.unwrap();
+    }
+    let runs = runs.lock().unwrap().clone();
+    let slots: Vec<(i64, u64)> = runs.iter().map(|r| (r.1, r.2)).collect();
+    assert_eq!(slots, [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)], "{runs:#?}");
+    assert!(
+        runs.iter()
+            .all(|r| r.3.as_deref() == Some("nova-scheduler"))
+    );
+    assert_eq!(entries.len(), 1);
+    assert_eq!((entries[0].task.as_str(), entries[0].runs), ("clean_up", 5));
+    let winner = runs[4].0;
+    let id = group.find(winner, "nova-scheduler").await.unwrap().id;
+    let holder = format!("{winner}:{}:{id}", std::process::id());
+    assert_eq!(during[0].holder.as_deref(), Some(holder.as_str()));
+    assert_eq!(entries[0].holder, None, "released after the run");
+}

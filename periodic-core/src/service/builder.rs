@@ -13,8 +13,8 @@ use super::options::ServiceOptions;
 use super::running::RunningService;
 use crate::error::{Error, ErrorKind, Result};
 use crate::looping::{DynamicInterval, OnError};
-use crate::periodic::{IdlePolicy, Jitter, PeriodicRunner, RunnerOptions, Spacing};
-use crate::servicegroup::{HeartbeatMode, JoinOptions, NewService, ServiceGroup};
+use crate::periodic::{IdlePolicy, Jitter, PeriodicRunner, RunnerOptions, Spacing, TaskScope};
+use crate::servicegroup::{HeartbeatMode, JoinOptions, NewService, ServiceGroup, ServiceRecord};
 use crate::task_group::TaskGroup;
 
 /// A service: a [`Manager`] whose periodic tasks run on a timer, with a heartbeat in a
@@ -169,7 +169,7 @@ impl<M: Manager> Service<M> {
         }
         let record = group.get_or_create(&new).await?;
         hook("pre_start_hook", manager.pre_start_hook(&record).await)?;
-        let runner = build_runner(&manager, &options, observer)?;
+        let runner = build_runner(&manager, &options, &group, &record, observer)?;
         hook("post_start_hook", manager.post_start_hook().await)?;
 
         let probe = Arc::clone(&manager);
@@ -231,13 +231,36 @@ fn hook(name: &str, result: std::result::Result<(), crate::BoxError>) -> Result<
 }
 
 /// The service's runner: its options as set on the builder, plus `observer` (the HTTP
-/// API's metrics) after the observers set there.
+/// API's metrics) after the observers set there, and the task ledger of the group's store
+/// unless one was set: plain runs recorded under `service/<host>/<binary>`, fleet tasks
+/// in the fleet of the binary by default, claimed as `host:pid:service_id`.
 fn build_runner<M: Manager>(
     manager: &Arc<M>,
     options: &ServiceOptions,
+    group: &ServiceGroup,
+    record: &ServiceRecord,
     observer: Option<impl Fn(&crate::periodic::TaskRun) + Send + Sync + 'static>,
 ) -> Result<PeriodicRunner<M, M::Context>> {
     let mut runner = options.runner.clone();
+    if runner.task_ledger.is_none()
+        && let Some(ledger) = group.ledger()
+    {
+        runner = runner.task_ledger(ledger);
+    }
+    if runner.ledger_scope.is_none() {
+        runner = runner.ledger_scope(TaskScope::service(&options.host, &options.binary));
+    }
+    if runner.default_fleet.is_none() {
+        runner = runner.default_fleet(options.binary.clone());
+    }
+    if runner.fleet_holder.is_none() {
+        runner = runner.fleet_holder(format!(
+            "{}:{}:{}",
+            options.host,
+            std::process::id(),
+            record.id
+        ));
+    }
     if let Some(observer) = observer {
         runner = runner.on_task_run(observer);
     }
