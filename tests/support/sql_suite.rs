@@ -93,6 +93,26 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn ledger_claims() {
+            on_scratch!(|url| scenarios::ledger_claims(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn ledger_batch_claims() {
+            on_scratch!(|url| scenarios::ledger_batch_claims(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn ledger_records_runs() {
+            on_scratch!(|url| scenarios::ledger_records_runs(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn ledger_fenced_write() {
+            on_scratch!(|url| scenarios::ledger_fenced_write(url, &db()).await);
+        }
+
+        #[tokio::test]
         async fn open_existing_needs_the_table() {
             on_scratch!(|url| {
                 let err = ServiceGroup::open_existing(url, db()).await.unwrap_err();
