@@ -617,10 +617,13 @@ async fn bad_fleets_are_errors_at_build() {
     assert!(err.to_string().contains("has no task ledger"), "{err}");
 }
 
+/// Who ran which slot with which token, in which fleet.
+type FleetRuns = Arc<Mutex<Vec<(&'static str, i64, u64, Option<String>)>>>;
+
 /// A scheduler replica: its fleet task records who ran which slot with which token.
 struct Scheduler {
     host: &'static str,
-    runs: Arc<Mutex<Vec<(&'static str, i64, u64, Option<String>)>>>,
+    runs: FleetRuns,
 }
 
 impl periodic::Manager for Scheduler {
@@ -652,7 +655,7 @@ impl Scheduler {
 async fn services_share_their_group_s_ledger() {
     use periodic::{Service, ServiceGroup, ServiceGroupConfig};
     let url = format!("memory://{}", support::unique("fleet-services"));
-    let runs: Arc<Mutex<Vec<_>>> = Arc::default();
+    let runs: FleetRuns = Arc::default();
     let mut running = Vec::new();
     for host in ["n1", "n2", "n3"] {
         let group = ServiceGroup::open(&url, ServiceGroupConfig::default())

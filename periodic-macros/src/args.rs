@@ -193,8 +193,16 @@ pub(crate) struct TaskArgs {
     pub(crate) enabled: bool,
     /// oslo's `external_process_ok`.
     pub(crate) external_process_ok: bool,
-    /// `fleet` (`Some(None)`: the runner's default fleet) or `fleet = "name"`.
-    pub(crate) fleet: Option<Option<LitStr>>,
+    /// `fleet` or `fleet = "name"`; `None` for a plain task.
+    pub(crate) fleet: Option<FleetArg>,
+}
+
+/// The `fleet` argument.
+pub(crate) enum FleetArg {
+    /// `fleet` alone: the runner's default fleet (a service's binary).
+    Default,
+    /// `fleet = "name"`.
+    Named(LitStr),
 }
 
 impl Default for TaskArgs {
@@ -565,9 +573,9 @@ fn name(arg: &Arg) -> syn::Result<LitStr> {
 const MAX_FLEET_NAME: usize = 200;
 
 /// `fleet` alone (the runner's default fleet: a service's binary) or `fleet = "name"`.
-fn fleet(arg: &Arg) -> syn::Result<Option<LitStr>> {
+fn fleet(arg: &Arg) -> syn::Result<FleetArg> {
     let Some((_, value)) = &arg.value else {
-        return Ok(None);
+        return Ok(FleetArg::Default);
     };
     match ungroup(value) {
         Expr::Lit(ExprLit {
@@ -586,7 +594,7 @@ fn fleet(arg: &Arg) -> syn::Result<Option<LitStr>> {
                     format!("the fleet name is longer than {MAX_FLEET_NAME} characters"),
                 ))
             } else {
-                Ok(Some(s.clone()))
+                Ok(FleetArg::Named(s.clone()))
             }
         }
         Expr::Lit(ExprLit {

@@ -9,7 +9,7 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Item, Type};
 
-use crate::args::{self, ImplArgs};
+use crate::args::{self, FleetArg, ImplArgs};
 use crate::ast;
 use crate::check::{self, Task};
 use crate::errors::Errors;
@@ -237,8 +237,10 @@ fn wrapper(args: &ImplArgs, self_ty: &Type, task: &Task) -> TokenStream {
 fn fleet_tokens(krate: &TokenStream, task: &Task) -> TokenStream {
     match &task.args.fleet {
         None => quote!(::core::option::Option::None),
-        Some(None) => quote!(::core::option::Option::Some(#krate::__private::Fleet::Default)),
-        Some(Some(name)) => quote! {
+        Some(FleetArg::Default) => {
+            quote!(::core::option::Option::Some(#krate::__private::Fleet::Default))
+        }
+        Some(FleetArg::Named(name)) => quote! {
             ::core::option::Option::Some(#krate::__private::Fleet::Named(
                 ::std::borrow::Cow::Borrowed(#name),
             ))

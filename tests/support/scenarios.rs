@@ -392,7 +392,8 @@ async fn ledger_of(url: &str, base: &ServiceGroupConfig) -> Arc<dyn TaskLedger> 
 
 /// Waits until the store's clock is within the first `within` of a slot of `spacing`.
 async fn slot_start(ledger: &Arc<dyn TaskLedger>, spacing: Duration, within: Duration) -> i64 {
-    let (spacing, within) = (spacing.as_millis() as i64, within.as_millis() as i64);
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap();
+    let (spacing, within) = (ms(spacing), ms(within));
     wait_for("the start of a slot", DEADLINE, || async {
         let now = ledger.now().await.unwrap();
         (now.rem_euclid(spacing) < within).then_some(now.div_euclid(spacing))
@@ -627,14 +628,14 @@ pub async fn ledger_fenced_write(url: &str, base: &ServiceGroupConfig) {
         .await
         .unwrap();
     assert_eq!(fresh_write.rows_affected(), 1);
-    let state: String = sqlx::Row::get(
+    let written: String = sqlx::Row::get(
         &sqlx::query(&format!("SELECT state FROM {table} WHERE id = 1"))
             .fetch_one(&mut conn)
             .await
             .unwrap(),
         0,
     );
-    assert_eq!(state, "cleaned-by-b");
+    assert_eq!(written, "cleaned-by-b");
     // And the stale holder sees its lease as lost.
     assert_eq!(a.renew(stale.row, stale.token, lease).await.unwrap(), None);
     sqlx::query(&format!("DROP TABLE {table}"))

@@ -159,17 +159,18 @@ pub(super) struct State<M, C> {
 impl<M, C> State<M, C> {
     /// An empty table for a runner of `owner`'s tasks.
     pub(super) fn new(owner: Arc<str>, origin: Instant, options: &RunnerOptions) -> Self {
+        let default_fleet = options
+            .default_fleet
+            .as_deref()
+            .map_or_else(|| Arc::clone(&owner), Arc::from);
         State {
             origin,
-            owner: Arc::clone(&owner),
+            owner,
             run_external: options.run_external_periodic_tasks,
             jitter: options.jitter,
             uniform: Uniform::new(options),
             slots: Vec::new(),
-            default_fleet: options
-                .default_fleet
-                .as_deref()
-                .map_or_else(|| Arc::clone(&owner), Arc::from),
+            default_fleet,
             has_ledger: options.task_ledger.is_some(),
             by_name: HashMap::new(),
             due: MinTree::new(),

@@ -209,6 +209,19 @@ impl SqlLedger {
                 .await
             });
         let (now, slot, locked, winners) = result.map_err(|e| self.failed("claim", e))?;
+        self.answers(tasks, &locked, &winners, now, slot, lease)
+    }
+
+    /// The answer of each task of a claim, from its locked row.
+    fn answers(
+        &self,
+        tasks: &[&str],
+        locked: &[Locked],
+        winners: &[i64],
+        now: i64,
+        slot: i64,
+        lease: i64,
+    ) -> Result<Vec<Claimed>, Error> {
         let by_task: HashMap<&str, &Locked> =
             locked.iter().map(|row| (row.1.as_str(), row)).collect();
         tasks
