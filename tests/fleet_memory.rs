@@ -702,3 +702,50 @@ async fn services_share_their_group_s_ledger() {
     assert_eq!(during[0].holder.as_deref(), Some(holder.as_str()));
     assert_eq!(entries[0].holder, None, "released after the run");
 }
+
+/// `fleet_store`: the service claims and records in that store, not in its group's.
+#[tokio::test(start_paused = true)]
+async fn a_fleet_store_apart_from_the_group() {
+    use periodic::{Service, ServiceGroup, ServiceGroupConfig};
+    let (group_url, fleet_url) = (
+        format!("memory://{}", support::unique("group")),
+        format!("memory://{}", support::unique("fleet-store")),
+    );
+    let group = ServiceGroup::open(&group_url, ServiceGroupConfig::default())
+        .await
+        .unwrap();
+    // A handle that keeps the named memory store alive, as a database outlives services.
+    let fleet_store = ServiceGroup::open(&fleet_url, ServiceGroupConfig::default())
+        .await
+        .unwrap();
+    let manager = Scheduler {
+        host: "n1",
+        runs: Arc::default(),
+    };
+    let service = Service::builder(manager, "nova-scheduler", "scheduler")
+        .host("n1")
+        .servicegroup(group.clone())
+        .fleet_store(fleet_url.clone())
+        .periodic_fuzzy_delay(Duration::ZERO)
+        .jitter(Jitter::None)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let fleet = ServiceGroup::open_ledger(&fleet_url, &ServiceGroupConfig::default())
+        .await
+        .unwrap();
+    let claimed = fleet.entries(None).await.unwrap();
+    assert_eq!(
+        claimed,
+        fleet_store.ledger().unwrap().entries(None).await.unwrap()
+    );
+    let own = group.ledger().unwrap().entries(None).await.unwrap();
+    service.stop().await.unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:#?}");
+    assert_eq!(claimed[0].scope.as_str(), "fleet/nova-scheduler");
+    assert_eq!((claimed[0].token, claimed[0].runs), (1, 1));
+    assert!(own.is_empty(), "{own:#?}");
+}

@@ -13,7 +13,9 @@ use super::options::ServiceOptions;
 use super::running::RunningService;
 use crate::error::{Error, ErrorKind, Result};
 use crate::looping::{DynamicInterval, OnError};
-use crate::periodic::{IdlePolicy, Jitter, PeriodicRunner, RunnerOptions, Spacing, TaskScope};
+use crate::periodic::{
+    IdlePolicy, Jitter, PeriodicRunner, RunnerOptions, Spacing, TaskLedger, TaskScope,
+};
 use crate::servicegroup::{HeartbeatMode, JoinOptions, NewService, ServiceGroup, ServiceRecord};
 use crate::task_group::TaskGroup;
 
@@ -168,8 +170,12 @@ impl<M: Manager> Service<M> {
             new = new.availability_zone(zone);
         }
         let record = group.get_or_create(&new).await?;
+        let fleet_ledger = match &options.fleet_store {
+            Some(url) => Some(ServiceGroup::open_ledger(&url.0, group.config()).await?),
+            None => None,
+        };
         hook("pre_start_hook", manager.pre_start_hook(&record).await)?;
-        let runner = build_runner(&manager, &options, &group, &record, observer)?;
+        let runner = build_runner(&manager, &options, fleet_ledger, &group, &record, observer)?;
         hook("post_start_hook", manager.post_start_hook().await)?;
 
         let probe = Arc::clone(&manager);
@@ -237,13 +243,14 @@ fn hook(name: &str, result: std::result::Result<(), crate::BoxError>) -> Result<
 fn build_runner<M: Manager>(
     manager: &Arc<M>,
     options: &ServiceOptions,
+    fleet_ledger: Option<Arc<dyn TaskLedger>>,
     group: &ServiceGroup,
     record: &ServiceRecord,
     observer: Option<impl Fn(&crate::periodic::TaskRun) + Send + Sync + 'static>,
 ) -> Result<PeriodicRunner<M, M::Context>> {
     let mut runner = options.runner.clone();
     if runner.task_ledger.is_none()
-        && let Some(ledger) = group.ledger()
+        && let Some(ledger) = fleet_ledger.or_else(|| group.ledger())
     {
         runner = runner.task_ledger(ledger);
     }
@@ -307,6 +314,31 @@ fn start_periodic_tasks<M: Manager>(
 }
 
 impl<M: Manager> ServiceBuilder<M> {
+    /// The store where the service's tasks claim their slots and record their runs, when
+    /// it is not the group's own (`sqlite://...`, `postgres://...`, `mysql://...`,
+    /// `memory://...`); opened at start (see [`ServiceGroup::open_ledger`]). Default: the
+    /// group's store.
+    ///
+    /// ```
+    /// use periodic::{Manager, Service};
+    ///
+    /// struct Scheduler;
+    ///
+    /// impl Manager for Scheduler {
+    ///     type Context = ();
+    ///     fn context(&self) {}
+    /// }
+    ///
+    /// let builder = Service::builder(Scheduler, "nova-scheduler", "scheduler")
+    ///     .fleet_store("postgres://nova@db/fleet");
+    /// # let _ = builder;
+    /// ```
+    #[must_use]
+    pub fn fleet_store(mut self, url: impl Into<String>) -> Self {
+        self.options.fleet_store = Some(super::options::StoreUrl(url.into()));
+        self
+    }
+
     /// The service group to join (required).
     #[must_use]
     pub fn servicegroup(mut self, group: ServiceGroup) -> Self {

@@ -55,7 +55,7 @@ mod records;
 mod registry;
 mod shared;
 mod sql;
-mod url;
+pub(crate) mod url;
 
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,
