@@ -15,6 +15,7 @@ mod service;
 mod simulate;
 mod store_args;
 mod table;
+mod task_list;
 mod timeline;
 
 /// oslo.service-style periodic tasks and service heartbeats: tools.
@@ -39,6 +40,9 @@ enum Command {
     /// The HTTP API: nova's os-services, /healthz and /metrics.
     #[command(subcommand)]
     Api(api::ApiCommand),
+    /// The task ledger: every task's last run and every fleet task's claim, read from the
+    /// store without reaching any running service.
+    Task(task_list::TaskArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Simulate(args) => simulate_command(&args),
         Command::Service(args) => service::run(args),
+        Command::Task(args) => task_list::run(args),
         Command::Api(command) => api::run(&command),
         Command::Bench(BenchCommand::Looping(args)) => bench_looping_command(&args),
         Command::Bench(BenchCommand::Heartbeat(args)) => match bench_heartbeat::run(&args) {

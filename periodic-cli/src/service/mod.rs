@@ -18,7 +18,7 @@ mod args;
 mod commands;
 mod render;
 mod tasks;
-mod time;
+pub(crate) mod time;
 
 pub(crate) use args::ServiceArgs;
-pub(crate) use commands::run;
+pub(crate) use commands::{block_on, print, run};
