@@ -185,9 +185,13 @@ async fn tasks_lists_the_schedule_and_counters() {
             "failures",
             "last_duration",
             "last_lateness",
-            "running"
+            "running",
+            "fleet",
+            "fleet_slot",
+            "fleet_token"
         ])
     );
+    assert!(update["fleet"].is_null() && update["fleet_token"].is_null());
     assert_eq!(update["full_name"], "Compute.update_available_resource");
     assert_eq!(update["spacing"], 1.0);
     assert_eq!(update["enabled"], true);
