@@ -462,6 +462,7 @@
 //! | `postgres` | | `postgres://` service groups (`sqlx`) |
 //! | `mysql` | | `mysql://` and `mariadb://` service groups (`sqlx`) |
 //! | `memcached` | | the `mc` liveness driver: heartbeats are memcached keys that expire (`async-memcached`) |
+//! | `redis` | | `fleet_store = "redis://..."`: the task ledger of fleet tasks in Redis, one Lua script per operation on Redis's clock (`redis`) |
 //! | `http` | | [`ApiServer`]: nova's `/os-services` API over a service group (for `openstack compute service list/set/delete`) with `/healthz`, `/tasks` and `/metrics`, standalone or inside a service ([`ServiceBuilder::api`]) (`axum`, `prometheus-client`) |
 //!
 //! How to depend on each part:

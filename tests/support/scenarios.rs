@@ -381,13 +381,9 @@ pub async fn blocked_runtime_does_not_make_it_look_down(url: &str, base: &Servic
 
 // ---- The task ledger (fleet claims, fencing tokens, run records) ----
 
-/// The group's ledger, as a service gets it.
+/// The ledger of the store at `url` (an SQL store's, or Redis).
 async fn ledger_of(url: &str, base: &ServiceGroupConfig) -> Arc<dyn TaskLedger> {
-    ServiceGroup::open(url, short(base))
-        .await
-        .unwrap()
-        .ledger()
-        .expect("an SQL store keeps a task ledger")
+    ServiceGroup::open_ledger(url, &short(base)).await.unwrap()
 }
 
 /// Waits until the store's clock is within the first `within` of a slot of `spacing`.

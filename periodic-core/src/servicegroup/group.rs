@@ -274,8 +274,9 @@ impl ServiceGroup {
     /// Opens the task ledger of the store at `url`, apart from any group: what a service
     /// configured with a `fleet_store` claims its fleet tasks in, and what `periodic task
     /// list --fleet-store` reads. The schemes are the group's (`sqlite`, `postgres`,
-    /// `mysql`, `memory`); an SQL store is created or migrated as [`open`](Self::open)
-    /// does.
+    /// `mysql`, `memory`), whose store is created or migrated as [`open`](Self::open)
+    /// does, and `redis://` (feature `redis`: one Lua script per operation, Redis's
+    /// clock).
     ///
     /// # Errors
     ///
@@ -298,6 +299,9 @@ impl ServiceGroup {
         url: &str,
         config: &ServiceGroupConfig,
     ) -> Result<Arc<dyn crate::periodic::TaskLedger>, Error> {
+        if let Some(open_ledger) = registry::ledger_for(url)? {
+            return open_ledger(url).await;
+        }
         let open_records = registry::records_for(url)?;
         let config = config.clone().checked();
         let records = open_records(url, &config, OpenMode::Create).await?;

@@ -52,6 +52,7 @@ mod memory;
 mod memory_ledger;
 mod record;
 mod records;
+mod redis_ledger;
 mod registry;
 mod shared;
 mod sql;
