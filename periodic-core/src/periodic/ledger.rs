@@ -293,7 +293,43 @@ impl Fence {
 /// * rows are created on first use;
 /// * a failing store is an [`ErrorKind::Store`] error, never a panic.
 ///
-/// The trait is object safe: every method returns a boxed future.
+/// The trait is object safe: every method returns a boxed future. The runner calls it; a
+/// program calls it directly to read the ledger ([`entries`](Self::entries)) or to test a
+/// store of its own.
+///
+/// # Cancel safety
+///
+/// A dropped future leaves the store consistent: each claim is one statement, script or
+/// transaction, which the store applies whole or not at all. A claim cancelled after the
+/// store applied it holds its lease until the lease ends, and its slot is not run again.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use periodic::{ClaimRequest, Claimed, MemoryLedger, TaskLedger, TaskScope};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> periodic::Result<()> {
+/// let ledger = MemoryLedger::new();
+/// let fleet = TaskScope::fleet("nova-scheduler")?;
+/// let request = |holder| ClaimRequest {
+///     scope: &fleet,
+///     tasks: vec!["clean_up"],
+///     spacing: Duration::from_secs(600),
+///     lease: Duration::from_secs(60),
+///     holder,
+/// };
+/// let Claimed::Won(claim) = ledger.claim(&request("n1:7:1")).await?.remove(0) else {
+///     unreachable!("the first claim of a slot wins");
+/// };
+/// assert_eq!(claim.token, 1);
+/// // Another replica, same slot: taken.
+/// assert!(matches!(ledger.claim(&request("n2:9:2")).await?[0], Claimed::Taken { .. }));
+/// assert!(ledger.renew(claim.row, claim.token, Duration::from_secs(60)).await?.is_some());
+/// assert!(ledger.release(claim.row, claim.token).await?);
+/// # Ok(()) }
+/// ```
 pub trait TaskLedger: fmt::Debug + Send + Sync {
     /// The store's clock, in milliseconds.
     fn now(&self) -> BoxFuture<'_, Result<i64, Error>>;
