@@ -57,7 +57,9 @@ use crate::task_group::TaskGroup;
 ///
 /// As nova's `Service.start`: [`Manager::init_host`]; load or create the service record
 /// (race-safe: two processes starting at once end with one row);
-/// [`Manager::pre_start_hook`]; [`Manager::post_start_hook`]; join the service group (the
+/// [`Manager::pre_start_hook`] (the runner is built here, with the task ledger of the
+/// group's store or of [`fleet_store`](ServiceBuilder::fleet_store));
+/// [`Manager::post_start_hook`]; join the service group (the
 /// heartbeat, first after 5 s, then every `report_interval`, on a thread of its own); then
 /// the periodic tasks on a [`DynamicInterval`] after a random `periodic_fuzzy_delay`.
 ///

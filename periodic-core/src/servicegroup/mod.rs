@@ -29,8 +29,14 @@
 //! A group is a [`ServiceRecords`] store (the services table: `memory://`, or SQLite,
 //! PostgreSQL, MySQL) and a [`Liveness`] driver (`db`, `mc`), each a small object-safe
 //! trait. `registry.rs` maps a URL scheme and a driver name to their implementations;
-//! [`ServiceGroup::with_backends`] takes implementations from outside the crate. The
-//! files import downwards only:
+//! [`ServiceGroup::with_backends`] takes implementations from outside the crate.
+//!
+//! A third capability, the runner's [`TaskLedger`](crate::TaskLedger) (fleet claims with
+//! fencing tokens, and every task's last run), is kept by the same stores
+//! ([`ServiceRecords::ledger`]: `memory_ledger.rs`, `sql/ledger.rs`) or by a store that
+//! keeps only a ledger (`redis_ledger.rs`, feature `redis`, in the registry's `LEDGERS`).
+//! The stores implement the runner's trait; the runner never imports them, the service
+//! hands its runner the group's ledger. The files import downwards only:
 //!
 //! ```text
 //! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached (Liveness)
