@@ -46,6 +46,12 @@ async fn ledger_records_runs() {
 }
 
 #[tokio::test]
+async fn fleet_runners_run_each_slot_once() {
+    let Some(url) = server().await else { return };
+    scenarios::fleet_runners_run_each_slot_once(&url, &ServiceGroupConfig::default()).await;
+}
+
+#[tokio::test]
 async fn an_unreachable_server_is_a_store_error() {
     let err = ServiceGroup::open_ledger("redis://127.0.0.1:1", &ServiceGroupConfig::default())
         .await

@@ -43,6 +43,12 @@ async fn ledger_records_runs() {
 }
 
 #[tokio::test]
+async fn fleet_runners_run_each_slot_once() {
+    let file = TempDb::new();
+    scenarios::fleet_runners_run_each_slot_once(&file.url(), &db()).await;
+}
+
+#[tokio::test]
 async fn ledger_fenced_write() {
     let file = TempDb::new();
     scenarios::ledger_fenced_write(&file.url(), &db()).await;

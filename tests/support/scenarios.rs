@@ -639,3 +639,63 @@ pub async fn ledger_fenced_write(url: &str, base: &ServiceGroupConfig) {
         .await
         .unwrap();
 }
+
+/// Three runners, each with a ledger handle of its own on the store, drive a fleet task of
+/// spacing 1 s in real time for about 5 s: every slot between the first and the last runs
+/// exactly once, with tokens that grow by one.
+pub async fn fleet_runners_run_each_slot_once(url: &str, base: &ServiceGroupConfig) {
+    struct Replica;
+    let runs: Arc<std::sync::Mutex<Vec<(usize, i64, u64)>>> = Arc::default();
+    let fleet = unique("runners");
+    let mut driven = Vec::new();
+    for replica in 0..3 {
+        let ledger = ledger_of(url, base).await;
+        let runner = periodic::PeriodicRunner::<Replica>::builder(Replica)
+            .options(
+                periodic::RunnerOptions::new()
+                    .jitter(periodic::Jitter::None)
+                    .task_ledger(ledger)
+                    .fleet_holder(format!("replica-{replica}")),
+            )
+            .build()
+            .unwrap();
+        let seen = Arc::clone(&runs);
+        runner
+            .add_periodic_task(
+                periodic::PeriodicTask::with_run_context(
+                    "tick",
+                    move |_m: Arc<Replica>, _c: Arc<()>, run: periodic::RunContext| {
+                        seen.lock().unwrap().push((
+                            replica,
+                            run.slot().unwrap(),
+                            run.token().unwrap(),
+                        ));
+                        async {}
+                    },
+                )
+                .spacing(Duration::from_secs(1))
+                .fleet(periodic::Fleet::named(fleet.clone())),
+            )
+            .unwrap();
+        driven.push(tokio::spawn(async move {
+            loop {
+                let idle = runner.run_periodic_tasks(()).await.unwrap();
+                tokio::time::sleep(idle).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    for task in driven {
+        task.abort();
+    }
+    let runs = runs.lock().unwrap().clone();
+    assert!(runs.len() >= 4, "{runs:?}");
+    for pair in runs.windows(2) {
+        assert_eq!(
+            pair[1].1,
+            pair[0].1 + 1,
+            "one run per slot, none missed: {runs:?}"
+        );
+        assert_eq!(pair[1].2, pair[0].2 + 1, "tokens grow by one: {runs:?}");
+    }
+}

@@ -108,6 +108,11 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn fleet_runners_run_each_slot_once() {
+            on_scratch!(|url| scenarios::fleet_runners_run_each_slot_once(url, &db()).await);
+        }
+
+        #[tokio::test]
         async fn ledger_fenced_write() {
             on_scratch!(|url| scenarios::ledger_fenced_write(url, &db()).await);
         }
