@@ -1,4 +1,5 @@
-//! Fleet tasks across separate OS processes on one SQLite file: replicas are this test
+//! Fleet tasks across separate OS processes on one SQLite file, PostgreSQL or MariaDB
+//! database (scratch databases, as the store suites): replicas are this test
 //! binary run again with `PERIODIC_FLEET_REPLICA` set (the `replica` test then runs a
 //! runner with one fleet task and prints a line per event). Real time, spacing 1 s.
 //!
@@ -25,6 +26,8 @@ use periodic::{
 };
 use sqlx::Connection as _;
 use support::servers::TempDb;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use support::servers::{Kind, ScratchDb};
 
 const ENV: &str = "PERIODIC_FLEET_REPLICA";
 
@@ -141,13 +144,14 @@ fn starts(processes: &[Process]) -> Vec<(String, i64, u64)> {
     starts
 }
 
-async fn prepare(file: &TempDb) -> String {
-    let url = file.url();
-    // Creates the file and the ledger's table.
-    ServiceGroup::open_ledger(&url, &ServiceGroupConfig::default())
+/// The ledger's table and the table the replicas write to, in the store at `url`.
+async fn prepare(url: &str) {
+    // Creates the SQLite file and the ledger's table.
+    ServiceGroup::open_ledger(url, &ServiceGroupConfig::default())
         .await
         .unwrap();
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
     sqlx::query("CREATE TABLE fleet_work (id INTEGER PRIMARY KEY, token INTEGER NOT NULL)")
         .execute(&mut conn)
         .await
@@ -156,7 +160,6 @@ async fn prepare(file: &TempDb) -> String {
         .execute(&mut conn)
         .await
         .unwrap();
-    url
 }
 
 fn wait(mut processes: Vec<Process>) -> Vec<Process> {
@@ -168,10 +171,9 @@ fn wait(mut processes: Vec<Process>) -> Vec<Process> {
     processes
 }
 
-#[tokio::test]
-async fn three_processes_run_each_slot_once_and_survive_a_kill_9() {
-    let file = TempDb::new();
-    let url = prepare(&file).await;
+async fn three_processes_and_a_kill_9(url: &str) {
+    prepare(url).await;
+    let url = url.to_owned();
     let mut processes: Vec<Process> = ["a", "b", "c"]
         .iter()
         .map(|name| spawn(&url, name, 6, 50))
@@ -196,10 +198,9 @@ async fn three_processes_run_each_slot_once_and_survive_a_kill_9() {
     }
 }
 
-#[tokio::test]
-async fn a_stopped_holder_s_guarded_write_is_rejected_after_sigcont() {
-    let file = TempDb::new();
-    let url = prepare(&file).await;
+async fn a_stopped_holder(url: &str) {
+    prepare(url).await;
+    let url = url.to_owned();
     // A works 1.5 s per run; B only 50 ms.
     let a = spawn(&url, "a", 8, 1500);
     let first = a
@@ -249,4 +250,52 @@ async fn a_stopped_holder_s_guarded_write_is_rejected_after_sigcont() {
     for pair in all.windows(2) {
         assert!(pair[1].1 > pair[0].1, "a slot ran twice: {all:?}");
     }
+}
+
+#[tokio::test]
+async fn sqlite_three_processes_run_each_slot_once_and_survive_a_kill_9() {
+    let file = TempDb::new();
+    three_processes_and_a_kill_9(&file.url()).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_stopped_holder_s_guarded_write_is_rejected_after_sigcont() {
+    let file = TempDb::new();
+    a_stopped_holder(&file.url()).await;
+}
+
+/// Runs `scenario` on a scratch database of `kind`, or returns if its server is skipped.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+macro_rules! on_scratch {
+    ($kind:expr, $scenario:ident) => {{
+        let Some(scratch) = ScratchDb::create($kind).await else {
+            return;
+        };
+        $scenario(&scratch.url).await;
+        scratch.drop_db().await;
+    }};
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_three_processes_run_each_slot_once_and_survive_a_kill_9() {
+    on_scratch!(Kind::Postgres, three_processes_and_a_kill_9);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_a_stopped_holder_s_guarded_write_is_rejected_after_sigcont() {
+    on_scratch!(Kind::Postgres, a_stopped_holder);
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mysql_three_processes_run_each_slot_once_and_survive_a_kill_9() {
+    on_scratch!(Kind::MySql, three_processes_and_a_kill_9);
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mysql_a_stopped_holder_s_guarded_write_is_rejected_after_sigcont() {
+    on_scratch!(Kind::MySql, a_stopped_holder);
 }
