@@ -650,7 +650,8 @@ impl Scheduler {
 /// store    0 three replicas start ── 10 20 30 40 50: one run each, in the binary's fleet
 /// ```
 /// Services take the ledger of their group's store, the binary as the default fleet and
-/// `host:pid:service_id` as the holder.
+/// `host:pid:service_id` as the holder; a replica whose wall clock is 10 minutes ahead
+/// changes nothing (slots are the store's).
 #[tokio::test(start_paused = true)]
 async fn services_share_their_group_s_ledger() {
     use periodic::{Service, ServiceGroup, ServiceGroupConfig};
@@ -658,9 +659,14 @@ async fn services_share_their_group_s_ledger() {
     let runs: FleetRuns = Arc::default();
     let mut running = Vec::new();
     for host in ["n1", "n2", "n3"] {
-        let group = ServiceGroup::open(&url, ServiceGroupConfig::default())
-            .await
-            .unwrap();
+        // n2's wall clock is 10 minutes ahead: no host clock takes part in slots.
+        let mut config = ServiceGroupConfig::default();
+        if host == "n2" {
+            config = config.clock(periodic::WallClock::from_fn(|| {
+                std::time::SystemTime::now() + Duration::from_secs(600)
+            }));
+        }
+        let group = ServiceGroup::open(&url, config).await.unwrap();
         let manager = Scheduler {
             host,
             runs: Arc::clone(&runs),

@@ -237,6 +237,37 @@ pub struct LedgerEntry {
 }
 
 impl LedgerEntry {
+    /// The row `row` of `task` in `scope`, read at store time `read_at`, with nothing
+    /// recorded yet: what a ledger outside this crate fills in (the fields are public).
+    ///
+    /// ```
+    /// use periodic::{LedgerEntry, TaskScope};
+    ///
+    /// let mut entry = LedgerEntry::new(1, TaskScope::fleet("cells")?, "heal", 1_000);
+    /// entry.runs = 3;
+    /// assert!(!entry.is_running());
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn new(row: i64, scope: TaskScope, task: impl Into<String>, read_at: i64) -> Self {
+        LedgerEntry {
+            row,
+            scope,
+            task: task.into(),
+            spacing: None,
+            slot: None,
+            token: 0,
+            holder: None,
+            lease_until: None,
+            started: None,
+            finished: None,
+            outcome: None,
+            duration: None,
+            runs: 0,
+            failures: 0,
+            read_at,
+        }
+    }
+
     /// Whether a holder holds an unexpired lease: a run is in progress somewhere.
     pub fn is_running(&self) -> bool {
         self.holder.is_some() && self.lease_until.is_some_and(|until| until >= self.read_at)
