@@ -15,7 +15,8 @@
 //! | `options.rs` | [`RunnerOptions`]: every option of a runner, in one place |
 //! | `fleet.rs` | the runner's side of the ledger: store clock, claims, leases held, resume |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
-//! | `pass.rs` | one pass, sequential or concurrent, and the one helper that runs a task |
+//! | `run_task.rs` | the one helper that runs a task, and a fleet run with its lease held |
+//! | `pass.rs` | one pass, sequential or concurrent; claims of due fleet tasks; resume |
 //! | `runner.rs` | [`PeriodicRunner`] |
 //! | `builder.rs` | [`PeriodicRunnerBuilder`], `PeriodicRunner::builder` and `::new` |
 //!
@@ -31,6 +32,7 @@ mod pass;
 mod policy;
 mod registry;
 mod run;
+mod run_task;
 mod runner;
 mod schedule;
 mod slots;

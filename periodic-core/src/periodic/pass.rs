@@ -1,7 +1,7 @@
 //! One pass over a runner's due tasks: oslo's `run_periodic_tasks` (one task after
 //! another) and `run_periodic_tasks_in_parallel` (all due tasks at once), with the idle
-//! time each returns, and [`run_timed`], the one place a run is started, timed and has its
-//! panics caught.
+//! time each returns; the claims of due fleet tasks, and where the ledger says the tasks
+//! stand before the first pass.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -9,21 +9,21 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use futures::FutureExt as _;
 use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::{FleetRuntime, Job, Won};
 use super::info::{RunOutcome, TaskRun};
-use super::ledger::{RunReport, TaskScope};
+use super::ledger::TaskScope;
 use super::mintree::NEVER;
 use super::options::RunnerOptions;
 use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
 use super::run::RunContext;
+use super::run_task::{Holding, Ran, outcome_of, run_launched};
 use super::schedule::DEFAULT_INTERVAL;
 use super::slots::{InFlight, State, TaskFn};
-use super::task::{TaskCall, TaskFailure, TaskResult};
+use super::task::{TaskCall, TaskFailure};
 use crate::error::{Error, ErrorKind, Result};
 
 /// What a runner's handles share: the manager, the options, and the slot table.
@@ -59,21 +59,6 @@ struct Launched {
     call: TaskCall,
     guard: InFlight,
     holding: Option<Holding>,
-}
-
-/// A fleet run's claim, held while it runs.
-struct Holding {
-    won: Won,
-    cancel: CancellationToken,
-    scope: TaskScope,
-    fleet: Arc<str>,
-}
-
-/// What [`run_timed`] reports.
-struct Ran {
-    started: Instant,
-    ended: Instant,
-    result: TaskResult,
 }
 
 impl<M, C> Shared<M, C>
@@ -369,7 +354,8 @@ where
                 holding,
             } = launched;
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
-            let ran = run_launched(self.fleet.clone(), call, guard, holding, &of).await;
+            let ran =
+                run_launched(self.fleet.clone(), call, guard, holding, &of.name, of.due).await;
             now = ran.ended;
             if let Some(err) = self.finish(of, ran, policy) {
                 return Err(err);
@@ -430,15 +416,9 @@ where
         {
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
             let fleet = self.fleet.clone();
-            let of_run = RunOf {
-                index: of.index,
-                name: Arc::clone(&of.name),
-                full_name: Arc::clone(&of.full_name),
-                due: of.due,
-                fleet: of.fleet,
-            };
-            let handle =
-                set.spawn(async move { run_launched(fleet, call, guard, holding, &of_run).await });
+            let (name, due) = (Arc::clone(&of.name), of.due);
+            let handle = set
+                .spawn(async move { run_launched(fleet, call, guard, holding, &name, due).await });
             waiting.insert(handle.id(), of);
         }
         let mut first_error = None;
@@ -506,84 +486,5 @@ fn remaining(due_ns: u64, now_ns: u64) -> Duration {
         DEFAULT_INTERVAL
     } else {
         Duration::from_nanos(due_ns.saturating_sub(now_ns))
-    }
-}
-
-/// How a run ended, as counted.
-fn outcome_of(result: &TaskResult) -> RunOutcome {
-    match result {
-        Ok(()) => RunOutcome::Succeeded,
-        Err(f) if f.is_panic() => RunOutcome::Panicked,
-        Err(_) => RunOutcome::Failed,
-    }
-}
-
-/// Runs a launched task: [`run_timed`], and for a fleet task with its lease held while it
-/// runs, then its run recorded and its lease released (only after the run ended).
-async fn run_launched(
-    fleet: Option<Arc<FleetRuntime>>,
-    call: TaskCall,
-    guard: InFlight,
-    holding: Option<Holding>,
-    of: &RunOf,
-) -> Ran {
-    let (Some(holding), Some(fleet)) = (holding, fleet) else {
-        return run_timed(call, guard).await;
-    };
-    let (ran, lost) = fleet
-        .hold(
-            &holding.won,
-            &holding.cancel,
-            &of.name,
-            &holding.fleet,
-            run_timed(call, guard),
-        )
-        .await;
-    let report = RunReport::new(
-        outcome_of(&ran.result),
-        ran.ended.saturating_duration_since(ran.started),
-        ran.started.saturating_duration_since(of.due),
-        ran.ended.elapsed(),
-    );
-    fleet
-        .settle(&holding.scope, &of.name, &holding.won.claim, report, lost)
-        .await;
-    ran
-}
-
-/// Runs one call and times it: an async task is awaited here with its panics caught, a
-/// blocking one runs on tokio's blocking pool. `guard` is dropped when the run ends; if
-/// this future is dropped first, an async run ends with it, while a blocking run goes on
-/// to its end on its thread and keeps the task marked in flight until then. A sequential
-/// pass awaits this in place, a concurrent one spawns it.
-async fn run_timed(call: TaskCall, guard: InFlight) -> Ran {
-    let started = Instant::now();
-    let result = match call {
-        TaskCall::Async(fut) => {
-            let result = match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(result) => result,
-                Err(payload) => Err(TaskFailure::from_panic(&*payload)),
-            };
-            drop(guard);
-            result
-        }
-        TaskCall::Blocking(f) => {
-            let joined = tokio::task::spawn_blocking(move || {
-                let result = f();
-                drop(guard);
-                result
-            })
-            .await;
-            match joined {
-                Ok(result) => result,
-                Err(err) if err.is_panic() => Err(TaskFailure::from_panic(&*err.into_panic())),
-                Err(_) => Err(TaskFailure::Panic("the run was cancelled".to_owned())),
-            }
-        }
-    };
-    Ran {
-        started,
-        ended: Instant::now(),
-        result,
     }
 }
