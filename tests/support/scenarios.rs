@@ -699,3 +699,104 @@ pub async fn fleet_runners_run_each_slot_once(url: &str, base: &ServiceGroupConf
         assert_eq!(pair[1].2, pair[0].2 + 1, "tokens grow by one: {runs:?}");
     }
 }
+
+/// One replica's fleet runner on `url`: task `sweep` of spacing 1 s, lease 300 ms, that
+/// works `work` unless its lease is lost, and records `(holder, slot, token, cancelled)`.
+async fn sweeping_runner(
+    url: &str,
+    base: &ServiceGroupConfig,
+    holder: &'static str,
+    fleet: &str,
+    work: Duration,
+    runs: &Arc<std::sync::Mutex<Vec<(&'static str, i64, u64, bool)>>>,
+) -> tokio::task::JoinHandle<()> {
+    struct Replica;
+    let ledger = ledger_of(url, base).await;
+    let runner = periodic::PeriodicRunner::<Replica>::builder(Replica)
+        .options(
+            periodic::RunnerOptions::new()
+                .jitter(periodic::Jitter::None)
+                .task_ledger(ledger)
+                .fleet_holder(holder)
+                .fleet_lease(Duration::from_millis(300)),
+        )
+        .build()
+        .unwrap();
+    let seen = Arc::clone(runs);
+    runner
+        .add_periodic_task(
+            periodic::PeriodicTask::with_run_context(
+                "sweep",
+                move |_m: Arc<Replica>, _c: Arc<()>, run: periodic::RunContext| {
+                    let seen = Arc::clone(&seen);
+                    async move {
+                        let (slot, token) = (run.slot().unwrap(), run.token().unwrap());
+                        let cancelled = tokio::select! {
+                            () = run.cancelled() => true,
+                            () = tokio::time::sleep(work) => false,
+                        };
+                        seen.lock().unwrap().push((holder, slot, token, cancelled));
+                    }
+                },
+            )
+            .spacing(Duration::from_secs(1))
+            .fleet(periodic::Fleet::named(fleet.to_owned())),
+        )
+        .unwrap();
+    tokio::spawn(async move {
+        loop {
+            // A pass fails only with ErrorPolicy::Propagate; the store's errors are logged.
+            let idle = runner.run_periodic_tasks(()).await.unwrap();
+            tokio::time::sleep(idle).await;
+        }
+    })
+}
+
+/// The store goes away in the middle of A's run (A reaches it through `proxy`): A's lease
+/// is not renewed, its run is cancelled by the lease rule, B (direct) takes the next
+/// slots; when the store is back nothing runs twice.
+pub async fn fleet_run_through_an_outage(
+    through: &str,
+    direct: &str,
+    proxy: &Proxy,
+    base: &ServiceGroupConfig,
+) {
+    let runs: Arc<std::sync::Mutex<Vec<(&'static str, i64, u64, bool)>>> = Arc::default();
+    let fleet = unique("outage");
+    let a = sweeping_runner(through, base, "a", &fleet, Duration::from_secs(3), &runs).await;
+    // Wait for A to hold a slot (its run records only when it ends).
+    let ledger = ledger_of(direct, base).await;
+    let scope = TaskScope::fleet(&fleet).unwrap();
+    wait_for("A's first claim", DEADLINE, || async {
+        let entries = ledger.entries(Some(&scope)).await.unwrap();
+        entries
+            .iter()
+            .any(|e| e.holder.as_deref() == Some("a"))
+            .then_some(())
+    })
+    .await;
+    proxy.stop();
+    let b = sweeping_runner(direct, base, "b", &fleet, Duration::from_millis(50), &runs).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.start().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    a.abort();
+    b.abort();
+
+    let mut runs = runs.lock().unwrap().clone();
+    let first_a = runs.iter().find(|r| r.0 == "a").cloned();
+    let first_a = first_a.expect("A's run ended");
+    assert!(
+        first_a.3,
+        "A's run was cancelled by the lease rule: {runs:?}"
+    );
+    assert!(
+        runs.iter().any(|r| r.0 == "b" && r.1 > first_a.1),
+        "{runs:?}"
+    );
+    runs.sort_by_key(|r| r.1);
+    for pair in runs.windows(2) {
+        assert!(pair[1].1 > pair[0].1, "a slot ran twice: {runs:?}");
+        assert!(pair[1].2 > pair[0].2, "tokens grow: {runs:?}");
+    }
+}

@@ -118,6 +118,15 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn a_fleet_run_through_a_store_outage() {
+            on_scratch!(|url| {
+                let proxy = Proxy::new(addr_of(url, PORT).await).await;
+                let through = with_addr(url, proxy.addr);
+                scenarios::fleet_run_through_an_outage(&through, url, &proxy, &db()).await;
+            });
+        }
+
+        #[tokio::test]
         async fn open_existing_needs_the_table() {
             on_scratch!(|url| {
                 let err = ServiceGroup::open_existing(url, db()).await.unwrap_err();
