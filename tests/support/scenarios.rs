@@ -700,6 +700,9 @@ pub async fn fleet_runners_run_each_slot_once(url: &str, base: &ServiceGroupConf
     }
 }
 
+/// `(holder, slot, token, cancelled)` of each finished run of `sweep`.
+type SweepRuns = Arc<std::sync::Mutex<Vec<(&'static str, i64, u64, bool)>>>;
+
 /// One replica's fleet runner on `url`: task `sweep` of spacing 1 s, lease 300 ms, that
 /// works `work` unless its lease is lost, and records `(holder, slot, token, cancelled)`.
 async fn sweeping_runner(
@@ -708,7 +711,7 @@ async fn sweeping_runner(
     holder: &'static str,
     fleet: &str,
     work: Duration,
-    runs: &Arc<std::sync::Mutex<Vec<(&'static str, i64, u64, bool)>>>,
+    runs: &SweepRuns,
 ) -> tokio::task::JoinHandle<()> {
     struct Replica;
     let ledger = ledger_of(url, base).await;
@@ -761,7 +764,7 @@ pub async fn fleet_run_through_an_outage(
     proxy: &Proxy,
     base: &ServiceGroupConfig,
 ) {
-    let runs: Arc<std::sync::Mutex<Vec<(&'static str, i64, u64, bool)>>> = Arc::default();
+    let runs: SweepRuns = Arc::default();
     let fleet = unique("outage");
     let a = sweeping_runner(through, base, "a", &fleet, Duration::from_secs(3), &runs).await;
     // Wait for A to hold a slot (its run records only when it ends).
@@ -784,7 +787,7 @@ pub async fn fleet_run_through_an_outage(
     b.abort();
 
     let mut runs = runs.lock().unwrap().clone();
-    let first_a = runs.iter().find(|r| r.0 == "a").cloned();
+    let first_a = runs.iter().find(|r| r.0 == "a").copied();
     let first_a = first_a.expect("A's run ended");
     assert!(
         first_a.3,
