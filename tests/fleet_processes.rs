@@ -1,5 +1,6 @@
 //! Fleet tasks across separate OS processes on one SQLite file, PostgreSQL or MariaDB
-//! database (scratch databases, as the store suites): replicas are this test
+//! database (scratch databases, as the store suites) or Redis (database 15, a fleet of
+//! each test's own; no SQL write there): replicas are this test
 //! binary run again with `PERIODIC_FLEET_REPLICA` set (the `replica` test then runs a
 //! runner with one fleet task and prints a line per event). Real time, spacing 1 s.
 //!
@@ -33,7 +34,7 @@ const ENV: &str = "PERIODIC_FLEET_REPLICA";
 
 struct Replica;
 
-/// The replica's side: `PERIODIC_FLEET_REPLICA=url,name,seconds,work_ms`.
+/// The replica's side: `PERIODIC_FLEET_REPLICA=url,name,seconds,work_ms,fleet`.
 #[tokio::test]
 async fn replica() {
     let Ok(spec) = std::env::var(ENV) else {
@@ -43,6 +44,7 @@ async fn replica() {
     let (url, name) = (parts[0].to_owned(), parts[1].to_owned());
     let seconds: u64 = parts[2].parse().unwrap();
     let work = Duration::from_millis(parts[3].parse().unwrap());
+    let fleet = parts[4].to_owned();
     let ledger = ServiceGroup::open_ledger(&url, &ServiceGroupConfig::default())
         .await
         .unwrap();
@@ -66,14 +68,17 @@ async fn replica() {
                         let token = run.token().unwrap();
                         println!("FLEET start {name} {} {token}", run.slot().unwrap());
                         tokio::time::sleep(work).await;
-                        sqlx::any::install_default_drivers();
-                        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-                        let sql = format!(
-                            "UPDATE fleet_work SET token = {token} WHERE id = 1 AND {}",
-                            run.fence().unwrap().sql_condition()
-                        );
-                        let done = sqlx::query(&sql).execute(&mut conn).await.unwrap();
-                        println!("FLEET write {name} {token} {}", done.rows_affected());
+                        // The guarded write, where the ledger is an SQL database.
+                        if !is_redis(&url) {
+                            sqlx::any::install_default_drivers();
+                            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+                            let sql = format!(
+                                "UPDATE fleet_work SET token = {token} WHERE id = 1 AND {}",
+                                run.fence().unwrap().sql_condition()
+                            );
+                            let done = sqlx::query(&sql).execute(&mut conn).await.unwrap();
+                            println!("FLEET write {name} {token} {}", done.rows_affected());
+                        }
                         // A holder whose lease was lost sees it within a renewal period.
                         let lost = tokio::time::timeout(Duration::from_secs(1), run.cancelled());
                         if lost.await.is_ok() {
@@ -83,7 +88,7 @@ async fn replica() {
                 },
             )
             .spacing(Duration::from_secs(1))
-            .fleet(Fleet::named("processes")),
+            .fleet(Fleet::named(fleet)),
         )
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
@@ -100,10 +105,10 @@ struct Process {
     seen: mpsc::Receiver<String>,
 }
 
-fn spawn(url: &str, name: &str, seconds: u64, work_ms: u64) -> Process {
+fn spawn(url: &str, fleet: &str, name: &str, seconds: u64, work_ms: u64) -> Process {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "replica", "--nocapture", "--test-threads", "1"])
-        .env(ENV, format!("{url},{name},{seconds},{work_ms}"))
+        .env(ENV, format!("{url},{name},{seconds},{work_ms},{fleet}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -144,12 +149,19 @@ fn starts(processes: &[Process]) -> Vec<(String, i64, u64)> {
     starts
 }
 
+fn is_redis(url: &str) -> bool {
+    url.starts_with("redis")
+}
+
 /// The ledger's table and the table the replicas write to, in the store at `url`.
 async fn prepare(url: &str) {
     // Creates the SQLite file and the ledger's table.
     ServiceGroup::open_ledger(url, &ServiceGroupConfig::default())
         .await
         .unwrap();
+    if is_redis(url) {
+        return;
+    }
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
     sqlx::query("CREATE TABLE fleet_work (id INTEGER PRIMARY KEY, token INTEGER NOT NULL)")
@@ -173,10 +185,11 @@ fn wait(mut processes: Vec<Process>) -> Vec<Process> {
 
 async fn three_processes_and_a_kill_9(url: &str) {
     prepare(url).await;
+    let fleet = support::unique("processes");
     let url = url.to_owned();
     let mut processes: Vec<Process> = ["a", "b", "c"]
         .iter()
-        .map(|name| spawn(&url, name, 6, 50))
+        .map(|name| spawn(&url, &fleet, name, 6, 50))
         .collect();
     // Kill the replica that ran the second slot, with SIGKILL.
     let started = Instant::now();
@@ -200,15 +213,16 @@ async fn three_processes_and_a_kill_9(url: &str) {
 
 async fn a_stopped_holder(url: &str) {
     prepare(url).await;
+    let fleet = support::unique("processes");
     let url = url.to_owned();
     // A works 1.5 s per run; B only 50 ms.
-    let a = spawn(&url, "a", 8, 1500);
+    let a = spawn(&url, &fleet, "a", 8, 1500);
     let first = a
         .seen
         .recv_timeout(Duration::from_secs(10))
         .expect("a starts");
     assert!(first.starts_with("start a"), "{first}");
-    let b = spawn(&url, "b", 6, 50);
+    let b = spawn(&url, &fleet, "b", 6, 50);
     let pid = a.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -232,14 +246,16 @@ async fn a_stopped_holder(url: &str) {
 
     let a_lines = processes[0].lines.lock().unwrap().clone();
     let a_token: u64 = first.split(' ').nth(3).unwrap().parse().unwrap();
-    let stale_write = a_lines
-        .iter()
-        .find(|l| l.starts_with(&format!("write a {a_token} ")))
-        .unwrap_or_else(|| panic!("a wrote after SIGCONT: {a_lines:?}"));
-    assert!(
-        stale_write.ends_with(" 0"),
-        "the stale token's write changed nothing: {a_lines:?}"
-    );
+    if !is_redis(&url) {
+        let stale_write = a_lines
+            .iter()
+            .find(|l| l.starts_with(&format!("write a {a_token} ")))
+            .unwrap_or_else(|| panic!("a wrote after SIGCONT: {a_lines:?}"));
+        assert!(
+            stale_write.ends_with(" 0"),
+            "the stale token's write changed nothing: {a_lines:?}"
+        );
+    }
     assert!(
         a_lines.contains(&format!("lost a {a_token}")),
         "a saw its lease lost: {a_lines:?}"
@@ -298,4 +314,33 @@ async fn mysql_three_processes_run_each_slot_once_and_survive_a_kill_9() {
 #[tokio::test]
 async fn mysql_a_stopped_holder_s_guarded_write_is_rejected_after_sigcont() {
     on_scratch!(Kind::MySql, a_stopped_holder);
+}
+
+/// The local Redis server (database 15), or `PERIODIC_TEST_REDIS_URL`; `None` (skipped)
+/// when unset and unreachable.
+#[cfg(feature = "redis")]
+async fn redis() -> Option<String> {
+    let url = std::env::var("PERIODIC_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/15".to_owned());
+    match ServiceGroup::open_ledger(&url, &ServiceGroupConfig::default()).await {
+        Ok(ledger) if ledger.now().await.is_ok() => Some(url),
+        _ => {
+            eprintln!("skipped: redis process tests: {url} is unreachable");
+            None
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_three_processes_run_each_slot_once_and_survive_a_kill_9() {
+    let Some(url) = redis().await else { return };
+    three_processes_and_a_kill_9(&url).await;
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_a_stopped_holder_loses_its_lease_to_a_greater_token() {
+    let Some(url) = redis().await else { return };
+    a_stopped_holder(&url).await;
 }
