@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod api;
+mod bench_fleet;
 mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
@@ -53,6 +54,12 @@ enum BenchCommand {
     Memory(BenchMemoryArgs),
     /// N services heartbeating against a service-group store, as JSON.
     Heartbeat(bench_heartbeat::Args),
+    /// R replicas (processes) running T fleet tasks against one task ledger: slots, runs,
+    /// double runs, missed slots, claim latency and handoff after a kill, as JSON.
+    Fleet(bench_fleet::Args),
+    /// One replica of `bench fleet` (run by it).
+    #[command(hide = true)]
+    FleetReplica(bench_fleet::ReplicaArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +136,23 @@ fn main() -> ExitCode {
             }
             Err(err) => {
                 eprintln!("periodic bench heartbeat: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::Fleet(args)) => match bench_fleet::run(&args) {
+            Ok(report) => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("periodic bench fleet: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::FleetReplica(args)) => match bench_fleet::replica(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("periodic bench fleet-replica: {}", err.report());
                 ExitCode::FAILURE
             }
         },
