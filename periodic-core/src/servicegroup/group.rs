@@ -105,10 +105,10 @@ use crate::error::{Error, ErrorKind};
 ///   with its own clock against timestamps it wrote itself, so there is no skew to guard
 ///   against and no `abs()`.
 /// * A graceful stop is visible at once ([`ServiceGroup::mark_stopped`],
-///   [`DownReason::Stopped`](crate::DownReason::Stopped)); nova shows a stopped service as up until
-///   `service_down_time` has passed.
-/// * `list` says *why* a service is down ([`DownReason`](crate::DownReason)), the heartbeat's age and the
-///   threshold used.
+///   [`DownReason::Stopped`](crate::DownReason::Stopped)); nova shows a stopped service
+///   as up until `service_down_time` has passed.
+/// * `list` says *why* a service is down ([`DownReason`](crate::DownReason)), the
+///   heartbeat's age and the threshold used.
 /// * The heartbeat runs on its own thread by default (see above), and fails fast instead
 ///   of going through a conductor RPC or oslo.db's retry loop.
 /// * A deleted row is recreated by the running service as cinder does; nova only logs

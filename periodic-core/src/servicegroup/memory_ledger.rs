@@ -19,8 +19,9 @@ use crate::periodic::{
 /// slots and leases exactly. Slot boundaries fall at whole multiples of the spacing after
 /// creation.
 ///
-/// The `memory://` service-group store has one ([`ServiceGroup::ledger`](crate::ServiceGroup::ledger));
-/// several runners of one test share it as replicas share an SQL store.
+/// The `memory://` service-group store has one
+/// ([`ServiceGroup::ledger`](crate::ServiceGroup::ledger)); several runners of one test
+/// share it as replicas share an SQL store.
 ///
 /// ```
 /// use std::sync::Arc;
