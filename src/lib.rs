@@ -314,7 +314,76 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # 6. Looping calls and task groups
+//! # 6. Run a task once per slot across a fleet
+//!
+//! Services run as several replicas, and by default every replica runs every task. A task
+//! declared `fleet` runs **once per slot across all replicas** of its fleet (by default the
+//! service's binary; `fleet = "name"` to share it across binaries):
+//!
+//! ```text
+//! store clock  0s        600s       1200s      1800s        spacing = 600, fleet
+//! slots        |  slot 0  |  slot 1  |  slot 2  |
+//! replica A    ·          claim: won (token 7) ── runs ── release
+//! replica B    ·          claim: taken            claim: won (token 8) ── runs
+//! replica C    ·          claim: taken            claim: taken
+//! ```
+//!
+//! - **Slots are judged by the store's clock**: slot = floor(store time / spacing), so
+//!   replicas agree whatever their start times and their own clocks. Every replica wakes
+//!   at the slot boundary (mapped onto its tokio clock at each claim) and claims the slot
+//!   in one statement or transaction of the store; one wins, the others skip the slot. A
+//!   slot once claimed is never run again, however late a replica comes.
+//! - **Jitter** stays oslo's 0-5 % of the spacing, drawn per slot: a replica claims at
+//!   the boundary plus its jitter, inside the same slot.
+//! - **`run_immediately`** means per slot: at start, a fleet task claims the *current*
+//!   slot when it is `run_immediately` or when the ledger shows that the previous slot was
+//!   missed (every replica was down); otherwise it waits for the next boundary.
+//! - **While it runs** the claim is a lease, renewed every third of it (default: half the
+//!   spacing, within 100 ms ..= 30 s). When renewal fails past the lease, the run's
+//!   [`RunContext`] is cancelled and the loss is logged once; another replica may run the
+//!   next slot. The lease is released only after the run has ended, and the ledger records
+//!   when it ended (store clock), how and how long.
+//! - **The store unreachable**: fleet tasks do not run (they fail closed), logged once when
+//!   it goes and once when it is back; plain tasks and the heartbeat go on.
+//! - **Fencing**: each won claim carries a token that only grows per (fleet, task). A
+//!   holder paused past its lease (GC, SIGSTOP, VM migration) may wake up after another
+//!   replica took the next slot; a write guarded with [`Fence::sql_condition`] then
+//!   changes nothing.
+//!
+//! ```
+//! use periodic::{RunContext, periodic_tasks};
+//!
+//! struct Scheduler;
+//!
+//! #[periodic_tasks]
+//! impl Scheduler {
+//!     /// Once per 10 minutes across every nova-scheduler replica.
+//!     #[periodic_task(spacing = 600, fleet)]
+//!     async fn clean_up_expired_reservations(&self, run: &RunContext) -> Result<(), String> {
+//!         let Some(fence) = run.fence() else { return Ok(()) };
+//!         // Applies only while no replica has been given a newer token for this task:
+//!         let sql = format!(
+//!             "DELETE FROM reservations WHERE expire < now() AND {}",
+//!             fence.sql_condition()
+//!         );
+//!         if run.is_cancelled() {
+//!             return Err("lease lost".into()); // stop early: another replica takes over
+//!         }
+//!         let _ = sql; // sqlx::query(&sql).execute(&pool).await ...
+//!         Ok(())
+//!     }
+//! }
+//! ```
+//!
+//! Claims live in the task ledger of the service group's store (the SQL stores and
+//! `memory://`, table `periodic_task_ledger`) or in the store named by `fleet_store`
+//! ([`ServiceBuilder::fleet_store`]). The same ledger records every plain task's last
+//! run, so a restarted service resumes its schedule: a 24-hour task that ran an hour ago
+//! does not run again at start (unless `run_immediately`), one that missed its runs while
+//! everything was down runs once. A runner outside a service takes a ledger with
+//! [`RunnerOptions::task_ledger`]; tests use a [`MemoryLedger`], whose clock is tokio's.
+//!
+//! # 7. Looping calls and task groups
 //!
 //! Every looping call of oslo.service exists, on tokio's clock:
 //! [`FixedInterval`] (`FixedIntervalLoopingCall`, and with a timeout
@@ -393,6 +462,7 @@
 //! | `postgres` | | `postgres://` service groups (`sqlx`) |
 //! | `mysql` | | `mysql://` and `mariadb://` service groups (`sqlx`) |
 //! | `memcached` | | the `mc` liveness driver: heartbeats are memcached keys that expire (`async-memcached`) |
+//! | `redis` | | `fleet_store = "redis://..."`: the task ledger of fleet tasks in Redis, one Lua script per operation on Redis's clock (`redis`) |
 //! | `http` | | [`ApiServer`]: nova's `/os-services` API over a service group (for `openstack compute service list/set/delete`) with `/healthz`, `/tasks` and `/metrics`, standalone or inside a service ([`ServiceBuilder::api`]) (`axum`, `prometheus-client`) |
 //!
 //! How to depend on each part:

@@ -34,6 +34,7 @@ fn the_example_file_names_every_key_and_variable() {
         "run_external_periodic_tasks",
         "graceful_shutdown_timeout",
         "servicegroup_driver",
+        "fleet_store",
         "[database]",
         "connection",
         "[cache]",
@@ -58,6 +59,7 @@ fn the_example_file_names_every_key_and_variable() {
         "PERIODIC_RUN_EXTERNAL_PERIODIC_TASKS",
         "PERIODIC_GRACEFUL_SHUTDOWN_TIMEOUT",
         "PERIODIC_SERVICEGROUP_DRIVER",
+        "PERIODIC_FLEET_STORE",
         "PERIODIC_DATABASE_URL",
         "PERIODIC_MEMCACHED_SERVERS",
         "PERIODIC_API_BIND",
@@ -73,7 +75,7 @@ fn the_example_file_names_every_key_and_variable() {
             "PERIODIC_PERIODIC_ENABLE" | "PERIODIC_RUN_EXTERNAL_PERIODIC_TASKS" => "false",
             "PERIODIC_SERVICEGROUP_DRIVER" => "mc",
             "PERIODIC_API_BIND" => "127.0.0.1:1",
-            "PERIODIC_DATABASE_URL" => "memory://",
+            "PERIODIC_DATABASE_URL" | "PERIODIC_FLEET_STORE" => "memory://",
             "PERIODIC_HOST" | "PERIODIC_MEMCACHED_SERVERS" | "PERIODIC_API_TOKEN" => "x:1",
             _ => "7",
         };
@@ -322,4 +324,26 @@ async fn the_service_keeps_its_own_runner_options() {
         "{runner:?}"
     );
     running.stop().await.unwrap();
+}
+
+#[test]
+fn fleet_store_from_the_file_and_the_environment_with_its_password_hidden() {
+    let mut config = Config::from_toml(
+        "[DEFAULT]\nfleet_store = \"postgres://nova:s3cret@db/fleet\"\n",
+        "periodic.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        config.fleet_store.as_deref(),
+        Some("postgres://nova:s3cret@db/fleet")
+    );
+    let shown = format!("{config:?}");
+    assert!(shown.contains("postgres://nova:***@db/fleet"), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    config
+        .update_from_env_vars([("PERIODIC_FLEET_STORE", "mysql://root@h/f")])
+        .unwrap();
+    assert_eq!(config.fleet_store.as_deref(), Some("mysql://root@h/f"));
+    let err = Config::from_toml("[DEFAULT]\nfleet_store = \"\"\n", "periodic.toml").unwrap_err();
+    assert!(err.to_string().contains("must not be empty"), "{err}");
 }

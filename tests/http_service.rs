@@ -185,9 +185,13 @@ async fn tasks_lists_the_schedule_and_counters() {
             "failures",
             "last_duration",
             "last_lateness",
-            "running"
+            "running",
+            "fleet",
+            "fleet_slot",
+            "fleet_token"
         ])
     );
+    assert!(update["fleet"].is_null() && update["fleet_token"].is_null());
     assert_eq!(update["full_name"], "Compute.update_available_resource");
     assert_eq!(update["spacing"], 1.0);
     assert_eq!(update["enabled"], true);
@@ -513,4 +517,38 @@ fn heartbeat_and_services(text: &str) {
         )
         .is_empty()
     );
+}
+
+/// A fleet task shows its fleet and the token it last won in `/tasks` and `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_and_metrics_show_fleet_tokens() {
+    let skew = Skew::default();
+    let (running, api, _) = start(Setup::default(), &skew).await;
+    running
+        .runner()
+        .add_periodic_task(
+            periodic::PeriodicTask::new("sweep", |_m: Arc<Compute>, _c: Arc<()>| async {})
+                .spacing(Duration::from_secs(3600))
+                .run_immediately(true)
+                .fleet(periodic::Fleet::Default),
+        )
+        .unwrap();
+    let tasks = tasks_until(&api, |t| task(t, "sweep")["runs"].as_u64() >= Some(1)).await;
+    let sweep = task(&tasks, "sweep");
+    assert_eq!(sweep["fleet"], "nova-compute", "{sweep}");
+    assert_eq!(sweep["fleet_token"], 1, "{sweep}");
+    assert!(sweep["fleet_slot"].is_i64(), "{sweep}");
+    assert!(task(&tasks, "update_available_resource")["fleet"].is_null());
+
+    let text = api.get("/metrics").await.text;
+    assert_eq!(
+        samples(
+            &text,
+            "periodic_fleet_token",
+            &[("task", "sweep"), ("fleet", "nova-compute")]
+        ),
+        vec![1.0],
+        "{text}"
+    );
+    running.stop().await.unwrap();
 }

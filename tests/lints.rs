@@ -105,6 +105,21 @@ impl Manager {
         }
         Ok(())
     }
+
+    /// A fleet task that takes the run's context.
+    #[periodic_task(spacing = 600, fleet)]
+    async fn fleet_wide(&self, _ctx: &Context, run: &periodic::RunContext) -> Result<(), Oops> {
+        if run.is_cancelled() || run.token().is_none() {
+            return Err(Oops);
+        }
+        Ok(())
+    }
+
+    /// A blocking task of a named fleet.
+    #[periodic_task(fleet = "cells")]
+    fn named_fleet(&self, run: &periodic::RunContext) {
+        let _ = (self.bump(), run.slot());
+    }
 }
 
 /// A generic type, used at one concrete instance.
@@ -196,7 +211,9 @@ fn tasks_are_registered() {
             "blocking",
             "renamed",
             "disabled",
-            "self_context"
+            "self_context",
+            "fleet_wide",
+            "named_fleet"
         ]
     );
 }

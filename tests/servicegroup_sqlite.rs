@@ -25,6 +25,36 @@ async fn several_up_one_killed() {
 }
 
 #[tokio::test]
+async fn ledger_claims() {
+    let file = TempDb::new();
+    scenarios::ledger_claims(&file.url(), &db()).await;
+}
+
+#[tokio::test]
+async fn ledger_batch_claims() {
+    let file = TempDb::new();
+    scenarios::ledger_batch_claims(&file.url(), &db()).await;
+}
+
+#[tokio::test]
+async fn ledger_records_runs() {
+    let file = TempDb::new();
+    scenarios::ledger_records_runs(&file.url(), &db()).await;
+}
+
+#[tokio::test]
+async fn fleet_runners_run_each_slot_once() {
+    let file = TempDb::new();
+    scenarios::fleet_runners_run_each_slot_once(&file.url(), &db()).await;
+}
+
+#[tokio::test]
+async fn ledger_fenced_write() {
+    let file = TempDb::new();
+    scenarios::ledger_fenced_write(&file.url(), &db()).await;
+}
+
+#[tokio::test]
 async fn admin_round_trips() {
     let file = TempDb::new();
     scenarios::admin_round_trips(&file.url(), &db()).await;

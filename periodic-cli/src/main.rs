@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod api;
 mod bench_detect;
+mod bench_fleet;
 mod bench_heartbeat;
 mod bench_looping;
 mod bench_memory;
@@ -16,6 +17,7 @@ mod service;
 mod simulate;
 mod store_args;
 mod table;
+mod task_list;
 mod timeline;
 
 /// oslo.service-style periodic tasks and service heartbeats: tools.
@@ -40,6 +42,9 @@ enum Command {
     /// The HTTP API: nova's os-services, /healthz and /metrics.
     #[command(subcommand)]
     Api(api::ApiCommand),
+    /// The task ledger: every task's last run and every fleet task's claim, read from the
+    /// store without reaching any running service.
+    Task(task_list::TaskArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +61,12 @@ enum BenchCommand {
     /// One replica of `bench detect` (started by it).
     #[command(hide = true)]
     DetectReplica(bench_detect::ReplicaArgs),
+    /// R replicas (processes) running T fleet tasks against one task ledger: slots, runs,
+    /// double runs, missed slots, claim latency and handoff after a kill, as JSON.
+    Fleet(bench_fleet::Args),
+    /// One replica of `bench fleet` (run by it).
+    #[command(hide = true)]
+    FleetReplica(bench_fleet::ReplicaArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,6 +143,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Simulate(args) => simulate_command(&args),
         Command::Service(args) => service::run(args),
+        Command::Task(args) => task_list::run(args),
         Command::Api(command) => api::run(&command),
         Command::Bench(BenchCommand::Looping(args)) => bench_looping_command(&args),
         Command::Bench(BenchCommand::Heartbeat(args)) => match bench_heartbeat::run(&args) {
@@ -158,6 +170,23 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("periodic bench detect-replica: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::Fleet(args)) => match bench_fleet::run(&args) {
+            Ok(report) => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("periodic bench fleet: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::FleetReplica(args)) => match bench_fleet::replica(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("periodic bench fleet-replica: {}", err.report());
                 ExitCode::FAILURE
             }
         },

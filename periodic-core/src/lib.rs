@@ -31,9 +31,11 @@ pub use looping::{
     LoopingCallError, OnError, Retry, StopHandle, Timer,
 };
 pub use periodic::{
-    Concurrency, DEFAULT_INTERVAL, ErrorPolicy, IdlePolicy, IntoTaskResult, Jitter, PeriodicRunner,
-    PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunOutcome, RunnerOptions, Spacing,
-    TaskInfo, TaskRun, jitter_for, nearest_boundary, registered_tasks,
+    Claim, ClaimRequest, Claimed, Concurrency, DEFAULT_INTERVAL, ErrorPolicy, Fence, Fleet,
+    IdlePolicy, IntoTaskResult, Jitter, LedgerEntry, MAX_FLEET_NAME, PeriodicRunner,
+    PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunContext, RunOutcome, RunReport,
+    RunnerOptions, Spacing, TaskInfo, TaskLedger, TaskRun, TaskScope, jitter_for, nearest_boundary,
+    registered_tasks,
 };
 pub use service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, RunningService,
@@ -42,8 +44,8 @@ pub use service::{
 pub use servicegroup::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, DownReason,
     Fetched, Heartbeat, HeartbeatMode, HeartbeatStats, INITIAL_REPORTING_DELAY, JoinOptions,
-    Liveness, LivenessDriver, Membership, NewService, OutageTexts, ServiceFilter, ServiceGroup,
-    ServiceGroupConfig, ServiceRecord, ServiceRecords, ServiceStatus, WallClock,
+    Liveness, LivenessDriver, Membership, MemoryLedger, NewService, OutageTexts, ServiceFilter,
+    ServiceGroup, ServiceGroupConfig, ServiceRecord, ServiceRecords, ServiceStatus, WallClock,
 };
 pub use task_group::{Shutdown, TaskGroup};
 
@@ -56,7 +58,9 @@ pub mod __private {
     use std::fmt::Display;
     use std::sync::Arc;
 
-    pub use crate::periodic::private::{Spacing, TaskCall, TaskDescriptor, TaskFailure};
+    pub use crate::periodic::private::{
+        Fleet, RunContext, Spacing, TaskCall, TaskDescriptor, TaskFailure,
+    };
     pub use inventory;
 
     use crate::BoxError;

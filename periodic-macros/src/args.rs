@@ -21,12 +21,12 @@ mod kw {
     syn::custom_keyword!(spacing);
     syn::custom_keyword!(run_immediately);
     syn::custom_keyword!(name);
+    syn::custom_keyword!(fleet);
     syn::custom_keyword!(enabled);
     syn::custom_keyword!(external_process_ok);
 }
 
-const EXPECTED: &str =
-    "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`";
+const EXPECTED: &str = "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`";
 
 /// The arguments of `#[periodic_tasks(...)]`.
 #[derive(Default)]
@@ -118,6 +118,7 @@ fn unknown_impl_key(arg: &Arg) -> syn::Error {
         "name",
         "enabled",
         "external_process_ok",
+        "fleet",
         "ticks_between_runs",
     ];
     if task_keys.contains(&key.as_str()) {
@@ -192,6 +193,16 @@ pub(crate) struct TaskArgs {
     pub(crate) enabled: bool,
     /// oslo's `external_process_ok`.
     pub(crate) external_process_ok: bool,
+    /// `fleet` or `fleet = "name"`; `None` for a plain task.
+    pub(crate) fleet: Option<FleetArg>,
+}
+
+/// The `fleet` argument.
+pub(crate) enum FleetArg {
+    /// `fleet` alone: the runner's default fleet (a service's binary).
+    Default,
+    /// `fleet = "name"`.
+    Named(LitStr),
 }
 
 impl Default for TaskArgs {
@@ -202,6 +213,7 @@ impl Default for TaskArgs {
             name: None,
             enabled: true,
             external_process_ok: false,
+            fleet: None,
         }
     }
 }
@@ -240,6 +252,7 @@ enum Key {
     Name,
     Enabled,
     ExternalProcessOk,
+    Fleet,
 }
 
 impl Key {
@@ -250,6 +263,7 @@ impl Key {
             Key::Name => "name",
             Key::Enabled => "enabled",
             Key::ExternalProcessOk => "external_process_ok",
+            Key::Fleet => "fleet",
         }
     }
 }
@@ -323,6 +337,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
                 }
             }
             Key::Name => args.name = errors.check(name(&arg)),
+            Key::Fleet => args.fleet = errors.check(fleet(&arg)),
         }
     }
     if let Some(expr) = runtime_spacing {
@@ -360,6 +375,8 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
         Some(Key::Enabled)
     } else if lookahead.peek(kw::external_process_ok) {
         Some(Key::ExternalProcessOk)
+    } else if lookahead.peek(kw::fleet) {
+        Some(Key::Fleet)
     } else if input.peek(Ident::peek_any) {
         None
     } else if input.peek(syn::LitInt) || input.peek(syn::LitFloat) {
@@ -548,6 +565,54 @@ fn name(arg: &Arg) -> syn::Result<LitStr> {
         other => Err(syn::Error::new_spanned(
             other,
             "`name` must be a string literal: `name = \"task_name\"`",
+        )),
+    }
+}
+
+/// The longest fleet name, as the runtime's `MAX_FLEET_NAME`.
+const MAX_FLEET_NAME: usize = 200;
+
+/// `fleet` alone (the runner's default fleet: a service's binary) or `fleet = "name"`.
+fn fleet(arg: &Arg) -> syn::Result<FleetArg> {
+    let Some((_, value)) = &arg.value else {
+        return Ok(FleetArg::Default);
+    };
+    match ungroup(value) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
+            let name = s.value();
+            if name.trim().is_empty() {
+                Err(syn::Error::new_spanned(
+                    s,
+                    "the fleet name must not be empty; write `fleet` alone for the \
+                     service's own fleet (its binary), or `fleet = \"name\"`",
+                ))
+            } else if name.chars().count() > MAX_FLEET_NAME {
+                Err(syn::Error::new_spanned(
+                    s,
+                    format!("the fleet name is longer than {MAX_FLEET_NAME} characters"),
+                ))
+            } else {
+                Ok(FleetArg::Named(s.clone()))
+            }
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Err(syn::Error::new_spanned(
+            b,
+            if b.value {
+                "`fleet` takes no `true`: write `fleet` alone for the service's own fleet \
+                 (its binary), or `fleet = \"name\"`"
+            } else {
+                "`fleet = false` is the default: remove the argument for a task that runs on \
+                 every replica"
+            },
+        )),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`fleet` must be a string literal: `fleet = \"name\"`, or `fleet` alone for the \
+             service's own fleet (its binary)",
         )),
     }
 }

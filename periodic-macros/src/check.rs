@@ -28,6 +28,8 @@ pub(crate) struct Task {
     /// The context type behind `ctx: &Context`, with `Self` spelled out; `None` for a task
     /// without a context.
     pub(crate) context: Option<TokenStream>,
+    /// The method's last parameter is `run: &periodic::RunContext`.
+    pub(crate) takes_run: bool,
     /// The declared return type; `None` for `()`.
     pub(crate) output: Option<Type>,
     /// The method's `#[cfg(...)]` attributes.
@@ -127,13 +129,16 @@ pub(crate) fn tasks(methods: Vec<TaskMethod>, self_ty: &Type, errors: &mut Error
             continue;
         }
         names.insert((name.value(), cfg_key), sig.ident.clone());
-        let Some(context) = checked else { continue };
+        let Some((context, takes_run)) = checked else {
+            continue;
+        };
         tasks.push(Task {
             method: sig.ident.clone(),
             name,
             args,
             is_async: sig.asyncness.is_some(),
             context,
+            takes_run,
             output: match &sig.output {
                 ReturnType::Type(_, ty) if !is_unit(ty) => Some((**ty).clone()),
                 _ => None,
@@ -145,9 +150,27 @@ pub(crate) fn tasks(methods: Vec<TaskMethod>, self_ty: &Type, errors: &mut Error
     tasks
 }
 
+/// Whether `arg` is `run: &RunContext` (any path ending in `RunContext`).
+fn is_run_context(arg: &FnArg) -> bool {
+    let FnArg::Typed(arg) = arg else {
+        return false;
+    };
+    let Type::Reference(reference) = &*arg.ty else {
+        return false;
+    };
+    match &*reference.elem {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "RunContext" && segment.arguments.is_none()),
+        _ => false,
+    }
+}
+
 /// Checks a task's signature and returns its context type (`None`: the task takes no
-/// context).
-fn signature(sig: &Signature, self_ty: &Type) -> syn::Result<Option<TokenStream>> {
+/// context) and whether it takes the run's `&RunContext` last.
+fn signature(sig: &Signature, self_ty: &Type) -> syn::Result<(Option<TokenStream>, bool)> {
     let mut errors = Errors::default();
     if let Some(unsafety) = &sig.unsafety {
         errors.push(syn::Error::new_spanned(
@@ -198,17 +221,22 @@ fn signature(sig: &Signature, self_ty: &Type) -> syn::Result<Option<TokenStream>
     }
     let mut inputs = sig.inputs.iter();
     let mut context = None;
+    let mut takes_run = false;
     if let Some(FnArg::Receiver(receiver)) = inputs.next() {
         if let Some(error) = check_receiver(receiver, generic) {
             errors.push(error);
         }
-        let rest: Vec<&FnArg> = inputs.collect();
+        let mut rest: Vec<&FnArg> = inputs.collect();
+        if rest.last().is_some_and(|arg| is_run_context(arg)) {
+            rest.pop();
+            takes_run = true;
+        }
         if rest.len() > 1 {
             let extra = &rest[1..];
             errors.push(syn::Error::new_spanned(
                 quote!(#(#extra),*),
-                "a periodic task takes `&self` and at most one more parameter, \
-                 the context (`ctx: &Context`)",
+                "a periodic task takes `&self`, at most one context (`ctx: &Context`) and, \
+                 last, the run's context (`run: &periodic::RunContext`)",
             ));
         }
         if let Some(FnArg::Typed(arg)) = rest.first() {
@@ -226,7 +254,7 @@ fn signature(sig: &Signature, self_ty: &Type) -> syn::Result<Option<TokenStream>
     }
     match errors.into_error() {
         Some(error) => Err(error),
-        None => Ok(context),
+        None => Ok((context, takes_run)),
     }
 }
 

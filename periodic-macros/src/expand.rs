@@ -9,7 +9,7 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Item, Type};
 
-use crate::args::{self, ImplArgs};
+use crate::args::{self, FleetArg, ImplArgs};
 use crate::ast;
 use crate::check::{self, Task};
 use crate::errors::Errors;
@@ -133,6 +133,7 @@ fn registration(
     let wrapper = wrapper(args, self_ty, task);
     let krate = args.krate(Span::call_site());
     let spacing = task.args.spacing.tokens(&krate);
+    let fleet = fleet_tokens(&krate, task);
     quote! {
         #(#impl_cfgs)*
         #(#cfgs)*
@@ -154,6 +155,7 @@ fn registration(
                     file: #file,
                     line: #line,
                     column: #column,
+                    fleet: #fleet,
                     call: __periodic_task,
                 }
             }
@@ -192,7 +194,12 @@ fn wrapper(args: &ImplArgs, self_ty: &Type, task: &Task) -> TokenStream {
     let bind_manager = quote_spanned! {self_ty.span()=>
         let manager = #krate::__private::downcast::<#self_ty>(manager);
     };
-    let call = quote!(<#self_ty>::#method(&manager #context_arg));
+    let (run_param, run_arg) = if task.takes_run {
+        (quote!(run), quote!(, &run))
+    } else {
+        (quote!(_run), TokenStream::new())
+    };
+    let call = quote!(<#self_ty>::#method(&manager #context_arg #run_arg));
     let task_call = if task.is_async {
         let body = body(args, &quote!(#call.await), task);
         // Spanned at the method: a future that is not `Send` is reported there.
@@ -217,11 +224,27 @@ fn wrapper(args: &ImplArgs, self_ty: &Type, task: &Task) -> TokenStream {
             #context_param: ::std::sync::Arc<
                 dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync,
             >,
+            #run_param: #signature_krate::__private::RunContext,
         ) -> #signature_krate::__private::TaskCall {
             #bind_manager
             #bind_context
             #task_call
         }
+    }
+}
+
+/// The descriptor's `fleet`: `None`, `Some(Fleet::Default)` or `Some(Fleet::Named(..))`.
+fn fleet_tokens(krate: &TokenStream, task: &Task) -> TokenStream {
+    match &task.args.fleet {
+        None => quote!(::core::option::Option::None),
+        Some(FleetArg::Default) => {
+            quote!(::core::option::Option::Some(#krate::__private::Fleet::Default))
+        }
+        Some(FleetArg::Named(name)) => quote! {
+            ::core::option::Option::Some(#krate::__private::Fleet::Named(
+                ::std::borrow::Cow::Borrowed(#name),
+            ))
+        },
     }
 }
 

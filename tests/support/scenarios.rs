@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use periodic::{
-    DownReason, Heartbeat, JoinOptions, LivenessDriver, NewService, ServiceFilter, ServiceGroup,
-    ServiceGroupConfig, WallClock,
+    Claim, ClaimRequest, Claimed, DownReason, Heartbeat, JoinOptions, LivenessDriver, NewService,
+    RunReport, ServiceFilter, ServiceGroup, ServiceGroupConfig, TaskLedger, TaskScope, WallClock,
 };
 
 use futures::future::BoxFuture;
@@ -434,4 +434,429 @@ pub async fn blocked_runtime_does_not_make_it_look_down(url: &str, base: &Servic
     assert!(reports >= 7, "only {reports} heartbeats in 9 s");
     assert!(group.is_up(id).await.unwrap());
     heartbeat.stop().await.unwrap();
+}
+
+// ---- The task ledger (fleet claims, fencing tokens, run records) ----
+
+/// The ledger of the store at `url` (an SQL store's, or Redis).
+async fn ledger_of(url: &str, base: &ServiceGroupConfig) -> Arc<dyn TaskLedger> {
+    ServiceGroup::open_ledger(url, &short(base)).await.unwrap()
+}
+
+/// Waits until the store's clock is within the first `within` of a slot of `spacing`.
+async fn slot_start(ledger: &Arc<dyn TaskLedger>, spacing: Duration, within: Duration) -> i64 {
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap();
+    let (spacing, within) = (ms(spacing), ms(within));
+    wait_for("the start of a slot", DEADLINE, || async {
+        let now = ledger.now().await.unwrap();
+        (now.rem_euclid(spacing) < within).then_some(now.div_euclid(spacing))
+    })
+    .await
+}
+
+async fn claim_one(
+    ledger: &Arc<dyn TaskLedger>,
+    scope: &TaskScope,
+    task: &str,
+    spacing: Duration,
+    lease: Duration,
+    holder: &str,
+) -> Claimed {
+    let request = ClaimRequest {
+        scope,
+        tasks: vec![task],
+        spacing,
+        lease,
+        holder,
+    };
+    let mut claimed = ledger.claim(&request).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    claimed.remove(0)
+}
+
+fn won(claimed: Claimed) -> Claim {
+    match claimed {
+        Claimed::Won(claim) => claim,
+        other => panic!("expected a won claim, got {other:?}"),
+    }
+}
+
+/// Two replicas (two handles on the store) claim: a slot is won once; a live lease makes
+/// the next slot busy; an expired lease frees the task for the next slot only, with a
+/// greater token; the stale holder can neither renew nor release.
+pub async fn ledger_claims(url: &str, base: &ServiceGroupConfig) {
+    let (a, b) = (ledger_of(url, base).await, ledger_of(url, base).await);
+    let scope = TaskScope::fleet(&unique("claims")).unwrap();
+    let hour = Duration::from_secs(3600);
+
+    // Won once per slot.
+    let first = won(claim_one(&a, &scope, "taken", hour, hour, "a").await);
+    assert_eq!(first.token, 1);
+    let second = claim_one(&b, &scope, "taken", hour, hour, "b").await;
+    assert!(
+        matches!(second, Claimed::Taken { slot, .. } if slot == first.slot),
+        "{second:?}"
+    );
+
+    // Busy while an earlier slot's lease is held.
+    let second = Duration::from_secs(1);
+    let slot = slot_start(&a, second, Duration::from_millis(600)).await;
+    let held = won(claim_one(&a, &scope, "busy", second, hour, "a").await);
+    assert_eq!(held.slot, slot);
+    wait_for("the next slot", DEADLINE, || async {
+        (b.now().await.unwrap().div_euclid(1000) > held.slot).then_some(())
+    })
+    .await;
+    match claim_one(&b, &scope, "busy", second, hour, "b").await {
+        Claimed::Busy {
+            holder,
+            lease_until,
+            store_now,
+        } => {
+            assert_eq!(holder, "a");
+            assert!(lease_until > store_now);
+        }
+        other => panic!("expected busy, got {other:?}"),
+    }
+
+    // An expired lease: the same slot stays taken, the next one is won with token 2.
+    let two = Duration::from_secs(2);
+    let lease = Duration::from_millis(200);
+    slot_start(&a, two, Duration::from_millis(500)).await;
+    let stale = won(claim_one(&a, &scope, "expires", two, lease, "a").await);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let again = claim_one(&b, &scope, "expires", two, lease, "b").await;
+    assert!(
+        matches!(again, Claimed::Taken { slot, .. } if slot == stale.slot),
+        "{again:?}"
+    );
+    assert_eq!(
+        a.renew(stale.row, stale.token, lease).await.unwrap(),
+        None,
+        "expired"
+    );
+    wait_for("the next slot", DEADLINE, || async {
+        (a.now().await.unwrap().div_euclid(2000) > stale.slot).then_some(())
+    })
+    .await;
+    let fresh = won(claim_one(&b, &scope, "expires", two, hour, "b").await);
+    assert_eq!((fresh.row, fresh.token), (stale.row, 2));
+    assert!(fresh.slot > stale.slot);
+    assert!(fresh.fence() != stale.fence());
+    assert_eq!(a.renew(stale.row, stale.token, hour).await.unwrap(), None);
+    assert!(!a.release(stale.row, stale.token).await.unwrap());
+    let renewed = b
+        .renew(fresh.row, fresh.token, hour)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(renewed >= fresh.lease_until);
+    let entries = b.entries(Some(&scope)).await.unwrap();
+    let row = entries.iter().find(|e| e.task == "expires").unwrap();
+    assert_eq!((row.token, row.holder.as_deref()), (2, Some("b")));
+    assert!(row.is_running());
+    assert!(b.release(fresh.row, fresh.token).await.unwrap());
+    let entries = b.entries(Some(&scope)).await.unwrap();
+    let row = entries.iter().find(|e| e.task == "expires").unwrap();
+    assert!(!row.is_running() && row.holder.is_none(), "{row:?}");
+}
+
+/// Two replicas claim the same 1,000 tasks at once (statements of at most 500 each): every
+/// task is won exactly once.
+pub async fn ledger_batch_claims(url: &str, base: &ServiceGroupConfig) {
+    let (a, b) = (ledger_of(url, base).await, ledger_of(url, base).await);
+    let scope = TaskScope::fleet(&unique("batch")).unwrap();
+    let names: Vec<String> = (0..1000).map(|i| format!("task_{i:04}")).collect();
+    let hour = Duration::from_secs(3600);
+    let request = |holder| ClaimRequest {
+        scope: &scope,
+        tasks: names.iter().map(String::as_str).collect(),
+        spacing: hour,
+        lease: hour,
+        holder,
+    };
+    let started = Instant::now();
+    let (for_a, for_b) = (request("a"), request("b"));
+    let (first, second) = tokio::join!(a.claim(&for_a), b.claim(&for_b));
+    let took = started.elapsed();
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!((first.len(), second.len()), (1000, 1000));
+    // Claimed at once by both, without deadlock: each task won exactly once, token 1.
+    for (x, y) in first.iter().zip(&second) {
+        match (x, y) {
+            (Claimed::Won(claim), Claimed::Taken { .. })
+            | (Claimed::Taken { .. }, Claimed::Won(claim)) => assert_eq!(claim.token, 1),
+            other => panic!("{other:?}"),
+        }
+    }
+    let entries = a.entries(Some(&scope)).await.unwrap();
+    assert_eq!(entries.len(), 1000);
+    assert!(entries.iter().all(|e| e.token == 1 && e.holder.is_some()));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+/// Plain runs are recorded with the store's clock: runs, failures, outcome, duration.
+pub async fn ledger_records_runs(url: &str, base: &ServiceGroupConfig) {
+    let ledger = ledger_of(url, base).await;
+    let scope = TaskScope::service(&unique("host"), "nova-compute");
+    let ok = RunReport::new(
+        periodic::RunOutcome::Succeeded,
+        Duration::from_millis(1500),
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    let failed = RunReport::new(
+        periodic::RunOutcome::Failed,
+        Duration::from_millis(250),
+        Duration::from_millis(10),
+        Duration::from_millis(100),
+    );
+    let before = ledger.now().await.unwrap();
+    ledger.record(&scope, "audit", &ok).await.unwrap();
+    ledger.record(&scope, "audit", &failed).await.unwrap();
+    let after = ledger.now().await.unwrap();
+    let entries = ledger.entries(Some(&scope)).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!((e.task.as_str(), e.runs, e.failures), ("audit", 2, 1));
+    assert_eq!(e.outcome.as_deref(), Some("failed"));
+    assert_eq!(e.duration, Some(Duration::from_millis(250)));
+    let finished = e.finished.unwrap();
+    assert!(
+        finished >= before - 100 && finished <= after - 100,
+        "{before} {finished} {after}"
+    );
+    assert_eq!(e.started, Some(finished - 250));
+    assert!(!e.is_running() && e.token == 0);
+}
+
+/// The fencing argument on a real table: A holds token 1 and is paused past its lease; B
+/// claims the next slot with token 2. A's guarded write then changes nothing, B's applies.
+pub async fn ledger_fenced_write(url: &str, base: &ServiceGroupConfig) {
+    use sqlx::Connection as _;
+    let (a, b) = (ledger_of(url, base).await, ledger_of(url, base).await);
+    let scope = TaskScope::fleet(&unique("fenced")).unwrap();
+    let (second, lease) = (Duration::from_secs(1), Duration::from_millis(200));
+    slot_start(&a, second, Duration::from_millis(500)).await;
+    let stale = won(claim_one(&a, &scope, "purge", second, lease, "a").await);
+    wait_for("the next slot", DEADLINE, || async {
+        (a.now().await.unwrap().div_euclid(1000) > stale.slot).then_some(())
+    })
+    .await;
+    let fresh = won(claim_one(&b, &scope, "purge", second, lease, "b").await);
+    assert_eq!(fresh.token, stale.token + 1);
+
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let table = unique("fenced_work").replace('-', "_");
+    sqlx::query(&format!(
+        "CREATE TABLE {table} (id INTEGER PRIMARY KEY, state VARCHAR(32) NOT NULL)"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, state) VALUES (1, 'dirty')"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let guarded = |by: &str, fence: periodic::Fence| {
+        format!(
+            "UPDATE {table} SET state = '{by}' WHERE id = 1 AND {}",
+            fence.sql_condition()
+        )
+    };
+    let stale_write = sqlx::query(&guarded("cleaned-by-a", stale.fence()))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        stale_write.rows_affected(),
+        0,
+        "the stale token's write is rejected"
+    );
+    let fresh_write = sqlx::query(&guarded("cleaned-by-b", fresh.fence()))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(fresh_write.rows_affected(), 1);
+    let written: String = sqlx::Row::get(
+        &sqlx::query(&format!("SELECT state FROM {table} WHERE id = 1"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap(),
+        0,
+    );
+    assert_eq!(written, "cleaned-by-b");
+    // And the stale holder sees its lease as lost.
+    assert_eq!(a.renew(stale.row, stale.token, lease).await.unwrap(), None);
+    sqlx::query(&format!("DROP TABLE {table}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// Three runners, each with a ledger handle of its own on the store, drive a fleet task of
+/// spacing 1 s in real time for about 5 s: every slot between the first and the last runs
+/// exactly once, with tokens that grow by one.
+pub async fn fleet_runners_run_each_slot_once(url: &str, base: &ServiceGroupConfig) {
+    struct Replica;
+    let runs: Arc<std::sync::Mutex<Vec<(usize, i64, u64)>>> = Arc::default();
+    let fleet = unique("runners");
+    let mut driven = Vec::new();
+    for replica in 0..3 {
+        let ledger = ledger_of(url, base).await;
+        let runner = periodic::PeriodicRunner::<Replica>::builder(Replica)
+            .options(
+                periodic::RunnerOptions::new()
+                    .jitter(periodic::Jitter::None)
+                    .task_ledger(ledger)
+                    .fleet_holder(format!("replica-{replica}")),
+            )
+            .build()
+            .unwrap();
+        let seen = Arc::clone(&runs);
+        runner
+            .add_periodic_task(
+                periodic::PeriodicTask::with_run_context(
+                    "tick",
+                    move |_m: Arc<Replica>, _c: Arc<()>, run: periodic::RunContext| {
+                        seen.lock().unwrap().push((
+                            replica,
+                            run.slot().unwrap(),
+                            run.token().unwrap(),
+                        ));
+                        async {}
+                    },
+                )
+                .spacing(Duration::from_secs(1))
+                .fleet(periodic::Fleet::named(fleet.clone())),
+            )
+            .unwrap();
+        driven.push(tokio::spawn(async move {
+            loop {
+                let idle = runner.run_periodic_tasks(()).await.unwrap();
+                tokio::time::sleep(idle).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    for task in driven {
+        task.abort();
+    }
+    let runs = runs.lock().unwrap().clone();
+    assert!(runs.len() >= 4, "{runs:?}");
+    for pair in runs.windows(2) {
+        assert_eq!(
+            pair[1].1,
+            pair[0].1 + 1,
+            "one run per slot, none missed: {runs:?}"
+        );
+        assert_eq!(pair[1].2, pair[0].2 + 1, "tokens grow by one: {runs:?}");
+    }
+}
+
+/// `(holder, slot, token, cancelled)` of each finished run of `sweep`.
+type SweepRuns = Arc<std::sync::Mutex<Vec<(&'static str, i64, u64, bool)>>>;
+
+/// One replica's fleet runner on `url`: task `sweep` of spacing 1 s, lease 300 ms, that
+/// works `work` unless its lease is lost, and records `(holder, slot, token, cancelled)`.
+async fn sweeping_runner(
+    url: &str,
+    base: &ServiceGroupConfig,
+    holder: &'static str,
+    fleet: &str,
+    work: Duration,
+    runs: &SweepRuns,
+) -> tokio::task::JoinHandle<()> {
+    struct Replica;
+    let ledger = ledger_of(url, base).await;
+    let runner = periodic::PeriodicRunner::<Replica>::builder(Replica)
+        .options(
+            periodic::RunnerOptions::new()
+                .jitter(periodic::Jitter::None)
+                .task_ledger(ledger)
+                .fleet_holder(holder)
+                .fleet_lease(Duration::from_millis(300)),
+        )
+        .build()
+        .unwrap();
+    let seen = Arc::clone(runs);
+    runner
+        .add_periodic_task(
+            periodic::PeriodicTask::with_run_context(
+                "sweep",
+                move |_m: Arc<Replica>, _c: Arc<()>, run: periodic::RunContext| {
+                    let seen = Arc::clone(&seen);
+                    async move {
+                        let (slot, token) = (run.slot().unwrap(), run.token().unwrap());
+                        let cancelled = tokio::select! {
+                            () = run.cancelled() => true,
+                            () = tokio::time::sleep(work) => false,
+                        };
+                        seen.lock().unwrap().push((holder, slot, token, cancelled));
+                    }
+                },
+            )
+            .spacing(Duration::from_secs(1))
+            .fleet(periodic::Fleet::named(fleet.to_owned())),
+        )
+        .unwrap();
+    tokio::spawn(async move {
+        loop {
+            // A pass fails only with ErrorPolicy::Propagate; the store's errors are logged.
+            let idle = runner.run_periodic_tasks(()).await.unwrap();
+            tokio::time::sleep(idle).await;
+        }
+    })
+}
+
+/// The store goes away in the middle of A's run (A reaches it through `proxy`): A's lease
+/// is not renewed, its run is cancelled by the lease rule, B (direct) takes the next
+/// slots; when the store is back nothing runs twice.
+pub async fn fleet_run_through_an_outage(
+    through: &str,
+    direct: &str,
+    proxy: &Proxy,
+    base: &ServiceGroupConfig,
+) {
+    let runs: SweepRuns = Arc::default();
+    let fleet = unique("outage");
+    let a = sweeping_runner(through, base, "a", &fleet, Duration::from_secs(3), &runs).await;
+    // Wait for A to hold a slot (its run records only when it ends).
+    let ledger = ledger_of(direct, base).await;
+    let scope = TaskScope::fleet(&fleet).unwrap();
+    wait_for("A's first claim", DEADLINE, || async {
+        let entries = ledger.entries(Some(&scope)).await.unwrap();
+        entries
+            .iter()
+            .any(|e| e.holder.as_deref() == Some("a"))
+            .then_some(())
+    })
+    .await;
+    proxy.stop();
+    let b = sweeping_runner(direct, base, "b", &fleet, Duration::from_millis(50), &runs).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.start().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    a.abort();
+    b.abort();
+
+    let mut runs = runs.lock().unwrap().clone();
+    let first_a = runs.iter().find(|r| r.0 == "a").copied();
+    let first_a = first_a.expect("A's run ended");
+    assert!(
+        first_a.3,
+        "A's run was cancelled by the lease rule: {runs:?}"
+    );
+    assert!(
+        runs.iter().any(|r| r.0 == "b" && r.1 > first_a.1),
+        "{runs:?}"
+    );
+    runs.sort_by_key(|r| r.1);
+    for pair in runs.windows(2) {
+        assert!(pair[1].1 > pair[0].1, "a slot ran twice: {runs:?}");
+        assert!(pair[1].2 > pair[0].2, "tokens grow: {runs:?}");
+    }
 }

@@ -152,6 +152,40 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn ledger_claims() {
+            on_scratch!(|url| scenarios::ledger_claims(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn ledger_batch_claims() {
+            on_scratch!(|url| scenarios::ledger_batch_claims(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn ledger_records_runs() {
+            on_scratch!(|url| scenarios::ledger_records_runs(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn fleet_runners_run_each_slot_once() {
+            on_scratch!(|url| scenarios::fleet_runners_run_each_slot_once(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn ledger_fenced_write() {
+            on_scratch!(|url| scenarios::ledger_fenced_write(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn a_fleet_run_through_a_store_outage() {
+            on_scratch!(|url| {
+                let proxy = Proxy::new(addr_of(url, PORT).await).await;
+                let through = with_addr(url, proxy.addr);
+                scenarios::fleet_run_through_an_outage(&through, url, &proxy, &db()).await;
+            });
+        }
+
+        #[tokio::test]
         async fn open_existing_needs_the_table() {
             on_scratch!(|url| {
                 let err = ServiceGroup::open_existing(url, db()).await.unwrap_err();

@@ -44,7 +44,7 @@ fn configuration(args: &ServiceArgs) -> Result<Config, Error> {
     Ok(args.store.configuration()?)
 }
 
-fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
+pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -52,7 +52,7 @@ fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
     Ok(runtime.block_on(future))
 }
 
-fn print(text: &str) -> Result<(), Error> {
+pub(crate) fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -19,8 +19,8 @@ mod args;
 mod commands;
 mod render;
 mod tasks;
-mod time;
+pub(crate) mod time;
 mod watch;
 
 pub(crate) use args::ServiceArgs;
-pub(crate) use commands::run;
+pub(crate) use commands::{block_on, print, run};

@@ -51,6 +51,7 @@ pub(super) fn apply(config: &mut Config, name: &str, value: &str) -> Result<()> 
                 value.trim().parse().map_err(|e: Error| bad(e.message()))?;
         }
         "PERIODIC_DATABASE_URL" => value.clone_into(&mut config.database.connection),
+        "PERIODIC_FLEET_STORE" => config.fleet_store = Some(value.to_owned()),
         "PERIODIC_MEMCACHED_SERVERS" => config.cache.memcache_servers = split_servers(value),
         "PERIODIC_REDIS_URL" => config.cache.redis_url = Some(value.trim().to_owned()),
         "PERIODIC_ZOOKEEPER_SERVERS" => config.zookeeper.address = split_servers(value),

@@ -36,6 +36,7 @@ const DEFAULT_KEYS: &[&str] = &[
     "run_external_periodic_tasks",
     "graceful_shutdown_timeout",
     "servicegroup_driver",
+    "fleet_store",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +70,7 @@ struct RawDefault {
     run_external_periodic_tasks: Option<bool>,
     graceful_shutdown_timeout: Option<Seconds>,
     servicegroup_driver: Option<Driver>,
+    fleet_store: Option<NonEmpty>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +135,9 @@ pub(super) fn apply(config: &mut Config, text: &str, origin: &str) -> Result<()>
     }
     if let Some(Driver(v)) = d.servicegroup_driver {
         config.servicegroup_driver = v;
+    }
+    if let Some(NonEmpty(v)) = d.fleet_store {
+        config.fleet_store = Some(v);
     }
     if let Some(NonEmpty(v)) = raw.database.connection {
         config.database.connection = v;

@@ -44,6 +44,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | [`run_external_periodic_tasks`](Self::run_external_periodic_tasks) | `[DEFAULT] run_external_periodic_tasks` | `true` |
 /// | [`graceful_shutdown_timeout`](Self::graceful_shutdown_timeout) | `[DEFAULT] graceful_shutdown_timeout` | 60 s (0: for ever) |
 /// | [`servicegroup_driver`](Self::servicegroup_driver) | `[DEFAULT] servicegroup_driver` | `db` |
+/// | [`fleet_store`](Self::fleet_store) | `[DEFAULT] fleet_store` | unset (the group's store) |
 /// | [`database.connection`](DatabaseOptions::connection) | `[database] connection` | [`DEFAULT_DATABASE_URL`] |
 /// | [`cache.memcache_servers`](CacheOptions::memcache_servers) | `[cache] memcache_servers` | none |
 /// | [`cache.redis_url`](CacheOptions::redis_url) | `[cache] redis_url` | none |
@@ -116,6 +117,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | `PERIODIC_RUN_EXTERNAL_PERIODIC_TASKS` | `[DEFAULT] run_external_periodic_tasks` |
 /// | `PERIODIC_GRACEFUL_SHUTDOWN_TIMEOUT` | `[DEFAULT] graceful_shutdown_timeout` |
 /// | `PERIODIC_SERVICEGROUP_DRIVER` | `[DEFAULT] servicegroup_driver` |
+/// | `PERIODIC_FLEET_STORE` | `[DEFAULT] fleet_store` |
 /// | `PERIODIC_DATABASE_URL` | `[database] connection` |
 /// | `PERIODIC_MEMCACHED_SERVERS` | `[cache] memcache_servers` (comma-separated) |
 /// | `PERIODIC_REDIS_URL` | `[cache] redis_url` |
@@ -186,6 +188,10 @@ pub struct Config {
     pub graceful_shutdown_timeout: Duration,
     /// nova's `servicegroup_driver`: `db` or `mc`.
     pub servicegroup_driver: LivenessDriver,
+    /// `fleet_store`: the store where fleet tasks claim their slots and tasks record their
+    /// runs, when not the services table's (`[database] connection`); see
+    /// [`ServiceBuilder::fleet_store`](crate::ServiceBuilder::fleet_store).
+    pub fleet_store: Option<String>,
     /// The `[database]` section.
     pub database: DatabaseOptions,
     /// The `[cache]` section.
@@ -279,6 +285,7 @@ impl Default for Config {
             run_external_periodic_tasks: true,
             graceful_shutdown_timeout: DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
             servicegroup_driver: LivenessDriver::DB,
+            fleet_store: None,
             database: DatabaseOptions::default(),
             cache: CacheOptions::default(),
             zookeeper: ZookeeperOptions::default(),
@@ -581,6 +588,9 @@ impl Config {
         if let Some(host) = &self.host {
             builder = builder.host(host.clone());
         }
+        if let Some(url) = &self.fleet_store {
+            builder = builder.fleet_store(url.clone());
+        }
         builder
     }
 
@@ -652,6 +662,10 @@ impl fmt::Debug for Config {
             )
             .field("graceful_shutdown_timeout", &self.graceful_shutdown_timeout)
             .field("servicegroup_driver", &self.servicegroup_driver)
+            .field(
+                "fleet_store",
+                &self.fleet_store.as_deref().map(redact_password),
+            )
             .field("database", &self.database)
             .field("cache", &self.cache)
             .field("zookeeper", &self.zookeeper)

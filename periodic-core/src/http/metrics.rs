@@ -19,7 +19,7 @@ use prometheus_client::registry::{Registry, Unit};
 use tokio::time::Instant;
 
 use super::auth::Access;
-use super::state::{AppState, bounded};
+use super::state::{AppState, Embedded, bounded};
 use crate::periodic::{RunOutcome, TaskRun};
 use crate::servicegroup::ServiceFilter;
 
@@ -47,6 +47,12 @@ struct TaskLabels {
 struct ServiceLabels {
     binary: String,
     host: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FleetLabels {
+    task: String,
+    fleet: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -188,6 +194,30 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
         .into_response()
 }
 
+/// `periodic_fleet_token`: per fleet task, the token of the last slot this replica won.
+fn register_fleet_tokens(registry: &mut Registry, service: &Embedded) {
+    let tokens = Family::<FleetLabels, Gauge>::default();
+    let mut fleet_tasks = false;
+    for task in (service.tasks)() {
+        if let (Some(fleet), Some(token)) = (task.fleet, task.fleet_token) {
+            fleet_tasks = true;
+            tokens
+                .get_or_create(&FleetLabels {
+                    task: task.name,
+                    fleet,
+                })
+                .set(i64::try_from(token).unwrap_or(i64::MAX));
+        }
+    }
+    if fleet_tasks {
+        registry.register(
+            "periodic_fleet_token",
+            "The fencing token of the last slot this replica won, per fleet task",
+            tokens,
+        );
+    }
+}
+
 /// The metrics computed at scrape time: the heartbeat's, and the services of the store
 /// (one `list`, bounded by the scrape timeout so that a slow store cannot hang a scrape).
 async fn scrape(state: &AppState) -> Registry {
@@ -197,6 +227,7 @@ async fn scrape(state: &AppState) -> Registry {
             binary: service.binary.clone(),
             host: service.host.clone(),
         };
+        register_fleet_tokens(&mut registry, service);
         let live = (service.liveness)();
         if let Some(stats) = live.heartbeat {
             let reports = Family::<ServiceLabels, Counter>::default();

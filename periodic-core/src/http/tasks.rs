@@ -61,6 +61,11 @@ pub(crate) fn tasks_view(service: &Embedded) -> Value {
                 "last_duration": t.last_duration.map(secs),
                 "last_lateness": t.last_lateness.map(secs),
                 "running": t.running,
+                // Fleet tasks: the fleet, and the slot and fencing token this replica
+                // last won (null for plain tasks, or before a won claim).
+                "fleet": t.fleet,
+                "fleet_slot": t.fleet_slot,
+                "fleet_token": t.fleet_token,
             })
         })
         .collect();

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
+use super::fleet::FleetRuntime;
 use super::info::TaskRun;
 use super::options::RunnerOptions;
 use super::pass::Shared;
@@ -181,6 +182,7 @@ where
                 run_immediately: desc.run_immediately,
                 enabled: desc.enabled,
                 external_process_ok: desc.external_process_ok,
+                fleet: desc.fleet.clone(),
                 func: TaskFn::Registered(desc.call),
             };
             state.push(spec, origin)?;
@@ -189,7 +191,10 @@ where
             state.set_spacing(name, *spacing, origin)?;
         }
         let manager_any: Arc<dyn Any + Send + Sync> = self.manager.clone();
+        let fleet = FleetRuntime::new(&self.options).map(Arc::new);
         Ok(PeriodicRunner::from_shared(Shared {
+            fleet,
+            resumed: std::sync::atomic::AtomicBool::new(false),
             manager: self.manager,
             manager_any,
             owner_name,

@@ -95,4 +95,10 @@ pub struct TaskInfo {
     pub last_lateness: Option<Duration>,
     /// Whether a run is in progress.
     pub running: bool,
+    /// The fleet of a fleet task.
+    pub fleet: Option<String>,
+    /// The fencing token of the last slot this runner won, for a fleet task.
+    pub fleet_token: Option<u64>,
+    /// The last slot this runner won, for a fleet task.
+    pub fleet_slot: Option<i64>,
 }

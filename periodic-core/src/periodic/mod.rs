@@ -7,24 +7,32 @@
 //! | `spacing.rs` | [`Spacing`]: how often a task runs |
 //! | `policy.rs` | [`IdlePolicy`], [`ErrorPolicy`], [`Concurrency`] |
 //! | `mintree.rs` | the index of due times |
+//! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
+//! | `ledger.rs` | [`TaskLedger`]: the store contract of fleet claims and the run record |
+//! | `run.rs` | [`RunContext`] (what a run knows: token, slot, cancellation), [`Fleet`] |
 //! | `task.rs` | a task at run time: its call, result and failures; [`PeriodicTask`] |
 //! | `registry.rs` | the tasks `#[periodic_task]` registers; [`registered_tasks`] |
-//! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
 //! | `options.rs` | [`RunnerOptions`]: every option of a runner, in one place |
+//! | `fleet.rs` | the runner's side of the ledger: store clock, claims, leases held, resume |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
-//! | `pass.rs` | one pass, sequential or concurrent, and the one helper that runs a task |
+//! | `run_task.rs` | the one helper that runs a task, and a fleet run with its lease held |
+//! | `pass.rs` | one pass, sequential or concurrent; claims of due fleet tasks; resume |
 //! | `runner.rs` | [`PeriodicRunner`] |
 //! | `builder.rs` | [`PeriodicRunnerBuilder`], `PeriodicRunner::builder` and `::new` |
 //!
 //! A file imports only files above it in this table.
 
 mod builder;
+mod fleet;
 mod info;
+pub(crate) mod ledger;
 mod mintree;
 mod options;
 mod pass;
 mod policy;
 mod registry;
+mod run;
+mod run_task;
 mod runner;
 mod schedule;
 mod slots;
@@ -33,9 +41,14 @@ mod task;
 
 pub use builder::PeriodicRunnerBuilder;
 pub use info::{RunOutcome, TaskInfo, TaskRun};
+pub use ledger::{
+    Claim, ClaimRequest, Claimed, Fence, LedgerEntry, MAX_FLEET_NAME, RunReport, TaskLedger,
+    TaskScope,
+};
 pub use options::RunnerOptions;
 pub use policy::{Concurrency, ErrorPolicy, IdlePolicy};
 pub use registry::{RegisteredTask, registered_tasks};
+pub use run::{Fleet, RunContext};
 pub use runner::PeriodicRunner;
 pub use schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
 pub use spacing::Spacing;
@@ -43,6 +56,7 @@ pub use task::{IntoTaskResult, PeriodicTask};
 
 pub(crate) mod private {
     pub use super::registry::TaskDescriptor;
+    pub use super::run::{Fleet, RunContext};
     pub use super::spacing::Spacing;
     pub use super::task::{TaskCall, TaskFailure};
 }

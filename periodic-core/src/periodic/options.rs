@@ -4,8 +4,10 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::info::TaskRun;
+use super::ledger::{TaskLedger, TaskScope};
 use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
 use super::schedule::Jitter;
 use super::spacing::Spacing;
@@ -40,6 +42,11 @@ pub(crate) type JitterSource = Arc<Mutex<dyn FnMut() -> f64 + Send>>;
 /// | [`run_external_periodic_tasks`](Self::run_external_periodic_tasks) | `run_external_periodic_tasks` | `true` |
 /// | [`spacing_override`](Self::spacing_override) | nova's `*_interval` options | none (the declared spacings) |
 /// | [`on_task_run`](Self::on_task_run) | (none) | no observer |
+/// | [`task_ledger`](Self::task_ledger) | (none) | none: no fleet tasks, nothing recorded |
+/// | [`ledger_scope`](Self::ledger_scope) | (none) | none: plain runs are not recorded |
+/// | [`default_fleet`](Self::default_fleet) | (none) | the manager type's name (a service: its binary) |
+/// | [`fleet_holder`](Self::fleet_holder) | (none) | `host:pid` (a service: `host:pid:service_id`) |
+/// | [`fleet_lease`](Self::fleet_lease) | (none) | spacing / 2, within 100 ms ..= 30 s |
 ///
 /// ```
 /// use std::time::Duration;
@@ -72,6 +79,11 @@ pub struct RunnerOptions {
     pub(crate) run_external_periodic_tasks: bool,
     pub(crate) spacing_overrides: Vec<(String, Spacing)>,
     pub(crate) observers: Vec<Observer>,
+    pub(crate) task_ledger: Option<Arc<dyn TaskLedger>>,
+    pub(crate) ledger_scope: Option<TaskScope>,
+    pub(crate) default_fleet: Option<String>,
+    pub(crate) fleet_holder: Option<String>,
+    pub(crate) fleet_lease: Option<Duration>,
 }
 
 impl RunnerOptions {
@@ -87,6 +99,11 @@ impl RunnerOptions {
             run_external_periodic_tasks: true,
             spacing_overrides: Vec::new(),
             observers: Vec::new(),
+            task_ledger: None,
+            ledger_scope: None,
+            default_fleet: None,
+            fleet_holder: None,
+            fleet_lease: None,
         }
     }
 
@@ -192,6 +209,59 @@ impl RunnerOptions {
     }
 }
 
+impl RunnerOptions {
+    /// The task ledger: where fleet tasks claim their slots and where runs are recorded
+    /// (a [`Service`](crate::Service) sets its group's). A runner with a fleet task and no
+    /// ledger cannot be built.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use periodic::{MemoryLedger, RunnerOptions};
+    ///
+    /// let options = RunnerOptions::new().task_ledger(Arc::new(MemoryLedger::new()));
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn task_ledger(mut self, ledger: Arc<dyn TaskLedger>) -> Self {
+        self.task_ledger = Some(ledger);
+        self
+    }
+
+    /// The scope under which plain tasks' runs are recorded in the ledger, and from which
+    /// a restarted runner resumes their schedule (a service: `service/<host>/<binary>`).
+    /// Without it plain runs are not recorded.
+    #[must_use]
+    pub fn ledger_scope(mut self, scope: TaskScope) -> Self {
+        self.ledger_scope = Some(scope);
+        self
+    }
+
+    /// The fleet of tasks declared with a bare `fleet` ([`Fleet::Default`](crate::Fleet::Default)):
+    /// a service sets its binary. Default: the manager type's name.
+    #[must_use]
+    pub fn default_fleet(mut self, name: impl Into<String>) -> Self {
+        self.default_fleet = Some(name.into());
+        self
+    }
+
+    /// Who this runner is in the ledger's `holder` column. Default `host:pid`; a service
+    /// sets `host:pid:service_id`.
+    #[must_use]
+    pub fn fleet_holder(mut self, holder: impl Into<String>) -> Self {
+        self.fleet_holder = Some(holder.into());
+        self
+    }
+
+    /// How long a fleet claim holds without renewal; the runner renews it every third of
+    /// it while the task runs. Default: half the task's spacing, at least 100 ms and at
+    /// most 30 s.
+    #[must_use]
+    pub fn fleet_lease(mut self, lease: Duration) -> Self {
+        self.fleet_lease = Some(lease);
+        self
+    }
+}
+
 impl Default for RunnerOptions {
     /// [`RunnerOptions::new`].
     fn default() -> Self {
@@ -214,6 +284,11 @@ impl fmt::Debug for RunnerOptions {
             )
             .field("spacing_overrides", &self.spacing_overrides)
             .field("observers", &self.observers.len())
+            .field("task_ledger", &self.task_ledger.as_ref().map(|_| ".."))
+            .field("ledger_scope", &self.ledger_scope)
+            .field("default_fleet", &self.default_fleet)
+            .field("fleet_holder", &self.fleet_holder)
+            .field("fleet_lease", &self.fleet_lease)
             .finish()
     }
 }

@@ -1,7 +1,7 @@
 //! One pass over a runner's due tasks: oslo's `run_periodic_tasks` (one task after
 //! another) and `run_periodic_tasks_in_parallel` (all due tasks at once), with the idle
-//! time each returns, and [`run_timed`], the one place a run is started, timed and has its
-//! panics caught.
+//! time each returns; the claims of due fleet tasks, and where the ledger says the tasks
+//! stand before the first pass.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -9,16 +9,21 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use futures::FutureExt as _;
 use tokio::time::Instant;
 
+use tokio_util::sync::CancellationToken;
+
+use super::fleet::{FleetRuntime, Job, Won};
 use super::info::{RunOutcome, TaskRun};
+use super::ledger::TaskScope;
 use super::mintree::NEVER;
 use super::options::RunnerOptions;
 use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
+use super::run::RunContext;
+use super::run_task::{Holding, Ran, outcome_of, run_launched};
 use super::schedule::DEFAULT_INTERVAL;
 use super::slots::{InFlight, State, TaskFn};
-use super::task::{TaskCall, TaskFailure, TaskResult};
+use super::task::{TaskCall, TaskFailure};
 use crate::error::{Error, ErrorKind, Result};
 
 /// What a runner's handles share: the manager, the options, and the slot table.
@@ -31,6 +36,10 @@ pub(super) struct Shared<M, C> {
     /// Held for the length of a pass: passes do not overlap.
     pub(super) pass: tokio::sync::Mutex<()>,
     pub(super) state: Mutex<State<M, C>>,
+    /// The task ledger's side of the runner, if it has a ledger.
+    pub(super) fleet: Option<Arc<FleetRuntime>>,
+    /// Whether the first pass has read where the ledger says the tasks stand.
+    pub(super) resumed: std::sync::atomic::AtomicBool,
 }
 
 /// Which run of which task: what a pass needs to account for a run.
@@ -39,6 +48,9 @@ struct RunOf {
     name: Arc<str>,
     full_name: Arc<str>,
     due: Instant,
+    /// A fleet task's runs are recorded when their lease is released, not by the writer of
+    /// plain runs.
+    fleet: bool,
 }
 
 /// A task launched by a pass: its run, ready to start.
@@ -46,13 +58,7 @@ struct Launched {
     of: RunOf,
     call: TaskCall,
     guard: InFlight,
-}
-
-/// What [`run_timed`] reports.
-struct Ran {
-    started: Instant,
-    ended: Instant,
-    result: TaskResult,
+    holding: Option<Holding>,
 }
 
 impl<M, C> Shared<M, C>
@@ -69,6 +75,9 @@ where
     /// One pass with `policy`; returns how long to idle before the next one.
     pub(super) async fn run_pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
         let _pass = self.pass.lock().await;
+        if !self.resumed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            self.resume().await;
+        }
         match self.options.concurrency {
             Concurrency::Sequential => self.sequential_pass(&ctx, policy).await,
             Concurrency::Concurrent => self.concurrent_pass(&ctx, policy).await,
@@ -83,15 +92,44 @@ where
         index: usize,
         now: Instant,
         ctx: &Arc<C>,
+        won: Option<(Won, Instant)>,
     ) -> Launched {
-        let begun = state.begin_run(index, now);
+        let (begun, run, holding) = match won {
+            None => (
+                state.begin_run(index, now),
+                RunContext::plain(Arc::clone(&state.slots[index].name)),
+                None,
+            ),
+            Some((won, next_due)) => {
+                let claim = won.claim;
+                let begun = state.begin_fleet_run(index, now, next_due, claim.slot, claim.token);
+                let slot = &state.slots[index];
+                let fleet = slot.fleet.as_ref().expect("a fleet task has a fleet");
+                let cancel = CancellationToken::new();
+                let run = RunContext {
+                    task: Arc::clone(&slot.name),
+                    fleet: Some(Arc::clone(&fleet.name)),
+                    token: Some(claim.token),
+                    slot: Some(claim.slot),
+                    row: Some(claim.row),
+                    cancel: cancel.clone(),
+                };
+                let holding = Holding {
+                    won,
+                    cancel,
+                    scope: fleet.scope.clone(),
+                    fleet: Arc::clone(&fleet.name),
+                };
+                (begun, run, Some(holding))
+            }
+        };
         let slot = &state.slots[index];
         let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &slot.func {
             TaskFn::Registered(f) => {
                 let ctx_any: Arc<dyn Any + Send + Sync> = ctx.clone();
-                f(Arc::clone(&self.manager_any), ctx_any)
+                f(Arc::clone(&self.manager_any), ctx_any, run)
             }
-            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx)),
+            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx), run),
         }))
         .unwrap_or_else(|payload| {
             let failure = TaskFailure::from_panic(&*payload);
@@ -103,9 +141,99 @@ where
                 name: Arc::clone(&slot.name),
                 full_name: Arc::clone(&slot.full_name),
                 due: begun.due,
+                fleet: holding.is_some(),
             },
             call,
             guard: begun.guard,
+            holding,
+        }
+    }
+
+    /// The fleet jobs among `indices` (the others are plain tasks).
+    fn jobs(&self, indices: &[usize]) -> Vec<Job> {
+        let state = self.state();
+        indices
+            .iter()
+            .filter_map(|&index| {
+                let fleet = state.slots[index].fleet.as_ref()?;
+                Some(Job {
+                    index,
+                    scope: fleet.scope.clone(),
+                    task: Arc::clone(&state.slots[index].name),
+                    interval: state.interval(index),
+                })
+            })
+            .collect()
+    }
+
+    /// Claims the slot of every fleet task among `indices`: the winners with their claim
+    /// and next due time; the others are moved to their next slot.
+    async fn claim(&self, indices: &[usize]) -> HashMap<usize, (Won, Instant)> {
+        let jobs = self.jobs(indices);
+        let mut won = HashMap::new();
+        let Some(fleet) = &self.fleet else {
+            return won;
+        };
+        if jobs.is_empty() {
+            return won;
+        }
+        let answers = fleet.claim(jobs).await;
+        let mut state = self.state();
+        for answer in answers {
+            let interval = state.interval(answer.index);
+            let next_due = answer.next_boundary + state.slot_jitter(interval);
+            match answer.won {
+                Some(claim) => {
+                    won.insert(answer.index, (claim, next_due));
+                }
+                None => state.set_due(answer.index, next_due),
+            }
+        }
+        won
+    }
+
+    /// Where the ledger says the tasks stand, read once before the first pass: a fleet
+    /// task waits for the next slot boundary unless it is `run_immediately` or its last
+    /// slot was missed; a plain task resumes from its last recorded start.
+    async fn resume(&self) {
+        let Some(fleet) = &self.fleet else {
+            return;
+        };
+        let scopes: Vec<TaskScope> = {
+            let state = self.state();
+            let mut scopes: Vec<TaskScope> = state
+                .slots
+                .iter()
+                .filter_map(|slot| Some(slot.fleet.as_ref()?.scope.clone()))
+                .collect();
+            scopes.sort();
+            scopes.dedup();
+            scopes
+        };
+        let Some(resume) = fleet.resume(scopes).await else {
+            return;
+        };
+        let mut state = self.state();
+        for index in 0..state.slots.len() {
+            let interval = state.interval(index);
+            let run_immediately = state.run_immediately(index);
+            let slot = &state.slots[index];
+            if let Some(of) = &slot.fleet {
+                let (due, now) =
+                    resume.fleet_start(&of.scope, &slot.name, interval, run_immediately);
+                let due = if now {
+                    due
+                } else {
+                    due + state.slot_jitter(interval)
+                };
+                state.set_due(index, due);
+            } else if !run_immediately
+                && let Some(scope) = fleet.service_scope()
+                && let Some((last, due)) = resume.plain_start(scope, &slot.name, interval)
+            {
+                state.set_last_run(index, last);
+                state.set_due(index, due);
+            }
         }
     }
 
@@ -117,12 +245,9 @@ where
             name,
             full_name,
             due,
+            fleet,
         } = of;
-        let outcome = match &ran.result {
-            Ok(()) => RunOutcome::Succeeded,
-            Err(f) if f.is_panic() => RunOutcome::Panicked,
-            Err(_) => RunOutcome::Failed,
-        };
+        let outcome = outcome_of(&ran.result);
         let duration = ran.ended.saturating_duration_since(ran.started);
         self.state().record(
             index,
@@ -130,6 +255,15 @@ where
             duration,
             ran.started.saturating_duration_since(due),
         );
+        if !fleet && let Some(runtime) = &self.fleet {
+            runtime.record_plain(
+                Arc::clone(&name),
+                outcome,
+                duration,
+                ran.started.saturating_duration_since(due),
+                ran.ended,
+            );
+        }
         if !self.options.observers.is_empty() {
             let run = TaskRun {
                 name,
@@ -178,7 +312,7 @@ where
         }
         loop {
             let launched = {
-                let mut state = self.state();
+                let state = self.state();
                 let now_ns = state.ns(now);
                 let mut next = state.due.first_at_most(start, now_ns);
                 // Skip tasks whose previous run is still in progress.
@@ -199,14 +333,29 @@ where
                     idle = idle.min(remaining(state.due.min(start, segment_end), now_ns));
                 }
                 match next {
-                    Some(j) => self.launch(&mut state, j, now, ctx),
+                    Some(j) => j,
                     None => break,
                 }
             };
-            let Launched { of, call, guard } = launched;
-            start = of.index + 1;
+            start = launched + 1;
+            let won = if self.state().slots[launched].fleet.is_some() {
+                match self.claim(&[launched]).await.remove(&launched) {
+                    Some(won) => Some(won),
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            let launched = self.launch(&mut self.state(), launched, now, ctx, won);
+            let Launched {
+                of,
+                call,
+                guard,
+                holding,
+            } = launched;
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
-            let ran = run_timed(call, guard).await;
+            let ran =
+                run_launched(self.fleet.clone(), call, guard, holding, &of.name, of.due).await;
             now = ran.ended;
             if let Some(err) = self.finish(of, ran, policy) {
                 return Err(err);
@@ -224,8 +373,9 @@ where
         let now = Instant::now();
         let mut idle = DEFAULT_INTERVAL;
         let mut launched = Vec::new();
+        let mut due = Vec::new();
         {
-            let mut state = self.state();
+            let state = self.state();
             if let Some(min) = state.min_interval {
                 idle = idle.min(min);
             }
@@ -241,14 +391,34 @@ where
                     skip_in_flight(&state.slots[j].full_name);
                     continue;
                 }
-                launched.push(self.launch(&mut state, j, now, ctx));
+                due.push(j);
+            }
+        }
+        let mut won = self.claim(&due).await;
+        {
+            let mut state = self.state();
+            for j in due {
+                if state.slots[j].fleet.is_none() {
+                    launched.push(self.launch(&mut state, j, now, ctx, None));
+                } else if let Some(won) = won.remove(&j) {
+                    launched.push(self.launch(&mut state, j, now, ctx, Some(won)));
+                }
             }
         }
         let mut set = tokio::task::JoinSet::new();
         let mut waiting: HashMap<tokio::task::Id, RunOf> = HashMap::new();
-        for Launched { of, call, guard } in launched {
+        for Launched {
+            of,
+            call,
+            guard,
+            holding,
+        } in launched
+        {
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
-            let handle = set.spawn(run_timed(call, guard));
+            let fleet = self.fleet.clone();
+            let (name, due) = (Arc::clone(&of.name), of.due);
+            let handle = set
+                .spawn(async move { run_launched(fleet, call, guard, holding, &name, due).await });
             waiting.insert(handle.id(), of);
         }
         let mut first_error = None;
@@ -316,42 +486,5 @@ fn remaining(due_ns: u64, now_ns: u64) -> Duration {
         DEFAULT_INTERVAL
     } else {
         Duration::from_nanos(due_ns.saturating_sub(now_ns))
-    }
-}
-
-/// Runs one call and times it: an async task is awaited here with its panics caught, a
-/// blocking one runs on tokio's blocking pool. `guard` is dropped when the run ends; if
-/// this future is dropped first, an async run ends with it, while a blocking run goes on
-/// to its end on its thread and keeps the task marked in flight until then. A sequential
-/// pass awaits this in place, a concurrent one spawns it.
-async fn run_timed(call: TaskCall, guard: InFlight) -> Ran {
-    let started = Instant::now();
-    let result = match call {
-        TaskCall::Async(fut) => {
-            let result = match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(result) => result,
-                Err(payload) => Err(TaskFailure::from_panic(&*payload)),
-            };
-            drop(guard);
-            result
-        }
-        TaskCall::Blocking(f) => {
-            let joined = tokio::task::spawn_blocking(move || {
-                let result = f();
-                drop(guard);
-                result
-            })
-            .await;
-            match joined {
-                Ok(result) => result,
-                Err(err) if err.is_panic() => Err(TaskFailure::from_panic(&*err.into_panic())),
-                Err(_) => Err(TaskFailure::Panic("the run was cancelled".to_owned())),
-            }
-        }
-    };
-    Ran {
-        started,
-        ended: Instant::now(),
-        result,
     }
 }

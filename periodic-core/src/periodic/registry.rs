@@ -5,6 +5,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
+use super::run::{Fleet, RunContext};
 use super::spacing::Spacing;
 use super::task::TaskCall;
 
@@ -38,8 +39,11 @@ pub struct TaskDescriptor {
     pub line: u32,
     /// Column of the method.
     pub column: u32,
-    /// Builds one invocation from the (type-erased) manager and context.
-    pub call: fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>) -> TaskCall,
+    /// `fleet` or `fleet = "name"`: the task runs once per slot across its fleet.
+    pub fleet: Option<Fleet>,
+    /// Builds one invocation from the (type-erased) manager and context, and the run's
+    /// context.
+    pub call: fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>, RunContext) -> TaskCall,
 }
 
 inventory::collect!(TaskDescriptor);
@@ -88,6 +92,8 @@ pub struct RegisteredTask {
     pub enabled: bool,
     /// `external_process_ok`.
     pub external_process_ok: bool,
+    /// `fleet` or `fleet = "name"`.
+    pub fleet: Option<Fleet>,
     /// Source file of the method.
     pub file: &'static str,
     /// Source line of the method.
@@ -119,6 +125,7 @@ pub fn registered_tasks() -> Vec<RegisteredTask> {
             run_immediately: d.run_immediately,
             enabled: d.enabled,
             external_process_ok: d.external_process_ok,
+            fleet: d.fleet.clone(),
             file: d.file,
             line: d.line,
         })

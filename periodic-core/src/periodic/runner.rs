@@ -49,6 +49,20 @@ use crate::error::Result;
 /// # Ok(()) }
 /// ```
 ///
+/// # Fleet tasks
+///
+/// A task declared `fleet` ([`PeriodicTask::fleet`], `#[periodic_task(fleet)]`) runs once
+/// per slot across every runner that shares its [task
+/// ledger](crate::RunnerOptions::task_ledger): it is due at the next slot boundary on the
+/// store's clock (plus its jitter), claims the slot before it runs and skips the slot when
+/// another runner has it; see the crate docs, "Run a task once per slot across a fleet".
+///
+/// ```text
+/// store clock   0s        10s        20s        30s      spacing 10 s, no jitter
+/// runner A      built 3s  claim: won  claim: taken  claim: won
+/// runner B       built 7s claim: taken claim: won   claim: taken
+/// ```
+///
 /// # Differences from oslo.service
 ///
 /// - A task added with `add_periodic_task` belongs to this runner only (oslo adds it to the
@@ -144,6 +158,7 @@ where
             run_immediately: task.run_immediately,
             enabled: task.enabled,
             external_process_ok: task.external_process_ok,
+            fleet: task.fleet,
             func: TaskFn::Added(task.func),
         };
         self.shared.state().push(spec, now)

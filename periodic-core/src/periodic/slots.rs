@@ -12,8 +12,10 @@ use rand::{Rng as _, SeedableRng as _};
 use tokio::time::Instant;
 
 use super::info::TaskInfo;
+use super::ledger::TaskScope;
 use super::mintree::{MinTree, NEVER};
 use super::options::{JitterSource, RunnerOptions};
+use super::run::Fleet;
 use super::schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
 use super::spacing::Spacing;
 use super::task::{AddedFn, TaskCall};
@@ -21,7 +23,8 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The call of a task registered by `#[periodic_task]`, on the type-erased manager and
 /// context.
-pub(super) type ErasedFn = fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>) -> TaskCall;
+pub(super) type ErasedFn =
+    fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>, super::run::RunContext) -> TaskCall;
 
 /// How a slot's task is called.
 pub(super) enum TaskFn<M, C> {
@@ -38,7 +41,16 @@ pub(super) struct SlotSpec<M, C> {
     pub(super) run_immediately: bool,
     pub(super) enabled: bool,
     pub(super) external_process_ok: bool,
+    pub(super) fleet: Option<Fleet>,
     pub(super) func: TaskFn<M, C>,
+}
+
+/// A fleet task's fleet, resolved, and the last claim this runner won.
+pub(super) struct FleetOf {
+    pub(super) name: Arc<str>,
+    pub(super) scope: TaskScope,
+    pub(super) token: Option<u64>,
+    pub(super) slot: Option<i64>,
 }
 
 #[derive(Default)]
@@ -70,6 +82,7 @@ pub(super) struct Slot<M, C> {
     last_run: Option<Instant>,
     due: Instant,
     pub(super) func: TaskFn<M, C>,
+    pub(super) fleet: Option<FleetOf>,
     stats: Stats,
     pub(super) in_flight: Arc<AtomicBool>,
 }
@@ -131,6 +144,10 @@ pub(super) struct State<M, C> {
     jitter: Jitter,
     uniform: Uniform,
     pub(super) slots: Vec<Slot<M, C>>,
+    /// The fleet of a bare `fleet`.
+    default_fleet: Arc<str>,
+    /// Whether the runner has a task ledger (a fleet task needs one).
+    has_ledger: bool,
     by_name: HashMap<Arc<str>, usize>,
     /// The due time of each runnable slot (nanoseconds since `origin`), [`NEVER`] for the
     /// others.
@@ -142,6 +159,10 @@ pub(super) struct State<M, C> {
 impl<M, C> State<M, C> {
     /// An empty table for a runner of `owner`'s tasks.
     pub(super) fn new(owner: Arc<str>, origin: Instant, options: &RunnerOptions) -> Self {
+        let default_fleet = options
+            .default_fleet
+            .as_deref()
+            .map_or_else(|| Arc::clone(&owner), Arc::from);
         State {
             origin,
             owner,
@@ -149,6 +170,8 @@ impl<M, C> State<M, C> {
             jitter: options.jitter,
             uniform: Uniform::new(options),
             slots: Vec::new(),
+            default_fleet,
+            has_ledger: options.task_ledger.is_some(),
             by_name: HashMap::new(),
             due: MinTree::new(),
             min_interval: None,
@@ -180,6 +203,10 @@ impl<M, C> State<M, C> {
         }
         let full_name: Arc<str> = format!("{}.{}", self.owner, spec.name).into();
         let interval = spec.spacing.checked_interval(&full_name)?;
+        let fleet = match &spec.fleet {
+            None => None,
+            Some(fleet) => Some(self.fleet_of(fleet, &full_name)?),
+        };
         if interval.is_none() {
             tracing::info!(task = %spec.name, "Skipping periodic task {} because its interval is negative", spec.name);
         } else if !spec.enabled {
@@ -206,6 +233,7 @@ impl<M, C> State<M, C> {
             last_run,
             due,
             func: spec.func,
+            fleet,
             stats: Stats::default(),
             in_flight: Arc::new(AtomicBool::new(false)),
         });
@@ -216,6 +244,92 @@ impl<M, C> State<M, C> {
             self.min_interval = Some(self.min_interval.map_or(interval, |m| m.min(interval)));
         }
         Ok(runnable)
+    }
+
+    /// Resolves a task's fleet: its name checked, the runner's ledger required.
+    fn fleet_of(&self, fleet: &Fleet, full_name: &str) -> Result<FleetOf> {
+        let name: Arc<str> = match fleet {
+            Fleet::Default => Arc::clone(&self.default_fleet),
+            Fleet::Named(name) => Arc::from(&**name),
+        };
+        let scope = TaskScope::fleet(&name).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("periodic task {full_name}: {}", e.message()),
+            )
+        })?;
+        if !self.has_ledger {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "periodic task {full_name} is a fleet task (fleet `{name}`) but the runner \
+                     has no task ledger; run it in a Service whose store keeps one (SQL or \
+                     memory://) or set `RunnerOptions::task_ledger`"
+                ),
+            ));
+        }
+        Ok(FleetOf {
+            name,
+            scope,
+            token: None,
+            slot: None,
+        })
+    }
+
+    /// Sets task `index`'s next due time (a fleet task after its claim, a resumed task).
+    pub(super) fn set_due(&mut self, index: usize, due: Instant) {
+        let slot = &mut self.slots[index];
+        slot.due = due;
+        let value = if slot.runnable { self.ns(due) } else { NEVER };
+        self.due.set(index, value);
+    }
+
+    /// Sets task `index`'s last run (a task resumed from the ledger).
+    pub(super) fn set_last_run(&mut self, index: usize, last: Instant) {
+        self.slots[index].last_run = Some(last);
+    }
+
+    /// The time between runs of task `index` in effect.
+    pub(super) fn interval(&self, index: usize) -> Duration {
+        self.slots[index].interval
+    }
+
+    /// Whether task `index` is `run_immediately`.
+    pub(super) fn run_immediately(&self, index: usize) -> bool {
+        self.slots[index].run_immediately
+    }
+
+    /// A jitter within a fleet task's slot: oslo's 0-5 % of the interval, or none.
+    pub(super) fn slot_jitter(&mut self, interval: Duration) -> Duration {
+        match self.jitter {
+            Jitter::Oslo => jitter_for(interval, self.uniform.draw()),
+            Jitter::None => Duration::ZERO,
+        }
+    }
+
+    /// Starts a fleet task's run at `now` after it won `slot` with `token`: its next due
+    /// time is `next_due` (the next slot boundary on the store's clock).
+    pub(super) fn begin_fleet_run(
+        &mut self,
+        index: usize,
+        now: Instant,
+        next_due: Instant,
+        slot: i64,
+        token: u64,
+    ) -> Begun {
+        let due = self.slots[index].due.min(now);
+        self.set_due(index, next_due);
+        let entry = &mut self.slots[index];
+        entry.last_run = Some(now);
+        if let Some(fleet) = &mut entry.fleet {
+            fleet.slot = Some(slot);
+            fleet.token = Some(token);
+        }
+        entry.in_flight.store(true, Ordering::Release);
+        Begun {
+            due,
+            guard: InFlight(Arc::clone(&entry.in_flight)),
+        }
     }
 
     fn runnable(&self, enabled: bool, interval: Option<Duration>, external: bool) -> bool {
@@ -344,6 +458,9 @@ impl<M, C> State<M, C> {
             last_duration: slot.stats.last_duration,
             last_lateness: slot.stats.last_lateness,
             running: slot.in_flight.load(Ordering::Acquire),
+            fleet: slot.fleet.as_ref().map(|f| f.name.to_string()),
+            fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
+            fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What a periodic task is at run time: its call, its result, its failures, and tasks added
 //! at run time.
 
+use super::run::{Fleet, RunContext};
 use super::spacing::Spacing;
 use crate::error::BoxError;
 use std::any::Any;
@@ -108,7 +109,7 @@ impl<T, E: Into<BoxError>> IntoTaskResult for Result<T, E> {
     }
 }
 
-pub(crate) type AddedFn<M, C> = Arc<dyn Fn(Arc<M>, Arc<C>) -> TaskCall + Send + Sync>;
+pub(crate) type AddedFn<M, C> = Arc<dyn Fn(Arc<M>, Arc<C>, RunContext) -> TaskCall + Send + Sync>;
 
 /// A periodic task added at run time with
 /// [`PeriodicRunner::add_periodic_task`](crate::PeriodicRunner::add_periodic_task), oslo's
@@ -143,6 +144,7 @@ pub struct PeriodicTask<M, C = ()> {
     pub(crate) run_immediately: bool,
     pub(crate) enabled: bool,
     pub(crate) external_process_ok: bool,
+    pub(crate) fleet: Option<Fleet>,
     pub(crate) func: AddedFn<M, C>,
 }
 
@@ -159,7 +161,7 @@ where
         Fut: Future<Output = R> + Send + 'static,
         R: IntoTaskResult,
     {
-        let func: AddedFn<M, C> = Arc::new(move |manager, ctx| {
+        let func: AddedFn<M, C> = Arc::new(move |manager, ctx, _run| {
             let fut = f(manager, ctx);
             TaskCall::Async(Box::pin(async move {
                 fut.await.into_task_result().map_err(TaskFailure::Error)
@@ -191,12 +193,50 @@ where
         R: IntoTaskResult,
     {
         let f = Arc::new(f);
-        let func: AddedFn<M, C> = Arc::new(move |manager, ctx| {
+        let func: AddedFn<M, C> = Arc::new(move |manager, ctx, _run| {
             let f = Arc::clone(&f);
             TaskCall::Blocking(Box::new(move || {
                 f(manager, ctx)
                     .into_task_result()
                     .map_err(TaskFailure::Error)
+            }))
+        });
+        Self::with_fn(name.into(), func)
+    }
+
+    /// An async task that also gets the run's [`RunContext`]: for a fleet task, its
+    /// fencing token, its slot and the signal that its lease was lost.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use periodic::{Fleet, PeriodicTask, RunContext};
+    ///
+    /// struct Manager;
+    ///
+    /// let task: PeriodicTask<Manager> = PeriodicTask::with_run_context(
+    ///     "clean_up",
+    ///     |_manager: Arc<Manager>, _ctx: Arc<()>, run: RunContext| async move {
+    ///         if run.is_cancelled() {
+    ///             return;
+    ///         }
+    ///         let _token = run.token();
+    ///     },
+    /// )
+    /// .spacing(Duration::from_secs(600))
+    /// .fleet(Fleet::Default);
+    /// assert_eq!(task.name(), "clean_up");
+    /// ```
+    pub fn with_run_context<F, Fut, R>(name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Arc<M>, Arc<C>, RunContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoTaskResult,
+    {
+        let func: AddedFn<M, C> = Arc::new(move |manager, ctx, run| {
+            let fut = f(manager, ctx, run);
+            TaskCall::Async(Box::pin(async move {
+                fut.await.into_task_result().map_err(TaskFailure::Error)
             }))
         });
         Self::with_fn(name.into(), func)
@@ -209,6 +249,7 @@ where
             run_immediately: false,
             enabled: true,
             external_process_ok: false,
+            fleet: None,
             func,
         }
     }
@@ -260,6 +301,15 @@ impl<M, C> PeriodicTask<M, C> {
         self
     }
 
+    /// Makes the task a fleet task: it runs once per slot across the replicas of
+    /// `fleet` that share the runner's [task ledger](crate::RunnerOptions::task_ledger)
+    /// (the runtime form of `#[periodic_task(fleet)]`).
+    #[must_use]
+    pub fn fleet(mut self, fleet: Fleet) -> Self {
+        self.fleet = Some(fleet);
+        self
+    }
+
     /// The task's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -274,6 +324,7 @@ impl<M, C> fmt::Debug for PeriodicTask<M, C> {
             .field("run_immediately", &self.run_immediately)
             .field("enabled", &self.enabled)
             .field("external_process_ok", &self.external_process_ok)
+            .field("fleet", &self.fleet)
             .finish_non_exhaustive()
     }
 }

@@ -13,8 +13,10 @@ use super::options::ServiceOptions;
 use super::running::RunningService;
 use crate::error::{Error, ErrorKind, Result};
 use crate::looping::{DynamicInterval, OnError};
-use crate::periodic::{IdlePolicy, Jitter, PeriodicRunner, RunnerOptions, Spacing};
-use crate::servicegroup::{HeartbeatMode, JoinOptions, NewService, ServiceGroup};
+use crate::periodic::{
+    IdlePolicy, Jitter, PeriodicRunner, RunnerOptions, Spacing, TaskLedger, TaskScope,
+};
+use crate::servicegroup::{HeartbeatMode, JoinOptions, MemoryLedger, NewService, ServiceGroup};
 use crate::task_group::TaskGroup;
 
 /// A service: a [`Manager`] whose periodic tasks run on a timer, with a heartbeat in a
@@ -55,7 +57,9 @@ use crate::task_group::TaskGroup;
 ///
 /// As nova's `Service.start`: [`Manager::init_host`]; load or create the service record
 /// (race-safe: two processes starting at once end with one row);
-/// [`Manager::pre_start_hook`]; [`Manager::post_start_hook`]; join the service group (the
+/// [`Manager::pre_start_hook`] (the runner is built here, with the task ledger of the
+/// group's store or of [`fleet_store`](ServiceBuilder::fleet_store));
+/// [`Manager::post_start_hook`]; join the service group (the
 /// heartbeat, first after 5 s, then every `report_interval`, on a thread of its own); then
 /// the periodic tasks on a [`DynamicInterval`] after a random `periodic_fuzzy_delay`.
 ///
@@ -174,8 +178,13 @@ impl<M: Manager> Service<M> {
             new = new.availability_zone(zone);
         }
         let record = group.get_or_create(&new).await?;
+        let fleet_ledger = match &options.fleet_store {
+            Some(url) => Some(ServiceGroup::open_ledger(&url.0, group.config()).await?),
+            None => None,
+        };
         hook("pre_start_hook", manager.pre_start_hook(&record).await)?;
-        let runner = build_runner(&manager, &options, observer)?;
+        let ledger = fleet_ledger.or_else(|| group.ledger());
+        let runner = build_runner(&manager, &options, ledger, record.id, observer)?;
         hook("post_start_hook", manager.post_start_hook().await)?;
 
         let probe = Arc::clone(&manager);
@@ -237,13 +246,37 @@ fn hook(name: &str, result: std::result::Result<(), crate::BoxError>) -> Result<
 }
 
 /// The service's runner: its options as set on the builder, plus `observer` (the HTTP
-/// API's metrics) after the observers set there.
+/// API's metrics) after the observers set there, and `ledger` (the group's store's, or
+/// the `fleet_store`'s) unless one was set: plain runs recorded under
+/// `service/<host>/<binary>`, fleet tasks in the fleet of the binary by default, claimed
+/// as `host:pid:service_id`.
 fn build_runner<M: Manager>(
     manager: &Arc<M>,
     options: &ServiceOptions,
+    ledger: Option<Arc<dyn TaskLedger>>,
+    service_id: i64,
     observer: Option<impl Fn(&crate::periodic::TaskRun) + Send + Sync + 'static>,
 ) -> Result<PeriodicRunner<M, M::Context>> {
     let mut runner = options.runner.clone();
+    if runner.task_ledger.is_none()
+        && let Some(ledger) = ledger
+    {
+        runner = runner.task_ledger(ledger);
+    }
+    if runner.ledger_scope.is_none() {
+        runner = runner.ledger_scope(TaskScope::service(&options.host, &options.binary));
+    }
+    if runner.default_fleet.is_none() {
+        runner = runner.default_fleet(options.binary.clone());
+    }
+    if runner.fleet_holder.is_none() {
+        runner = runner.fleet_holder(format!(
+            "{}:{}:{}",
+            options.host,
+            std::process::id(),
+            service_id
+        ));
+    }
     if let Some(observer) = observer {
         runner = runner.on_task_run(observer);
     }
@@ -290,6 +323,31 @@ fn start_periodic_tasks<M: Manager>(
 }
 
 impl<M: Manager> ServiceBuilder<M> {
+    /// The store where the service's tasks claim their slots and record their runs, when
+    /// it is not the group's own (`sqlite://...`, `postgres://...`, `mysql://...`,
+    /// `memory://...`); opened at start (see [`ServiceGroup::open_ledger`]). Default: the
+    /// group's store.
+    ///
+    /// ```
+    /// use periodic::{Manager, Service};
+    ///
+    /// struct Scheduler;
+    ///
+    /// impl Manager for Scheduler {
+    ///     type Context = ();
+    ///     fn context(&self) {}
+    /// }
+    ///
+    /// let builder = Service::builder(Scheduler, "nova-scheduler", "scheduler")
+    ///     .fleet_store("postgres://nova@db/fleet");
+    /// # let _ = builder;
+    /// ```
+    #[must_use]
+    pub fn fleet_store(mut self, url: impl Into<String>) -> Self {
+        self.options.fleet_store = Some(super::options::StoreUrl(url.into()));
+        self
+    }
+
     /// The service group to join (required).
     #[must_use]
     pub fn servicegroup(mut self, group: ServiceGroup) -> Self {
@@ -537,10 +595,15 @@ impl<M: Manager> ServiceBuilder<M> {
             crate::http::check_bind_policy(api)?;
         }
         // The runner start() builds, without its observer: unknown spacing overrides
-        // fail here, before init_host runs and the service row is created.
+        // fail here, before init_host runs and the service row is created. The store is
+        // not open yet, so fleet tasks are checked against a ledger in memory; a store
+        // that keeps none is refused at start.
+        let ledger: Arc<dyn TaskLedger> = Arc::new(MemoryLedger::new());
         build_runner(
             &self.manager,
             &self.options,
+            Some(ledger),
+            0,
             None::<fn(&crate::periodic::TaskRun)>,
         )?;
         Ok(())

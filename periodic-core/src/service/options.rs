@@ -35,6 +35,18 @@ pub(crate) struct ServiceOptions {
     /// The HTTP API to serve while the service runs.
     #[cfg(feature = "http")]
     pub(crate) api: Option<crate::http::ApiServerOptions>,
+    /// Where fleet tasks claim their slots when not in the group's store.
+    pub(crate) fleet_store: Option<StoreUrl>,
+}
+
+/// A store URL whose `Debug` hides the password.
+#[derive(Clone)]
+pub(crate) struct StoreUrl(pub(crate) String);
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::servicegroup::url::redact(&self.0))
+    }
 }
 
 impl ServiceOptions {
@@ -54,6 +66,7 @@ impl ServiceOptions {
             allow_second_instance: false,
             #[cfg(feature = "http")]
             api: None,
+            fleet_store: None,
         }
     }
 }

@@ -260,6 +260,69 @@ impl ServiceGroup {
         }
     }
 
+    /// The task ledger kept in the group's store (fleet claims and run records), or `None`
+    /// when the store keeps none ([`ServiceRecords::ledger`]). A
+    /// [`Service`](crate::Service) hands it to its runner.
+    ///
+    /// ```
+    /// use periodic::{ServiceGroup, ServiceGroupConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+    /// assert!(group.ledger().is_some());
+    /// # Ok(()) }
+    /// ```
+    pub fn ledger(&self) -> Option<Arc<dyn crate::periodic::TaskLedger>> {
+        self.inner.records.ledger()
+    }
+
+    /// Opens the task ledger of the store at `url`, apart from any group: what a service
+    /// configured with a `fleet_store` claims its fleet tasks in, and what `periodic task
+    /// list --fleet-store` reads. The schemes are the group's (`sqlite`, `postgres`,
+    /// `mysql`, `memory`), whose store is created or migrated as [`open`](Self::open)
+    /// does, and `redis://` (feature `redis`: one Lua script per operation, Redis's
+    /// clock).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open); [`ErrorKind::Config`] for a store that keeps no ledger.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling it drops the half-opened connections.
+    ///
+    /// ```
+    /// use periodic::{ServiceGroup, ServiceGroupConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let ledger = ServiceGroup::open_ledger("memory://", &ServiceGroupConfig::default()).await?;
+    /// assert!(ledger.entries(None).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn open_ledger(
+        url: &str,
+        config: &ServiceGroupConfig,
+    ) -> Result<Arc<dyn crate::periodic::TaskLedger>, Error> {
+        if let Some(open_ledger) = registry::ledger_for(url)? {
+            return open_ledger(url).await;
+        }
+        let open_records = registry::records_for(url)?;
+        let config = config.clone().checked();
+        let records = open_records(url, &config, OpenMode::Create).await?;
+        records.ledger().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the store `{}` keeps no task ledger, so fleet tasks cannot be fenced there; \
+                     set fleet_store to an SQL URL",
+                    redact(url)
+                ),
+            )
+        })
+    }
+
     /// The store's URL, with any password replaced by `***`.
     pub fn url(&self) -> String {
         redact(&self.inner.url)

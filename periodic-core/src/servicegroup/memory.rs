@@ -7,10 +7,12 @@ use futures::future::{self, BoxFuture};
 use tokio::time::Instant;
 
 use super::config::{ServiceGroupConfig, WallClock};
+use super::memory_ledger::MemoryLedger;
 use super::record::{NewService, ServiceFilter, ServiceRecord};
 use super::records::ServiceRecords;
 use super::shared::{Fetched, OpenMode, new_uuid, topic_taken};
 use crate::error::Error;
+use crate::periodic::TaskLedger;
 
 /// Named stores (`memory://name`), shared by every handle in the process that opens the
 /// name while one of them is alive.
@@ -24,6 +26,7 @@ static NAMED: LazyLock<Mutex<HashMap<String, Weak<MemoryStore>>>> =
 pub(crate) struct MemoryStore {
     state: Mutex<State>,
     clock: WallClock,
+    ledger: Arc<MemoryLedger>,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +90,7 @@ impl MemoryStore {
                 rows: BTreeMap::new(),
             }),
             clock,
+            ledger: Arc::new(MemoryLedger::new()),
         }
     }
 
@@ -279,5 +283,9 @@ impl ServiceRecords for MemoryStore {
 
     fn on_tokio_clock(&self) -> bool {
         true
+    }
+
+    fn ledger(&self) -> Option<Arc<dyn TaskLedger>> {
+        Some(Arc::clone(&self.ledger) as Arc<dyn TaskLedger>)
     }
 }

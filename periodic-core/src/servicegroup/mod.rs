@@ -30,8 +30,14 @@
 //! A group is a [`ServiceRecords`] store (the services table: `memory://`, or SQLite,
 //! PostgreSQL, MySQL) and a [`Liveness`] driver (`db`, `mc`, `redis`, `zk`, `etcd`), each a small object-safe
 //! trait. `registry.rs` maps a URL scheme and a driver name to their implementations;
-//! [`ServiceGroup::with_backends`] takes implementations from outside the crate. The
-//! files import downwards only:
+//! [`ServiceGroup::with_backends`] takes implementations from outside the crate.
+//!
+//! A third capability, the runner's [`TaskLedger`](crate::TaskLedger) (fleet claims with
+//! fencing tokens, and every task's last run), is kept by the same stores
+//! ([`ServiceRecords::ledger`]: `memory_ledger.rs`, `sql/ledger.rs`) or by a store that
+//! keeps only a ledger (`redis_ledger.rs`, feature `redis`, in the registry's `LEDGERS`).
+//! The stores implement the runner's trait; the runner never imports them, the service
+//! hands its runner the group's ledger. The files import downwards only:
 //!
 //! ```text
 //! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached, redis, zookeeper, etcd (Liveness)
@@ -54,14 +60,16 @@ mod liveness;
 mod membership;
 mod memcached;
 mod memory;
+mod memory_ledger;
 mod record;
 mod records;
 mod redis;
+mod redis_ledger;
 mod registry;
 mod shared;
 mod sql;
 mod text;
-mod url;
+pub(crate) mod url;
 mod zookeeper;
 
 pub use config::{
@@ -71,6 +79,7 @@ pub use config::{
 pub use group::ServiceGroup;
 pub use liveness::{Liveness, OutageTexts};
 pub use membership::{Heartbeat, HeartbeatMode, HeartbeatStats, JoinOptions, Membership};
+pub use memory_ledger::MemoryLedger;
 pub use record::{DownReason, NewService, ServiceFilter, ServiceRecord, ServiceStatus};
 pub use records::ServiceRecords;
 pub use shared::Fetched;

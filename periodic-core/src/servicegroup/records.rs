@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use super::record::{NewService, ServiceFilter, ServiceRecord};
 use super::shared::Fetched;
 use crate::error::Error;
+use crate::periodic::TaskLedger;
 
 /// The services table of a service group: one row per service (host, binary, topic), the
 /// admin fields operators set, and the `db` driver's heartbeat columns.
@@ -87,5 +88,12 @@ pub trait ServiceRecords: fmt::Debug + Send + Sync + 'static {
     /// [`HeartbeatMode`](crate::HeartbeatMode) asks. `false` by default.
     fn on_tokio_clock(&self) -> bool {
         false
+    }
+
+    /// The task ledger kept in the same store (fleet claims and run records), if the store
+    /// keeps one: the SQL stores and `memory://` do. `None` by default: a fleet task then
+    /// cannot run on this store and the service says so at start.
+    fn ledger(&self) -> Option<Arc<dyn TaskLedger>> {
+        None
     }
 }

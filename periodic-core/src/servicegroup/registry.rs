@@ -25,6 +25,8 @@ use super::etcd;
 use super::memcached;
 #[cfg(feature = "redis")]
 use super::redis;
+#[cfg(feature = "redis")]
+use super::redis_ledger;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 use super::sql;
 #[cfg(feature = "zookeeper")]
@@ -68,6 +70,41 @@ const STORES: &[Backend<OpenRecords>] = &[
     Backend { names: &["mysql", "mariadb"], feature: Some("mysql"), open: built!("mysql", sql::open) },
     Backend { names: &["memory"], feature: None, open: Some(memory::open) },
 ];
+
+/// Opens a task ledger kept apart from any services table.
+pub(crate) type OpenLedger =
+    for<'a> fn(&'a str) -> BoxFuture<'a, Result<Arc<dyn crate::periodic::TaskLedger>, Error>>;
+
+/// The stores that keep only a task ledger (`fleet_store`), by URL scheme; every store of
+/// [`STORES`] keeps one too.
+#[rustfmt::skip]
+const LEDGERS: &[Backend<OpenLedger>] = &[
+    Backend { names: &["redis", "rediss"], feature: Some("redis"), open: built!("redis", redis_ledger::open) },
+];
+
+/// The opener of a ledger-only store for `url`'s scheme, or `None` when the scheme is not
+/// one (the caller then opens the services table's store and takes its ledger).
+///
+/// # Errors
+///
+/// [`ErrorKind::Invalid`] for a malformed URL; [`ErrorKind::Config`] for a scheme this
+/// build lacks the feature of.
+pub(crate) fn ledger_for(url: &str) -> Result<Option<OpenLedger>, Error> {
+    let scheme = scheme(url)?;
+    let Some(store) = LEDGERS.iter().find(|b| b.names.contains(&scheme.as_str())) else {
+        return Ok(None);
+    };
+    store.open.map(Some).ok_or_else(|| {
+        let (name, feature) = (store.names[0], store.feature.unwrap_or_default());
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "fleet store URL scheme `{name}` needs the `{feature}` feature of the \
+                 `periodic` crate, which this build does not have"
+            ),
+        )
+    })
+}
 
 /// The liveness drivers, by nova's `servicegroup_driver` names.
 #[rustfmt::skip]

@@ -131,6 +131,8 @@ macro_rules! decode {
     }};
 }
 
+mod ledger;
+
 /// Reads a time column of `Queries::by_id` and friends as epoch microseconds: SQLite and
 /// MySQL return the number, PostgreSQL its `timestamptz` (see `Dialect::epoch_us`).
 trait TimeColumns {
@@ -552,6 +554,14 @@ impl ServiceRecords for SqlStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.close_pool())
+    }
+
+    fn ledger(&self) -> Option<Arc<dyn crate::periodic::TaskLedger>> {
+        Some(Arc::new(ledger::SqlLedger {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            url: Arc::clone(&self.url),
+        }))
     }
 
     /// One lazy connection with the heartbeat's timeouts (PostgreSQL: a statement

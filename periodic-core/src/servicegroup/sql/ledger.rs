@@ -1,0 +1,444 @@
+//! The task ledger in the SQL store (`periodic_task_ledger`, created by the store's
+//! migrations): fleet claims judged by the database's clock, fencing tokens, leases, and
+//! the record of every task's last run.
+//!
+//! A claim of up to [`BATCH`] tasks is one transaction: the missing rows are created first
+//! (`INSERT ... ON CONFLICT DO NOTHING`, `INSERT IGNORE`, `INSERT OR IGNORE`, outside the
+//! transaction), then `BEGIN` (SQLite: `BEGIN IMMEDIATE`, the write lock up front), the
+//! database's clock, the rows locked in id order (`SELECT ... FOR UPDATE` on PostgreSQL
+//! and MySQL, which has no `RETURNING`), the winners updated by id, `COMMIT`. Locking in
+//! id order keeps two claimants of the same tasks from deadlocking.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::Row as _;
+
+use super::dialect::Dialect;
+use super::{Arg, Pool};
+use crate::error::{Error, ErrorKind};
+use crate::periodic::ledger::{ms, outcome_text, spacing_ms};
+use crate::periodic::{
+    Claim, ClaimRequest, Claimed, LedgerEntry, RunOutcome, RunReport, TaskLedger, TaskScope,
+};
+
+/// The most tasks one claim statement names.
+pub(crate) const BATCH: usize = 500;
+
+/// The task ledger of an SQL store (shares the store's pool).
+#[derive(Debug, Clone)]
+pub(crate) struct SqlLedger {
+    pub(crate) pool: Pool,
+    pub(crate) dialect: Dialect,
+    pub(crate) url: std::sync::Arc<str>,
+}
+
+/// A locked row of a claim: `(id, task, slot, token, holder, lease_until_ms)`.
+type Locked = (i64, String, Option<i64>, i64, Option<String>, Option<i64>);
+
+impl SqlLedger {
+    /// The database's clock in epoch milliseconds, as an SQL expression.
+    fn now_sql(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Dialect::Postgres => {
+                "CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)"
+            }
+            Dialect::MySql => {
+                "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 AS SIGNED)"
+            }
+        }
+    }
+
+    fn insert_missing(&self, rows: usize) -> String {
+        InsertText(self.dialect).insert_missing(rows)
+    }
+}
+
+/// The statement that creates missing rows, per dialect.
+struct InsertText(Dialect);
+
+impl InsertText {
+    fn insert_missing(&self, rows: usize) -> String {
+        let mut sql = match self.0 {
+            Dialect::Sqlite => "INSERT OR IGNORE INTO periodic_task_ledger (scope, task) VALUES ",
+            Dialect::Postgres => "INSERT INTO periodic_task_ledger (scope, task) VALUES ",
+            Dialect::MySql => "INSERT IGNORE INTO periodic_task_ledger (scope, task) VALUES ",
+        }
+        .to_owned();
+        for i in 0..rows {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(sql, "{sep}(${}, ${})", 2 * i + 1, 2 * i + 2);
+        }
+        if self.0 == Dialect::Postgres {
+            sql.push_str(" ON CONFLICT DO NOTHING");
+        }
+        self.0.params(&sql)
+    }
+}
+
+impl SqlLedger {
+    fn failed(&self, what: &str, e: sqlx::Error) -> Error {
+        Error::new(
+            ErrorKind::Store,
+            format!("task ledger in `{}`: {what} failed", self.url),
+        )
+        .with_source(e)
+    }
+
+    async fn store_now(&self) -> Result<i64, Error> {
+        let sql = format!("SELECT {}", self.now_sql());
+        let result: Result<i64, sqlx::Error> = on_pool!(&self.pool, |p| {
+            sqlx::query(&sql)
+                .fetch_one(p)
+                .await
+                .and_then(|row| row.try_get_unchecked(0))
+        });
+        result.map_err(|e| self.failed("reading the clock", e))
+    }
+
+    async fn ensure_rows(&self, scope: &str, tasks: &[&str]) -> Result<(), Error> {
+        let sql = self.insert_missing(tasks.len());
+        let args: Vec<Arg<'_>> = tasks
+            .iter()
+            .flat_map(|task| [Arg::Str(scope), Arg::Str(task)])
+            .collect();
+        let args = &args[..];
+        let result = on_pool!(&self.pool, |p| bound_query!(&sql, args)
+            .execute(p)
+            .await
+            .map(drop));
+        result.map_err(|e| self.failed("creating ledger rows", e))
+    }
+
+    async fn claim_batch(
+        &self,
+        request: &ClaimRequest<'_>,
+        tasks: &[&str],
+    ) -> Result<Vec<Claimed>, Error> {
+        let mut sorted: Vec<&str> = tasks.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let scope = request.scope.as_str();
+        self.ensure_rows(scope, &sorted).await?;
+        let placeholders = (0..sorted.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let lock = if self.dialect == Dialect::Sqlite {
+            ""
+        } else {
+            " FOR UPDATE"
+        };
+        let select = self.dialect.params(&format!(
+            "SELECT id, task, slot, token, holder, lease_until_ms FROM periodic_task_ledger \
+             WHERE scope = $1 AND task IN ({placeholders}) ORDER BY id{lock}"
+        ));
+        let now_sql = format!("SELECT {}", self.now_sql());
+        let begin = if self.dialect == Dialect::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        };
+        let mut select_args = vec![Arg::Str(scope)];
+        select_args.extend(sorted.iter().map(|t| Arg::Str(t)));
+        let select_args = &select_args[..];
+        let spacing = spacing_ms(request.spacing);
+        let lease = ms(request.lease);
+        let holder = request.holder;
+        let dialect = self.dialect;
+
+        // One transaction: the clock, the rows locked, the winners decided and updated.
+        let result: Result<(i64, i64, Vec<Locked>, Vec<i64>), sqlx::Error> =
+            on_pool!(&self.pool, |p| {
+                async {
+                    let mut tx = p.begin_with(begin).await?;
+                    let now: i64 = sqlx::query(&now_sql)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get_unchecked(0)?;
+                    let slot = now.div_euclid(spacing);
+                    let rows = bound_query!(&select, select_args)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let mut locked: Vec<Locked> = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        locked.push((
+                            row.try_get_unchecked(0)?,
+                            row.try_get_unchecked(1)?,
+                            row.try_get_unchecked(2)?,
+                            row.try_get_unchecked(3)?,
+                            row.try_get_unchecked(4)?,
+                            row.try_get_unchecked(5)?,
+                        ));
+                    }
+                    let winners: Vec<i64> = locked
+                        .iter()
+                        .filter(|(_, _, stored, _, held, until)| {
+                            stored.is_none_or(|s| s < slot)
+                                && (held.is_none() || until.is_none_or(|u| u < now))
+                        })
+                        .map(|row| row.0)
+                        .collect();
+                    if !winners.is_empty() {
+                        let ids = winners
+                            .iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let update = dialect.params(&format!(
+                            "UPDATE periodic_task_ledger SET slot = $1, spacing_ms = $2, \
+                             token = token + 1, holder = $3, lease_until_ms = $4, \
+                             started_ms = $5, updated_ms = $6 WHERE id IN ({ids})"
+                        ));
+                        let args = [
+                            Arg::I64(slot),
+                            Arg::I64(spacing),
+                            Arg::Str(holder),
+                            Arg::I64(now + lease),
+                            Arg::I64(now),
+                            Arg::I64(now),
+                        ];
+                        bound_query!(&update, &args[..]).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok((now, slot, locked, winners))
+                }
+                .await
+            });
+        let (now, slot, locked, winners) = result.map_err(|e| self.failed("claim", e))?;
+        self.answers(tasks, &locked, &winners, now, slot, lease)
+    }
+
+    /// The answer of each task of a claim, from its locked row.
+    fn answers(
+        &self,
+        tasks: &[&str],
+        locked: &[Locked],
+        winners: &[i64],
+        now: i64,
+        slot: i64,
+        lease: i64,
+    ) -> Result<Vec<Claimed>, Error> {
+        let by_task: HashMap<&str, &Locked> =
+            locked.iter().map(|row| (row.1.as_str(), row)).collect();
+        tasks
+            .iter()
+            .map(|task| {
+                let Some(&&(id, _, stored, token, ref held, until)) = by_task.get(task) else {
+                    return Err(Error::new(
+                        ErrorKind::Store,
+                        format!(
+                            "task ledger in `{}`: the row of `{task}` vanished",
+                            self.url
+                        ),
+                    ));
+                };
+                Ok(if winners.contains(&id) {
+                    let token = u64::try_from(token).unwrap_or(0) + 1;
+                    Claimed::Won(Claim::new(id, slot, token, now + lease, now))
+                } else if stored.is_some_and(|s| s >= slot) {
+                    Claimed::Taken {
+                        slot,
+                        store_now: now,
+                    }
+                } else {
+                    Claimed::Busy {
+                        holder: held.clone().unwrap_or_default(),
+                        lease_until: until.unwrap_or(now),
+                        store_now: now,
+                    }
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_all(&self, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>, Error> {
+        let mut out = Vec::with_capacity(request.tasks.len());
+        for chunk in request.tasks.chunks(BATCH) {
+            out.extend(self.claim_batch(request, chunk).await?);
+        }
+        Ok(out)
+    }
+
+    async fn execute(&self, what: &str, sql: &str, args: &[Arg<'_>]) -> Result<u64, Error> {
+        let sql = self.dialect.params(sql);
+        let result = on_pool!(&self.pool, |p| bound_query!(&sql, args)
+            .execute(p)
+            .await
+            .map(|done| done.rows_affected()));
+        result.map_err(|e| self.failed(what, e))
+    }
+
+    async fn renew_lease(
+        &self,
+        row: i64,
+        token: u64,
+        lease: Duration,
+    ) -> Result<Option<i64>, Error> {
+        let now = self.store_now().await?;
+        let until = now + ms(lease);
+        let token = i64::try_from(token).unwrap_or(i64::MAX);
+        let sql = "UPDATE periodic_task_ledger SET lease_until_ms = $1, updated_ms = $2 \
+                   WHERE id = $3 AND token = $4 AND holder IS NOT NULL AND lease_until_ms >= $5";
+        let args = [
+            Arg::I64(until),
+            Arg::I64(now),
+            Arg::I64(row),
+            Arg::I64(token),
+            Arg::I64(now),
+        ];
+        let n = self.execute("renewing a lease", sql, &args).await?;
+        Ok((n > 0).then_some(until))
+    }
+
+    async fn release_lease(&self, row: i64, token: u64) -> Result<bool, Error> {
+        let now = self.store_now().await?;
+        let token = i64::try_from(token).unwrap_or(i64::MAX);
+        let sql = "UPDATE periodic_task_ledger SET holder = NULL, lease_until_ms = NULL, \
+                   updated_ms = $1 WHERE id = $2 AND token = $3";
+        let args = [Arg::I64(now), Arg::I64(row), Arg::I64(token)];
+        Ok(self.execute("releasing a lease", sql, &args).await? > 0)
+    }
+
+    async fn record_run(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        report: &RunReport,
+    ) -> Result<(), Error> {
+        self.ensure_rows(scope.as_str(), &[task]).await?;
+        let now = self.store_now().await?;
+        let finished = now - ms(report.age);
+        let failed = i64::from(report.outcome != RunOutcome::Succeeded);
+        let sql = "UPDATE periodic_task_ledger SET started_ms = $1, finished_ms = $2, \
+                   outcome = $3, duration_ms = $4, lateness_ms = $5, runs = runs + 1, \
+                   failures = failures + $6, updated_ms = $7 WHERE scope = $8 AND task = $9";
+        let args = [
+            Arg::I64(finished - ms(report.duration)),
+            Arg::I64(finished),
+            Arg::Str(outcome_text(report.outcome)),
+            Arg::I64(ms(report.duration)),
+            Arg::I64(ms(report.lateness)),
+            Arg::I64(failed),
+            Arg::I64(now),
+            Arg::Str(scope.as_str()),
+            Arg::Str(task),
+        ];
+        self.execute("recording a run", sql, &args).await.map(drop)
+    }
+
+    async fn read_entries(&self, scope: Option<&TaskScope>) -> Result<Vec<LedgerEntry>, Error> {
+        let mut sql = format!(
+            "SELECT id, scope, task, spacing_ms, slot, token, holder, lease_until_ms, \
+             started_ms, finished_ms, outcome, duration_ms, runs, failures, {} \
+             FROM periodic_task_ledger",
+            self.now_sql()
+        );
+        let mut args = Vec::new();
+        if let Some(scope) = scope {
+            sql.push_str(" WHERE scope = $1");
+            args.push(Arg::Str(scope.as_str()));
+        }
+        sql.push_str(" ORDER BY scope, task");
+        let sql = self.dialect.params(&sql);
+        let args = &args[..];
+        let result: Result<Vec<LedgerEntry>, sqlx::Error> = on_pool!(&self.pool, |p| {
+            async {
+                let rows = bound_query!(&sql, args).fetch_all(p).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let millis = |v: Option<i64>| {
+                        v.map(|v| Duration::from_millis(u64::try_from(v).unwrap_or(0)))
+                    };
+                    let count = |v: i64| u64::try_from(v).unwrap_or(0);
+                    out.push(LedgerEntry {
+                        row: row.try_get_unchecked(0)?,
+                        scope: TaskScope::from_stored(row.try_get_unchecked::<String, _>(1)?),
+                        task: row.try_get_unchecked(2)?,
+                        spacing: millis(row.try_get_unchecked(3)?),
+                        slot: row.try_get_unchecked(4)?,
+                        token: count(row.try_get_unchecked(5)?),
+                        holder: row.try_get_unchecked(6)?,
+                        lease_until: row.try_get_unchecked(7)?,
+                        started: row.try_get_unchecked(8)?,
+                        finished: row.try_get_unchecked(9)?,
+                        outcome: row.try_get_unchecked(10)?,
+                        duration: millis(row.try_get_unchecked(11)?),
+                        runs: count(row.try_get_unchecked(12)?),
+                        failures: count(row.try_get_unchecked(13)?),
+                        read_at: row.try_get_unchecked(14)?,
+                    });
+                }
+                Ok(out)
+            }
+            .await
+        });
+        result.map_err(|e| self.failed("reading the ledger", e))
+    }
+}
+
+impl TaskLedger for SqlLedger {
+    fn now(&self) -> BoxFuture<'_, Result<i64, Error>> {
+        Box::pin(self.store_now())
+    }
+
+    fn claim<'a>(
+        &'a self,
+        request: &'a ClaimRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Claimed>, Error>> {
+        Box::pin(self.claim_all(request))
+    }
+
+    fn renew(
+        &self,
+        row: i64,
+        token: u64,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Option<i64>, Error>> {
+        Box::pin(self.renew_lease(row, token, lease))
+    }
+
+    fn release(&self, row: i64, token: u64) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(self.release_lease(row, token))
+    }
+
+    fn record<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        report: &'a RunReport,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.record_run(scope, task, report))
+    }
+
+    fn entries<'a>(
+        &'a self,
+        scope: Option<&'a TaskScope>,
+    ) -> BoxFuture<'a, Result<Vec<LedgerEntry>, Error>> {
+        Box::pin(self.read_entries(scope))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_insert_names_every_row() {
+        let ledger_sql = |dialect| {
+            let pool_less = InsertText(dialect);
+            pool_less.insert_missing(2)
+        };
+        assert_eq!(
+            ledger_sql(Dialect::Postgres),
+            "INSERT INTO periodic_task_ledger (scope, task) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            ledger_sql(Dialect::MySql),
+            "INSERT IGNORE INTO periodic_task_ledger (scope, task) VALUES (?, ?), (?, ?)"
+        );
+    }
+}

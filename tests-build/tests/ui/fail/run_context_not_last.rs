@@ -1,0 +1,11 @@
+use periodic::{RunContext, periodic_tasks};
+
+struct Manager;
+
+#[periodic_tasks]
+impl Manager {
+    #[periodic_task(spacing = 600, fleet)]
+    async fn clean_up(&self, _run: &RunContext, _ctx: &String) {}
+}
+
+fn main() {}
