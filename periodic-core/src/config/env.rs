@@ -149,8 +149,8 @@ mod tests {
             "environment variable PERIODIC_SERVICE_DOWN_TIME=`-3`: expected a number of seconds, 0 or more, got -3"
         );
         assert_eq!(
-            e("PERIODIC_SERVICEGROUP_DRIVER", "zk"),
-            "environment variable PERIODIC_SERVICEGROUP_DRIVER=`zk`: unknown servicegroup driver `zk`; expected `db` or `mc`"
+            e("PERIODIC_SERVICEGROUP_DRIVER", "zookeeper"),
+            "environment variable PERIODIC_SERVICEGROUP_DRIVER=`zookeeper`: unknown servicegroup driver `zookeeper`; expected `db`, `mc`, `redis`, `zk` or `etcd`"
         );
         assert_eq!(
             e("PERIODIC_API_BIND", "localhost"),

@@ -557,9 +557,9 @@ auth_token = "t"
              invalid type: string \"yes\", expected a boolean"
         );
         assert_eq!(
-            err("[DEFAULT]\nservicegroup_driver = \"zk\"\n"),
+            err("[DEFAULT]\nservicegroup_driver = \"zookeeper\"\n"),
             "periodic.toml: wrong value for `servicegroup_driver` in [DEFAULT] (line 2, column 23): \
-             unknown servicegroup driver `zk`; expected `db` or `mc`"
+             unknown servicegroup driver `zookeeper`; expected `db`, `mc`, `redis`, `zk` or `etcd`"
         );
         assert_eq!(
             err("[database]\nconnection = \"\"\n"),
