@@ -221,7 +221,7 @@ pub async fn kill_sessions(kind: Kind, url: &str) {
                 let _ = sqlx::raw_sql(&format!("KILL {id}")).execute(&mut c).await;
             }
         }
-        Kind::Memcached => {}
+        Kind::Memcached | Kind::Redis | Kind::ZooKeeper | Kind::Etcd => {}
     }
 }
 
