@@ -857,6 +857,50 @@ fn configuration_errors_name_the_file_and_the_key() {
     );
 }
 
+/// An operator who may only read the database file and its directory lists the services
+/// (before: "attempt to write a readonly database"); a write says that it cannot write.
+/// Run as `nobody` when the tests run as root, whom file modes do not stop.
+#[cfg(unix)]
+#[test]
+fn a_read_only_database_can_be_listed() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::os::unix::process::CommandExt as _;
+    let db = prepare();
+    let dir = db.path.parent().unwrap().to_owned();
+    // The test's own directory: owned by root when the test runs as root.
+    let root = std::fs::metadata(&dir).unwrap().uid() == 0;
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(&db.path, 0o444);
+    mode(&dir, 0o555);
+    let as_reader = |args: &[&str]| {
+        let mut cmd = periodic();
+        cmd.args(args);
+        if root {
+            cmd.uid(65534).gid(65534);
+        }
+        cmd.output().unwrap()
+    };
+    let out = as_reader(&["service", "list", "--db", &db.url]);
+    let listed = (stdout(&out), stderr(&out));
+    let out_json = as_reader(&["service", "list", "--db", &db.url, "--format", "json"]);
+    let disable = as_reader(&["service", "disable", "--db", &db.url, "--id", "1"]);
+    mode(&dir, 0o755);
+    mode(&db.path, 0o644);
+    assert!(out.status.success(), "{listed:?}");
+    assert_eq!(listed, (TABLE.to_owned(), String::new()));
+    assert!(out_json.status.success(), "{out_json:?}");
+    assert_eq!(disable.status.code(), Some(1), "{disable:?}");
+    let err = stderr(&disable);
+    assert!(err.contains("readonly database"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing written next to it"
+    );
+}
+
 #[test]
 fn listing_writes_nothing() {
     let db = prepare();

@@ -39,9 +39,43 @@ pub(crate) fn open<'a>(
 ) -> BoxFuture<'a, Result<Arc<dyn ServiceRecords>, Error>> {
     Box::pin(async move {
         let target = SqlUrl::parse(url)?;
-        let store = SqlStore::open(target, config, mode, false).await?;
+        let store = match SqlStore::open(target.clone(), config, mode, Access::ReadWrite).await {
+            // An operator who may only read the file (or its directory): open it read-only,
+            // so that listing works; a write then fails with SQLite's "attempt to write a
+            // readonly database". Immutable when SQLite cannot even make the WAL's shared
+            // memory file next to it (a read-only directory and no service running).
+            Err(e) if mode == OpenMode::Existing && target.is_sqlite() && read_only(&e) => {
+                match SqlStore::open(target.clone(), config, mode, Access::ReadOnly).await {
+                    Ok(store) => store,
+                    Err(_) => SqlStore::open(target, config, mode, Access::Immutable)
+                        .await
+                        .map_err(|_| e)?,
+                }
+            }
+            result => result?,
+        };
         Ok(Arc::new(store) as Arc<dyn ServiceRecords>)
     })
+}
+
+/// How a store is connected to: for a service and admin commands, for the heartbeat, or
+/// read-only for an operator who may only read an SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The handle's pool, checked (migrated or its table looked for).
+    ReadWrite,
+    /// The heartbeat's own lazy connection, no checks.
+    Heartbeat,
+    /// SQLite, read-only (`mode=ro`), with no journal-mode change.
+    ReadOnly,
+    /// SQLite, read-only and `immutable=1`: nothing written, not even the WAL's index.
+    Immutable,
+}
+
+/// Whether opening failed because SQLite could not write the file or next to it.
+fn read_only(e: &Error) -> bool {
+    let report = e.report();
+    report.contains("readonly database") || report.contains("unable to open database file")
 }
 
 /// A pool of one of the built-in dialects.
@@ -175,14 +209,14 @@ struct SqlStore {
 }
 
 impl SqlStore {
-    /// Connects to the store at `target`. `for_heartbeat`: one lazy connection with the
-    /// heartbeat's timeouts, no checks.
+    /// Connects to the store at `target` (see [`Access`]).
     async fn open(
         target: SqlUrl,
         config: &ServiceGroupConfig,
         mode: OpenMode,
-        for_heartbeat: bool,
+        access: Access,
     ) -> Result<SqlStore, Error> {
+        let for_heartbeat = access == Access::Heartbeat;
         let (pool, dialect, shown) = match &target {
             #[cfg(feature = "sqlite")]
             SqlUrl::Sqlite { path } => {
@@ -204,10 +238,15 @@ impl SqlStore {
                 };
                 let options = SqliteConnectOptions::new()
                     .filename(path)
-                    .create_if_missing(mode == OpenMode::Create)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(busy);
+                let options = match access {
+                    Access::ReadWrite | Access::Heartbeat => options
+                        .create_if_missing(mode == OpenMode::Create)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal),
+                    Access::ReadOnly => options.read_only(true),
+                    Access::Immutable => options.read_only(true).immutable(true),
+                };
                 let pool = make_pool(options, config, for_heartbeat, &shown, None).await?;
                 (Pool::Sqlite(pool), Dialect::Sqlite, shown)
             }
@@ -571,8 +610,13 @@ impl ServiceRecords for SqlStore {
     /// timeout and asynchronous commits), opened on the awaiting runtime.
     fn reconnect(self: Arc<Self>) -> BoxFuture<'static, Result<Arc<dyn ServiceRecords>, Error>> {
         Box::pin(async move {
-            let store =
-                SqlStore::open(self.target.clone(), &self.config, OpenMode::Existing, true).await?;
+            let store = SqlStore::open(
+                self.target.clone(),
+                &self.config,
+                OpenMode::Existing,
+                Access::Heartbeat,
+            )
+            .await?;
             Ok(Arc::new(store) as Arc<dyn ServiceRecords>)
         })
     }
