@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -79,8 +79,7 @@ pub(super) async fn wrong_server(
     #[cfg(feature = "postgres")]
     if target.expect == Expect::Postgres {
         // SSLRequest: length 8, code 80877103.
-        stream
-            .write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        tokio::io::AsyncWriteExt::write_all(&mut stream, &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
             .await
             .ok()?;
     }
