@@ -665,6 +665,78 @@ fn bad_database_urls_are_one_line() {
     assert!(err.contains("has no services table"), "{err}");
 }
 
+/// A server that is not the database the URL names: one line saying what answered, at
+/// once when it answered something else, within the connect timeout when it stayed silent
+/// (before: a 10 s wait and "connect timeout 5.0 s" with no cause).
+///
+/// ```text
+/// garbage server  accept -> "garbage\r\n", then reads and ignores
+/// PostgreSQL URL  SSLRequest -> "g..."     : not `S`/`N`  -> exit 1 at once
+/// MySQL URL       greeting "garbage\r\n"  : not protocol 10 -> exit 1 at once
+/// Redis (6379)    SSLRequest -> (silence)                -> exit 1 at the 5 s timeout
+/// ```
+#[test]
+fn a_server_of_another_kind_is_named() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let _ = stream.write_all(b"garbage\r\n");
+                let mut buf = [0_u8; 256];
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    for (url, what) in [
+        (
+            format!("postgres://u:secret@127.0.0.1:{port}/x"),
+            "PostgreSQL",
+        ),
+        (
+            format!("mysql://u:secret@127.0.0.1:{port}/x"),
+            "MySQL/MariaDB",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let err = fails(&["service", "list", "--db", &url]);
+        let shown = url.replace("secret", "***");
+        assert_eq!(
+            err,
+            format!(
+                "periodic service list: cannot connect to the servicegroup store `{shown}`: \
+                 127.0.0.1:{port} answered, but not as a {what} server (it sent \"garbage\\r\\n\")"
+            )
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{url}: {:?}",
+            started.elapsed()
+        );
+    }
+    // The real Redis, when this machine runs one: it waits silently for a line end.
+    if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() {
+        let started = std::time::Instant::now();
+        let err = fails(&["service", "list", "--db", "postgres://u@127.0.0.1:6379/x"]);
+        // (Within the 5 s connect timeout, or a second after the pool gave up early.)
+        assert!(
+            err.starts_with(
+                "periodic service list: cannot connect to the servicegroup store \
+                 `postgres://u@127.0.0.1:6379/x`: 127.0.0.1:6379 accepted the connection but \
+                 did not answer as a PostgreSQL server within "
+            ),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(7),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
 #[test]
 fn configuration_file_then_environment_then_flags() {
     let db = prepare();
@@ -782,6 +854,50 @@ fn configuration_errors_name_the_file_and_the_key() {
     assert_eq!(
         stderr(&out),
         "periodic service list: environment variable PERIODIC_SERVICE_DOWN_TIME=`soon`: expected a number of seconds, 0 or more\n"
+    );
+}
+
+/// An operator who may only read the database file and its directory lists the services
+/// (before: "attempt to write a readonly database"); a write says that it cannot write.
+/// Run as `nobody` when the tests run as root, whom file modes do not stop.
+#[cfg(unix)]
+#[test]
+fn a_read_only_database_can_be_listed() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::os::unix::process::CommandExt as _;
+    let db = prepare();
+    let dir = db.path.parent().unwrap().to_owned();
+    // The test's own directory: owned by root when the test runs as root.
+    let root = std::fs::metadata(&dir).unwrap().uid() == 0;
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(&db.path, 0o444);
+    mode(&dir, 0o555);
+    let as_reader = |args: &[&str]| {
+        let mut cmd = periodic();
+        cmd.args(args);
+        if root {
+            cmd.uid(65534).gid(65534);
+        }
+        cmd.output().unwrap()
+    };
+    let out = as_reader(&["service", "list", "--db", &db.url]);
+    let listed = (stdout(&out), stderr(&out));
+    let out_json = as_reader(&["service", "list", "--db", &db.url, "--format", "json"]);
+    let disable = as_reader(&["service", "disable", "--db", &db.url, "--id", "1"]);
+    mode(&dir, 0o755);
+    mode(&db.path, 0o644);
+    assert!(out.status.success(), "{listed:?}");
+    assert_eq!(listed, (TABLE.to_owned(), String::new()));
+    assert!(out_json.status.success(), "{out_json:?}");
+    assert_eq!(disable.status.code(), Some(1), "{disable:?}");
+    let err = stderr(&disable);
+    assert!(err.contains("readonly database"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing written next to it"
     );
 }
 

@@ -169,6 +169,41 @@ impl ScratchDb {
         })
     }
 
+    /// A login that may only read the scratch database's tables, as a read-only operator
+    /// has (created now, dropped with the database): its URL. Call it after the tables
+    /// exist.
+    pub async fn read_only_user(&self) -> String {
+        let user = format!("{}_ro", self.name);
+        match self.kind {
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                let stmt = format!(
+                    "CREATE ROLE {user} LOGIN PASSWORD 'ro'; \
+                     GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}"
+                );
+                sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                let stmt = format!(
+                    "CREATE USER '{user}'@'%' IDENTIFIED BY 'ro'; \
+                     GRANT SELECT ON {}.* TO '{user}'@'%'",
+                    self.name
+                );
+                sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
+            }
+            Kind::Memcached | Kind::Redis | Kind::ZooKeeper | Kind::Etcd => {
+                unreachable!("{:?} has no databases", self.kind)
+            }
+        }
+        let (scheme, rest) = self.url.split_once("://").unwrap();
+        let authority = rest.split('/').next().unwrap();
+        let host = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        format!("{scheme}://{user}:ro@{host}/{}", self.name)
+    }
+
     /// Drops the database.
     pub async fn drop_db(self) {
         drop_database(self.kind, &self.admin_url, &self.name).await;
@@ -179,13 +214,20 @@ async fn drop_database(kind: Kind, admin_url: &str, name: &str) {
     match kind {
         Kind::Postgres => {
             let mut c = sqlx::PgConnection::connect(admin_url).await.unwrap();
+            // Two statements: DROP DATABASE cannot run in the implicit transaction of one.
             let stmt = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
             sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
+            // Best effort: two tests may drop a stale one at once.
+            let stmt = format!("DROP ROLE IF EXISTS {name}_ro");
+            let _ = sqlx::raw_sql(&stmt).execute(&mut c).await;
         }
         Kind::MySql => {
             let mut c = sqlx::MySqlConnection::connect(admin_url).await.unwrap();
             let stmt = format!("DROP DATABASE IF EXISTS {name}");
             sqlx::raw_sql(&stmt).execute(&mut c).await.unwrap();
+            // Best effort: two tests may drop a stale one at once.
+            let stmt = format!("DROP USER IF EXISTS '{name}_ro'@'%'");
+            let _ = sqlx::raw_sql(&stmt).execute(&mut c).await;
         }
         Kind::Memcached | Kind::Redis | Kind::ZooKeeper | Kind::Etcd => {}
     }

@@ -151,6 +151,36 @@ macro_rules! sql_store_suite {
             });
         }
 
+        /// A read-only operator (a role with `SELECT` only) lists the services; opening
+        /// writes nothing. A write is refused by the server, as a store error.
+        #[tokio::test]
+        async fn a_read_only_role_can_list() {
+            let Some(scratch) = ScratchDb::create(KIND).await else {
+                return;
+            };
+            let group = ServiceGroup::open(&scratch.url, db()).await.unwrap();
+            let svc = group
+                .get_or_create(&NewService::new("ro-1", "periodic-compute", "compute"))
+                .await
+                .unwrap();
+            group.report_state(&svc).await.unwrap();
+            let reader_url = scratch.read_only_user().await;
+            let reader = ServiceGroup::open_existing(&reader_url, db())
+                .await
+                .unwrap();
+            let listed = reader
+                .list(&periodic::ServiceFilter::default())
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), 1);
+            assert!(listed[0].is_up());
+            let err = reader.disable(svc.id, Some("no")).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Store, "{err}");
+            reader.close().await;
+            group.close().await;
+            scratch.drop_db().await;
+        }
+
         #[tokio::test]
         async fn ledger_claims() {
             on_scratch!(|url| scenarios::ledger_claims(url, &db()).await);

@@ -1,6 +1,15 @@
 //! Services: a manager's periodic tasks on a timer, a heartbeat in a service group, hooks,
 //! graceful shutdown on SIGTERM/SIGINT (oslo.service's `Service` and nova's
 //! `service.Service`).
+//!
+//! Signals, once [`RunningService::run_until_signal`] runs (none of them ends the
+//! process with its record `up`):
+//!
+//! | signal | effect |
+//! |--------|--------|
+//! | SIGTERM, SIGINT, SIGQUIT | graceful stop; a second one ends the stop at once |
+//! | SIGHUP | ignored with a warning: no live reload yet, restart to apply a new configuration |
+//! | SIGUSR1 | a state dump in the log: heartbeat counters, one line per periodic task |
 
 mod builder;
 mod instance;

@@ -272,7 +272,7 @@ impl<M: Manager> RunningService<M> {
         Ok(outcome)
     }
 
-    /// Runs until SIGTERM or SIGINT (Ctrl-C), then stops gracefully (see
+    /// Runs until SIGTERM, SIGINT (Ctrl-C) or SIGQUIT, then stops gracefully (see
     /// [`stop`](Self::stop)); a second signal during the stop ends it at once with
     /// [`Stopped::Interrupted`], whatever part of the stop is under way (requests in
     /// flight, running tasks, a store that does not answer while the service leaves
@@ -284,6 +284,23 @@ impl<M: Manager> RunningService<M> {
     ///   |── stopping ──|──────────────|
     ///                   ≤ 50 ms leave, then return (before: up to 5 s more)
     /// ```
+    ///
+    /// The other signals an operator sends never end the service with its record `up`:
+    ///
+    /// | signal  | what the service does |
+    /// |---------|-----------------------|
+    /// | SIGTERM, SIGINT, SIGQUIT | graceful stop as above (the record shows `stopped`) |
+    /// | SIGHUP  | logs `Caught SIGHUP: reload not supported, ignoring` and keeps running |
+    /// | SIGUSR1 | logs a state dump: the heartbeat's counters, one line per periodic task |
+    ///
+    /// # Differences from oslo.service
+    ///
+    /// oslo.service reloads its mutable options on SIGHUP; this port does not reload yet
+    /// and ignores SIGHUP rather than dying of it (restart the service to apply a changed
+    /// configuration). oslo leaves SIGQUIT and SIGUSR1 at their default (the process dies
+    /// at once, or dumps core, and its record stays `up` for `service_down_time`); here
+    /// SIGQUIT stops gracefully and SIGUSR1 logs the state, as oslo's Guru Meditation
+    /// Report does on SIGUSR2.
     ///
     /// # Errors
     ///
@@ -299,14 +316,71 @@ impl<M: Manager> RunningService<M> {
             binary = %self.record.binary,
             "Running until SIGTERM or SIGINT"
         );
-        let name = signals.next().await;
+        let name = loop {
+            match signals.next().await {
+                Asked::Stop(name) => break name,
+                Asked::Reload => reload_ignored(),
+                Asked::Dump => self.dump_state(),
+            }
+        };
         tracing::info!(signal = name, "Caught {name}, exiting");
         self.stop_until(async move {
-            let again = signals.next().await;
+            let again = loop {
+                match signals.next().await {
+                    Asked::Stop(name) => break name,
+                    Asked::Reload => reload_ignored(),
+                    Asked::Dump => tracing::info!(signal = "SIGUSR1", "Caught SIGUSR1: stopping"),
+                }
+            };
             tracing::warn!(signal = again, "Caught {again} again, exiting at once");
         })
         .await
     }
+
+    /// SIGUSR1: the heartbeat's counters and each periodic task's state, in the log.
+    fn dump_state(&self) {
+        let stats = self.heartbeat_stats();
+        tracing::info!(
+            signal = "SIGUSR1",
+            host = %self.record.host,
+            binary = %self.record.binary,
+            reports_ok = stats.reports_ok,
+            reports_failed = stats.reports_failed,
+            reports_skipped = stats.reports_skipped,
+            connected = stats.connected,
+            periodic_running = self.periodic_tasks_running(),
+            "State dump: service {} on {}",
+            self.record.binary,
+            self.record.host
+        );
+        for task in self.runner.tasks() {
+            tracing::info!(
+                signal = "SIGUSR1",
+                task = %task.name,
+                spacing = ?task.spacing,
+                enabled = task.enabled,
+                runnable = task.runnable,
+                running = task.running,
+                runs = task.runs,
+                failures = task.failures,
+                last_duration = ?task.last_duration,
+                next_due_in = ?task
+                    .next_due
+                    .map(|due| due.saturating_duration_since(tokio::time::Instant::now())),
+                "State dump: task {}",
+                task.name
+            );
+        }
+    }
+}
+
+/// SIGHUP: no live reload yet; never die of it.
+fn reload_ignored() {
+    tracing::warn!(
+        signal = "SIGHUP",
+        "Caught SIGHUP: reload not supported, ignoring (restart the service to apply a \
+         changed configuration)"
+    );
 }
 
 /// How long an interrupted stop waits for the store to mark the service stopped: short
@@ -408,12 +482,30 @@ async fn leave_at_once(record: &ServiceRecord, group: &ServiceGroup, live: &Live
     }
 }
 
-/// SIGTERM and SIGINT.
+/// What a signal asks of a running service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// SIGTERM, SIGINT, SIGQUIT: stop (gracefully the first time).
+    Stop(&'static str),
+    /// SIGHUP.
+    Reload,
+    /// SIGUSR1.
+    Dump,
+}
+
+/// SIGTERM, SIGINT, SIGQUIT, SIGHUP and SIGUSR1: once installed, none of them ends the
+/// process by its default action.
 struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    quit: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    usr1: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -427,6 +519,9 @@ impl Signals {
             Ok(Signals {
                 term: signal(SignalKind::terminate()).map_err(io)?,
                 int: signal(SignalKind::interrupt()).map_err(io)?,
+                quit: signal(SignalKind::quit()).map_err(io)?,
+                hup: signal(SignalKind::hangup()).map_err(io)?,
+                usr1: signal(SignalKind::user_defined1()).map_err(io)?,
             })
         }
         #[cfg(not(unix))]
@@ -435,18 +530,21 @@ impl Signals {
         }
     }
 
-    async fn next(&mut self) -> &'static str {
+    async fn next(&mut self) -> Asked {
         #[cfg(unix)]
         {
             tokio::select! {
-                _ = self.term.recv() => "SIGTERM",
-                _ = self.int.recv() => "SIGINT",
+                _ = self.term.recv() => Asked::Stop("SIGTERM"),
+                _ = self.int.recv() => Asked::Stop("SIGINT"),
+                _ = self.quit.recv() => Asked::Stop("SIGQUIT"),
+                _ = self.hup.recv() => Asked::Reload,
+                _ = self.usr1.recv() => Asked::Dump,
             }
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
-            "Ctrl-C"
+            Asked::Stop("Ctrl-C")
         }
     }
 }

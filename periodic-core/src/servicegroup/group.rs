@@ -192,6 +192,12 @@ impl ServiceGroup {
     /// error (`database file ... does not exist`), never an empty database made by
     /// accident.
     ///
+    /// An SQLite file that this process may only read (its mode, or its directory's) is
+    /// opened read-only, so that an operator without write access can still list: reads
+    /// work, and a write fails with SQLite's "attempt to write a readonly database". On
+    /// PostgreSQL and MySQL/MariaDB, opening only reads (the services table is looked
+    /// for), so a role with nothing but `SELECT` on it can list too.
+    ///
     /// # Errors
     ///
     /// As [`open`](Self::open), plus [`ErrorKind::NotFound`] when the SQLite file does not

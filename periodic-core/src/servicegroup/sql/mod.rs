@@ -10,6 +10,7 @@
 
 mod dialect;
 mod lost;
+mod probe;
 mod url;
 
 use std::fmt::Write as _;
@@ -38,9 +39,43 @@ pub(crate) fn open<'a>(
 ) -> BoxFuture<'a, Result<Arc<dyn ServiceRecords>, Error>> {
     Box::pin(async move {
         let target = SqlUrl::parse(url)?;
-        let store = SqlStore::open(target, config, mode, false).await?;
+        let store = match SqlStore::open(target.clone(), config, mode, Access::ReadWrite).await {
+            // An operator who may only read the file (or its directory): open it read-only,
+            // so that listing works; a write then fails with SQLite's "attempt to write a
+            // readonly database". Immutable when SQLite cannot even make the WAL's shared
+            // memory file next to it (a read-only directory and no service running).
+            Err(e) if mode == OpenMode::Existing && target.is_sqlite() && read_only(&e) => {
+                match SqlStore::open(target.clone(), config, mode, Access::ReadOnly).await {
+                    Ok(store) => store,
+                    Err(_) => SqlStore::open(target, config, mode, Access::Immutable)
+                        .await
+                        .map_err(|_| e)?,
+                }
+            }
+            result => result?,
+        };
         Ok(Arc::new(store) as Arc<dyn ServiceRecords>)
     })
+}
+
+/// How a store is connected to: for a service and admin commands, for the heartbeat, or
+/// read-only for an operator who may only read an SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The handle's pool, checked (migrated or its table looked for).
+    ReadWrite,
+    /// The heartbeat's own lazy connection, no checks.
+    Heartbeat,
+    /// SQLite, read-only (`mode=ro`), with no journal-mode change.
+    ReadOnly,
+    /// SQLite, read-only and `immutable=1`: nothing written, not even the WAL's index.
+    Immutable,
+}
+
+/// Whether opening failed because SQLite could not write the file or next to it.
+fn read_only(e: &Error) -> bool {
+    let report = e.report();
+    report.contains("readonly database") || report.contains("unable to open database file")
 }
 
 /// A pool of one of the built-in dialects.
@@ -176,14 +211,14 @@ struct SqlStore {
 }
 
 impl SqlStore {
-    /// Connects to the store at `target`. `for_heartbeat`: one lazy connection with the
-    /// heartbeat's timeouts, no checks.
+    /// Connects to the store at `target` (see [`Access`]).
     async fn open(
         target: SqlUrl,
         config: &ServiceGroupConfig,
         mode: OpenMode,
-        for_heartbeat: bool,
+        access: Access,
     ) -> Result<SqlStore, Error> {
+        let for_heartbeat = access == Access::Heartbeat;
         let (pool, dialect, shown) = match &target {
             #[cfg(feature = "sqlite")]
             SqlUrl::Sqlite { path } => {
@@ -205,11 +240,16 @@ impl SqlStore {
                 };
                 let options = SqliteConnectOptions::new()
                     .filename(path)
-                    .create_if_missing(mode == OpenMode::Create)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(busy);
-                let pool = make_pool(options, config, for_heartbeat, &shown).await?;
+                let options = match access {
+                    Access::ReadWrite | Access::Heartbeat => options
+                        .create_if_missing(mode == OpenMode::Create)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal),
+                    Access::ReadOnly => options.read_only(true),
+                    Access::Immutable => options.read_only(true).immutable(true),
+                };
+                let pool = make_pool(options, config, for_heartbeat, &shown, None).await?;
                 (Pool::Sqlite(pool), Dialect::Sqlite, shown)
             }
             #[cfg(feature = "postgres")]
@@ -230,7 +270,13 @@ impl SqlStore {
                         ("synchronous_commit", "off"),
                     ]);
                 }
-                let pool = make_pool(options, config, for_heartbeat, &shown).await?;
+                let probe = probe::Target::tcp(
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_socket().is_some(),
+                    probe::Expect::Postgres,
+                );
+                let pool = make_pool(options, config, for_heartbeat, &shown, probe).await?;
                 (Pool::Postgres(pool), Dialect::Postgres, shown)
             }
             #[cfg(feature = "mysql")]
@@ -239,7 +285,13 @@ impl SqlStore {
                 let shown = super::url::redact(url);
                 let options = sqlx::mysql::MySqlConnectOptions::from_str(url)
                     .map_err(|e| malformed(&shown, e))?;
-                let pool = make_pool(options, config, for_heartbeat, &shown).await?;
+                let probe = probe::Target::tcp(
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_socket().is_some(),
+                    probe::Expect::MySql,
+                );
+                let pool = make_pool(options, config, for_heartbeat, &shown, probe).await?;
                 (Pool::MySql(pool), Dialect::MySql, shown)
             }
             #[allow(unreachable_patterns)] // every dialect built
@@ -568,8 +620,13 @@ impl ServiceRecords for SqlStore {
     /// timeout and asynchronous commits), opened on the awaiting runtime.
     fn reconnect(self: Arc<Self>) -> BoxFuture<'static, Result<Arc<dyn ServiceRecords>, Error>> {
         Box::pin(async move {
-            let store =
-                SqlStore::open(self.target.clone(), &self.config, OpenMode::Existing, true).await?;
+            let store = SqlStore::open(
+                self.target.clone(),
+                &self.config,
+                OpenMode::Existing,
+                Access::Heartbeat,
+            )
+            .await?;
             Ok(Arc::new(store) as Arc<dyn ServiceRecords>)
         })
     }
@@ -592,6 +649,7 @@ async fn make_pool<DB: sqlx::Database>(
     config: &ServiceGroupConfig,
     for_heartbeat: bool,
     shown: &str,
+    probe: Option<Probe>,
 ) -> Result<sqlx::Pool<DB>, Error> {
     if for_heartbeat {
         Ok(sqlx::pool::PoolOptions::new()
@@ -604,19 +662,50 @@ async fn make_pool<DB: sqlx::Database>(
             .test_before_acquire(false)
             .max_connections(config.max_connections)
             .acquire_timeout(config.connect_timeout);
-        connect::<DB>(pool, options, config.connect_timeout, shown).await
+        connect::<DB>(pool, options, config.connect_timeout, shown, probe).await
     }
+}
+
+/// Where [`connect`] looks when the server does not answer as the URL's database would.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+type Probe = probe::Target;
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+type Probe = std::convert::Infallible;
+
+/// How long a connection may take before [`connect`] starts to probe the server: a local
+/// server has answered long before, so a healthy open does not pay for the probe.
+const PROBE_AFTER: Duration = Duration::from_millis(250);
+
+/// What answered at `probe`'s address, if it is not the database the URL names, by
+/// `deadline`; never resolves otherwise (the pool's own outcome then decides).
+#[allow(clippy::unused_async, unused_variables)] // sqlite-only builds have no probe
+async fn wrong_server(
+    probe: Option<&Probe>,
+    deadline: tokio::time::Instant,
+    waited: Duration,
+) -> Option<String> {
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    if let Some(target) = probe {
+        return probe::wrong_server(target, deadline, waited).await;
+    }
+    None
 }
 
 /// Opens the pool with its first connection, within `timeout` (the pool retries a refused
 /// connection meanwhile, for a server that is still starting). When the pool gives up it
 /// only says that it timed out; one direct connection then tells the cause ("Connection
 /// refused", "password authentication failed", ...).
+///
+/// Meanwhile, if the pool is not open after [`PROBE_AFTER`], a probe of the server's
+/// address (`probe.rs`) says what answered when it is not the URL's database (a
+/// PostgreSQL URL at Redis's port), within the connect timeout and in place of sqlx's
+/// protocol error.
 async fn connect<DB: sqlx::Database>(
     pool: sqlx::pool::PoolOptions<DB>,
     options: <DB::Connection as sqlx::Connection>::Options,
     timeout: Duration,
     shown: &str,
+    probe: Option<Probe>,
 ) -> Result<sqlx::Pool<DB>, Error> {
     use sqlx::Connection as _;
     let failed = |e: Option<sqlx::Error>| {
@@ -632,11 +721,37 @@ async fn connect<DB: sqlx::Database>(
             None => error,
         }
     };
+    let wrong = |why: String| {
+        Error::new(
+            ErrorKind::Store,
+            format!("cannot connect to the servicegroup store `{shown}`: {why}"),
+        )
+    };
+    let started = tokio::time::Instant::now();
+    let deadline = started + timeout;
     let first = tokio::time::timeout(
         timeout + Duration::from_millis(500),
         pool.connect_with(options.clone()),
-    )
-    .await;
+    );
+    let probing = async {
+        tokio::time::sleep_until(started + PROBE_AFTER).await;
+        match wrong_server(probe.as_ref(), deadline, timeout).await {
+            Some(why) => why,
+            None => std::future::pending().await,
+        }
+    };
+    let first = tokio::select! {
+        first = first => first,
+        why = probing => return Err(wrong(why)),
+    };
+    if !matches!(first, Ok(Ok(_))) {
+        // Failed before the probe started (a protocol error at once) or it could not tell.
+        let wait = Duration::from_secs(1).min(timeout);
+        let bound = tokio::time::Instant::now() + wait;
+        if let Some(why) = wrong_server(probe.as_ref(), bound, wait).await {
+            return Err(wrong(why));
+        }
+    }
     match first {
         Ok(Ok(pool)) => Ok(pool),
         Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {

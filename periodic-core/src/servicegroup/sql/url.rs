@@ -18,6 +18,11 @@ pub(crate) enum SqlUrl {
 }
 
 impl SqlUrl {
+    /// Whether it names an SQLite file.
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self, SqlUrl::Sqlite { .. })
+    }
+
     /// Parses `url`, whose scheme the registry already matched to an SQL dialect.
     pub(crate) fn parse(url: &str) -> Result<SqlUrl, Error> {
         let shown = redact(url);
