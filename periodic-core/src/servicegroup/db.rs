@@ -49,8 +49,13 @@ impl Liveness for Db {
         options: JoinOptions,
     ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
         let on_tokio_clock = records.on_tokio_clock();
-        let spec = ReportLoop {
-            open: Box::new(move |dedicated| {
+        let spec = ReportLoop::new(
+            &self.config,
+            service,
+            options,
+            on_tokio_clock,
+            TEXTS,
+            Box::new(move |dedicated| {
                 Box::pin(async move {
                     let records = if dedicated {
                         records.reconnect().await?
@@ -60,15 +65,7 @@ impl Liveness for Db {
                     Ok(Box::new(RowBeat { records }) as Box<dyn Beat>)
                 })
             }),
-            service: NewService::from(service),
-            id: service.id,
-            options,
-            report_interval: self.config.report_interval,
-            timeout: self.config.effective_heartbeat_timeout(),
-            texts: TEXTS,
-            clock: self.config.clock.clone(),
-            on_tokio_clock,
-        };
+        );
         Box::pin(async move { heartbeat::start(spec) })
     }
 

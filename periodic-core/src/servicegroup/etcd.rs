@@ -31,7 +31,7 @@ use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
-use super::shared::{Fetched, not_found};
+use super::shared::{Fetched, epoch_us, not_found, path_segment};
 use crate::error::{Error, ErrorKind};
 
 /// In the words of the `mc` driver, with the store named.
@@ -78,9 +78,14 @@ impl Liveness for Etcd {
     ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
         let config = self.config.clone();
         let clock = self.config.clock.clone();
-        let spec = ReportLoop {
+        let spec = ReportLoop::new(
+            &self.config,
+            service,
+            options,
+            records.on_tokio_clock(),
+            TEXTS,
             // A connection of its own, opened on the runtime the heartbeat runs on.
-            open: Box::new(move |_dedicated| {
+            Box::new(move |_dedicated| {
                 Box::pin(async move {
                     let conn = Conn::new(&config)?;
                     Ok(Box::new(LeaseBeat {
@@ -90,15 +95,7 @@ impl Liveness for Etcd {
                     }) as Box<dyn Beat>)
                 })
             }),
-            service: NewService::from(service),
-            id: service.id,
-            options,
-            report_interval: self.config.report_interval,
-            timeout: self.config.effective_heartbeat_timeout(),
-            texts: TEXTS,
-            clock: self.config.clock.clone(),
-            on_tokio_clock: records.on_tokio_clock(),
-        };
+        );
         Box::pin(async move { heartbeat::start(spec) })
     }
 
@@ -127,7 +124,11 @@ impl Liveness for Etcd {
             // One range read per topic.
             let mut present = std::collections::HashSet::new();
             for topic in topics {
-                present.extend(self.conn.keys(&format!("{ROOT}{}/", escape(topic))).await?);
+                present.extend(
+                    self.conn
+                        .keys(&format!("{ROOT}{}/", path_segment(topic)))
+                        .await?,
+                );
             }
             Ok(rows
                 .into_iter()
@@ -160,12 +161,7 @@ impl Liveness for Etcd {
 
 /// The key of a service.
 fn key(topic: &str, host: &str) -> String {
-    format!("{ROOT}{}/{}", escape(topic), escape(host))
-}
-
-/// A key segment: `/` separates them.
-fn escape(segment: &str) -> String {
-    segment.replace('%', "%25").replace('/', "%2F")
+    format!("{ROOT}{}/{}", path_segment(topic), path_segment(host))
 }
 
 /// An `etcd` report: keeps the service's lease alive, or makes a new lease and key when
@@ -375,12 +371,5 @@ impl Conn {
             .iter()
             .map(|kv| String::from_utf8_lossy(kv.key()).into_owned())
             .collect())
-    }
-}
-
-fn epoch_us(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
     }
 }

@@ -16,10 +16,10 @@ use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::config::WallClock;
+use super::config::{ServiceGroupConfig, WallClock};
 use super::liveness::OutageTexts;
 use super::membership::{Heartbeat, HeartbeatMode, HeartbeatStats, JoinOptions, Membership};
-use super::record::NewService;
+use super::record::{NewService, ServiceRecord};
 use crate::error::{Error, ErrorKind};
 use crate::looping::{FixedInterval, OnError};
 
@@ -56,6 +56,33 @@ pub(crate) struct ReportLoop {
     pub(crate) clock: WallClock,
     /// The store measures ages on the caller's tokio clock: run on the caller's runtime.
     pub(crate) on_tokio_clock: bool,
+}
+
+impl ReportLoop {
+    /// The loop of `service` under a group's `config`: the interval, the timeout and the
+    /// clock come from there; the driver brings its beat and its outage texts.
+    /// `on_tokio_clock` is the services table's
+    /// [`on_tokio_clock`](super::records::ServiceRecords::on_tokio_clock).
+    pub(crate) fn new(
+        config: &ServiceGroupConfig,
+        service: &ServiceRecord,
+        options: JoinOptions,
+        on_tokio_clock: bool,
+        texts: OutageTexts,
+        open: OpenBeat,
+    ) -> ReportLoop {
+        ReportLoop {
+            open,
+            service: NewService::from(service),
+            id: service.id,
+            options,
+            report_interval: config.report_interval,
+            timeout: config.effective_heartbeat_timeout(),
+            texts,
+            clock: config.clock.clone(),
+            on_tokio_clock,
+        }
+    }
 }
 
 /// Starts the loop.

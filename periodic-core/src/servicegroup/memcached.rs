@@ -29,7 +29,7 @@ use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
-use super::shared::{Fetched, not_found};
+use super::shared::{Fetched, epoch_us, from_epoch_us, not_found};
 use crate::error::{Error, ErrorKind};
 
 /// nova's texts (`nova/servicegroup/drivers/mc.py`).
@@ -72,8 +72,13 @@ impl Liveness for Memcached {
     ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
         let (config, shared) = (self.config.clone(), self.client.clone());
         let clock = self.config.clock.clone();
-        let spec = ReportLoop {
-            open: Box::new(move |dedicated| {
+        let spec = ReportLoop::new(
+            &self.config,
+            service,
+            options,
+            records.on_tokio_clock(),
+            TEXTS,
+            Box::new(move |dedicated| {
                 Box::pin(async move {
                     // On its own thread the heartbeat opens connections of its own.
                     let client = if dedicated {
@@ -84,15 +89,7 @@ impl Liveness for Memcached {
                     Ok(Box::new(KeyBeat { client, clock }) as Box<dyn Beat>)
                 })
             }),
-            service: NewService::from(service),
-            id: service.id,
-            options,
-            report_interval: self.config.report_interval,
-            timeout: self.config.effective_heartbeat_timeout(),
-            texts: TEXTS,
-            clock: self.config.clock.clone(),
-            on_tokio_clock: records.on_tokio_clock(),
-        };
+        );
         Box::pin(async move { heartbeat::start(spec) })
     }
 
@@ -427,21 +424,5 @@ impl McClient {
             },
         )
         .await
-    }
-}
-
-fn epoch_us(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
-    }
-}
-
-fn from_epoch_us(us: i64) -> SystemTime {
-    let magnitude = Duration::from_micros(us.unsigned_abs());
-    if us >= 0 {
-        SystemTime::UNIX_EPOCH + magnitude
-    } else {
-        SystemTime::UNIX_EPOCH - magnitude
     }
 }

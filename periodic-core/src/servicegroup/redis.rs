@@ -27,7 +27,7 @@ use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
-use super::shared::{Fetched, not_found};
+use super::shared::{Fetched, epoch_us, not_found};
 use super::url::redact;
 use crate::error::{Error, ErrorKind};
 
@@ -74,8 +74,13 @@ impl Liveness for Redis {
     ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
         let (config, shared) = (self.config.clone(), self.client.clone());
         let clock = self.config.clock.clone();
-        let spec = ReportLoop {
-            open: Box::new(move |dedicated| {
+        let spec = ReportLoop::new(
+            &self.config,
+            service,
+            options,
+            records.on_tokio_clock(),
+            TEXTS,
+            Box::new(move |dedicated| {
                 Box::pin(async move {
                     // On its own thread the heartbeat opens a connection of its own.
                     let client = if dedicated {
@@ -86,15 +91,7 @@ impl Liveness for Redis {
                     Ok(Box::new(KeyBeat { client, clock }) as Box<dyn Beat>)
                 })
             }),
-            service: NewService::from(service),
-            id: service.id,
-            options,
-            report_interval: self.config.report_interval,
-            timeout: self.config.effective_heartbeat_timeout(),
-            texts: TEXTS,
-            clock: self.config.clock.clone(),
-            on_tokio_clock: records.on_tokio_clock(),
-        };
+        );
         Box::pin(async move { heartbeat::start(spec) })
     }
 
@@ -328,12 +325,5 @@ impl RedisClient {
             }));
         }
         Ok((now, left))
-    }
-}
-
-fn epoch_us(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
     }
 }

@@ -1,7 +1,7 @@
 //! What the two contracts and their implementations share: a row as a store returns it,
 //! how a store is opened, new UUIDs, and the errors every store words the same way.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::record::{NewService, ServiceRecord};
 use crate::error::{Error, ErrorKind};
@@ -67,6 +67,42 @@ pub(crate) fn topic_taken(new: &NewService, other_binary: &str) -> Error {
 /// The error for a service id that has no (live) row.
 pub(crate) fn not_found(id: i64) -> Error {
     Error::new(ErrorKind::NotFound, format!("no service with id {id}"))
+}
+
+/// Microseconds since the Unix epoch (negative before it): how the key/value drivers
+/// store a writer's wall-clock time.
+#[allow(
+    dead_code,
+    reason = "used by the key/value drivers, each behind its own feature"
+)]
+pub(crate) fn epoch_us(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+/// The inverse of [`epoch_us`].
+#[allow(
+    dead_code,
+    reason = "used by the key/value drivers, each behind its own feature"
+)]
+pub(crate) fn from_epoch_us(us: i64) -> SystemTime {
+    let magnitude = Duration::from_micros(us.unsigned_abs());
+    if us >= 0 {
+        SystemTime::UNIX_EPOCH + magnitude
+    } else {
+        SystemTime::UNIX_EPOCH - magnitude
+    }
+}
+
+/// A topic or host as one segment of a `/`-separated key or node path.
+#[allow(
+    dead_code,
+    reason = "used by the key/value drivers, each behind its own feature"
+)]
+pub(crate) fn path_segment(segment: &str) -> String {
+    segment.replace('%', "%25").replace('/', "%2F")
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
-use super::shared::{Fetched, not_found};
+use super::shared::{Fetched, epoch_us, not_found, path_segment};
 use crate::error::{Error, ErrorKind};
 
 /// In the words of the `mc` driver, with the store named.
@@ -86,24 +86,21 @@ impl Liveness for ZooKeeper {
     ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
         let config = self.config.clone();
         let clock = self.config.clock.clone();
-        let spec = ReportLoop {
+        let spec = ReportLoop::new(
+            &self.config,
+            service,
+            options,
+            records.on_tokio_clock(),
+            TEXTS,
             // Each joined service has a session of its own, opened on the runtime the
             // heartbeat runs on: the client's ping task lives there.
-            open: Box::new(move |_dedicated| {
+            Box::new(move |_dedicated| {
                 Box::pin(async move {
                     let session = Session::new(&config, true)?;
                     Ok(Box::new(NodeBeat { session, clock }) as Box<dyn Beat>)
                 })
             }),
-            service: NewService::from(service),
-            id: service.id,
-            options,
-            report_interval: self.config.report_interval,
-            timeout: self.config.effective_heartbeat_timeout(),
-            texts: TEXTS,
-            clock: self.config.clock.clone(),
-            on_tokio_clock: records.on_tokio_clock(),
-        };
+        );
         Box::pin(async move { heartbeat::start(spec) })
     }
 
@@ -194,12 +191,7 @@ fn judge(f: Fetched, stat: Option<&zk::Stat>, service_down_time: Duration) -> Se
 
 /// The node of a service.
 fn node(topic: &str, host: &str) -> String {
-    format!("{ROOT}/{}/{}", escape(topic), escape(host))
-}
-
-/// A path segment: `/` is not allowed inside one.
-fn escape(segment: &str) -> String {
-    segment.replace('%', "%25").replace('/', "%2F")
+    format!("{ROOT}/{}/{}", path_segment(topic), path_segment(host))
 }
 
 /// A `zk` report: the service's time into its node, creating it if needed.
@@ -398,11 +390,4 @@ fn zk_said(error: &Error, expected: &zk::Error) -> bool {
 
 fn no_node(error: &Error) -> bool {
     zk_said(error, &zk::Error::NoNode)
-}
-
-fn epoch_us(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
-    }
 }
