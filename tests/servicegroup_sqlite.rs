@@ -37,6 +37,12 @@ async fn ledger_batch_claims() {
 }
 
 #[tokio::test]
+async fn ledger_deleted_rows() {
+    let file = TempDb::new();
+    scenarios::ledger_held_and_deleted_rows(&file.url(), &db()).await;
+}
+
+#[tokio::test]
 async fn ledger_records_runs() {
     let file = TempDb::new();
     scenarios::ledger_records_runs(&file.url(), &db()).await;

@@ -562,7 +562,9 @@ pub async fn ledger_claims(url: &str, base: &ServiceGroupConfig) {
 }
 
 /// Two replicas claim the same 1,000 tasks at once (statements of at most 500 each): every
-/// task is won exactly once.
+/// task is won exactly once. The other replica's answer is `Taken`, or, on PostgreSQL and
+/// MySQL (which skip a row another claim holds instead of waiting for it), `Busy` while
+/// the winner's transaction still holds the row.
 pub async fn ledger_batch_claims(url: &str, base: &ServiceGroupConfig) {
     let (a, b) = (ledger_of(url, base).await, ledger_of(url, base).await);
     let scope = TaskScope::fleet(&unique("batch")).unwrap();
@@ -584,8 +586,10 @@ pub async fn ledger_batch_claims(url: &str, base: &ServiceGroupConfig) {
     // Claimed at once by both, without deadlock: each task won exactly once, token 1.
     for (x, y) in first.iter().zip(&second) {
         match (x, y) {
-            (Claimed::Won(claim), Claimed::Taken { .. })
-            | (Claimed::Taken { .. }, Claimed::Won(claim)) => assert_eq!(claim.token, 1),
+            (Claimed::Won(claim), Claimed::Taken { .. } | Claimed::Busy { .. })
+            | (Claimed::Taken { .. } | Claimed::Busy { .. }, Claimed::Won(claim)) => {
+                assert_eq!(claim.token, 1);
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -593,6 +597,73 @@ pub async fn ledger_batch_claims(url: &str, base: &ServiceGroupConfig) {
     assert_eq!(entries.len(), 1000);
     assert!(entries.iter().all(|e| e.token == 1 && e.holder.is_some()));
     assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+/// A claim never waits for a row another transaction holds (PostgreSQL and MySQL: `FOR
+/// UPDATE SKIP LOCKED`): it answers `Busy` at once, and the slot is still won once the
+/// other transaction rolls back. A row deleted by hand fails one claim with a clear error
+/// and is created again by the next.
+pub async fn ledger_held_and_deleted_rows(url: &str, base: &ServiceGroupConfig) {
+    use sqlx::Connection as _;
+    let ledger = ledger_of(url, base).await;
+    let scope = TaskScope::fleet(&unique("held")).unwrap();
+    let hour = Duration::from_secs(3600);
+    let quick = Duration::from_secs(3);
+    let claim = || async {
+        tokio::time::timeout(quick, claim_one(&ledger, &scope, "held", hour, hour, "a"))
+            .await
+            .expect("a claim waited for another transaction's row lock")
+    };
+    // The row exists once the task was claimed; release it so the lock is the only obstacle.
+    let first = won(claim().await);
+    assert!(ledger.release(first.row, first.token).await.unwrap());
+
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let row_of = format!(
+        "FROM periodic_task_ledger WHERE scope = '{}' AND task = 'held'",
+        scope.as_str()
+    );
+    if !url.starts_with("sqlite:") {
+        // Another transaction holds the row (as a concurrent claim would) in a new slot.
+        sqlx::query(&format!(
+            "UPDATE periodic_task_ledger SET slot = slot - 1 WHERE id = {}",
+            first.row
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::query(&format!("SELECT id {row_of} FOR UPDATE"))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let busy = claim().await;
+        assert!(matches!(busy, Claimed::Busy { .. }), "{busy:?}");
+        tx.rollback().await.unwrap();
+        // Nobody claimed that slot: it is still won, with the next token.
+        let again = won(claim().await);
+        assert_eq!((again.row, again.token), (first.row, 2));
+        assert!(ledger.release(again.row, again.token).await.unwrap());
+    }
+
+    // Deleted by hand: one clear error, then the row is created again.
+    sqlx::query(&format!("DELETE {row_of}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let request = ClaimRequest {
+        scope: &scope,
+        tasks: vec!["held"],
+        spacing: hour,
+        lease: hour,
+        holder: "a",
+    };
+    let error = ledger.claim(&request).await.unwrap_err();
+    assert!(error.to_string().contains("vanished"), "{error}");
+    let recreated = won(claim().await);
+    assert_ne!(recreated.row, first.row);
+    assert_eq!(recreated.token, 1);
 }
 
 /// Plain runs are recorded with the store's clock: runs, failures, outcome, duration.

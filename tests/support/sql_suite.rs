@@ -192,6 +192,11 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn ledger_held_and_deleted_rows() {
+            on_scratch!(|url| scenarios::ledger_held_and_deleted_rows(url, &db()).await);
+        }
+
+        #[tokio::test]
         async fn ledger_records_runs() {
             on_scratch!(|url| scenarios::ledger_records_runs(url, &db()).await);
         }

@@ -9,8 +9,9 @@
 //! and MySQL, which has no `RETURNING`), the winners updated by id, `COMMIT`. Locking in
 //! id order keeps two claimants of the same tasks from deadlocking.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -33,10 +34,38 @@ pub(crate) struct SqlLedger {
     pub(crate) pool: Pool,
     pub(crate) dialect: Dialect,
     pub(crate) url: std::sync::Arc<str>,
+    /// The `(scope, task)` rows this ledger has created or seen, so that a claim does not
+    /// send the `INSERT` of its rows again at every slot.
+    pub(crate) known: std::sync::Arc<Mutex<HashMap<String, HashSet<String>>>>,
 }
 
 /// A locked row of a claim: `(id, task, slot, token, holder, lease_until_ms)`.
 type Locked = (i64, String, Option<i64>, i64, Option<String>, Option<i64>);
+
+/// The holder a `Busy` answer names for a row another transaction held during both
+/// rounds of a claim.
+const CLAIM_IN_PROGRESS: &str = "(a claim or release in progress elsewhere)";
+
+/// One claim transaction: the database's clock, the slot, the rows it locked, the ids it won.
+#[derive(Debug)]
+struct Round {
+    now: i64,
+    slot: i64,
+    lease: i64,
+    locked: Vec<Locked>,
+    winners: Vec<i64>,
+}
+
+impl Round {
+    /// Those of `tasks` whose rows this round did not lock.
+    fn missing<'t>(&self, tasks: &[&'t str]) -> Vec<&'t str> {
+        tasks
+            .iter()
+            .copied()
+            .filter(|task| !self.locked.iter().any(|row| row.1 == *task))
+            .collect()
+    }
+}
 
 impl SqlLedger {
     /// The database's clock in epoch milliseconds, as an SQL expression.
@@ -100,8 +129,16 @@ impl SqlLedger {
     }
 
     async fn ensure_rows(&self, scope: &str, tasks: &[&str]) -> Result<(), Error> {
-        let sql = self.insert_missing(tasks.len());
-        let args: Vec<Arg<'_>> = tasks
+        let unknown: Vec<&str> = tasks
+            .iter()
+            .copied()
+            .filter(|task| !self.is_known(scope, task))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let sql = self.insert_missing(unknown.len());
+        let args: Vec<Arg<'_>> = unknown
             .iter()
             .flat_map(|task| [Arg::Str(scope), Arg::Str(task)])
             .collect();
@@ -110,27 +147,48 @@ impl SqlLedger {
             .execute(p)
             .await
             .map(drop));
-        result.map_err(|e| self.failed("creating ledger rows", e))
+        result.map_err(|e| self.failed("creating ledger rows", e))?;
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known
+            .entry(scope.to_owned())
+            .or_default()
+            .extend(unknown.iter().map(|task| (*task).to_owned()));
+        Ok(())
     }
 
-    async fn claim_batch(
+    fn is_known(&self, scope: &str, task: &str) -> bool {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known.get(scope).is_some_and(|tasks| tasks.contains(task))
+    }
+
+    /// Forgets rows found deleted (by hand): the next claim creates them again.
+    fn forget_rows(&self, scope: &str, tasks: &[&str]) {
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = known.get_mut(scope) {
+            for task in tasks {
+                known.remove(*task);
+            }
+        }
+    }
+
+    /// One claim transaction over `tasks` (sorted, distinct). On PostgreSQL and MySQL the
+    /// rows are locked with `SKIP LOCKED`: a row another transaction holds right now (a
+    /// concurrent claimant's, or its holder's release) is left out of `locked` instead of
+    /// being waited for, so claimants of the same tasks never queue behind each other.
+    async fn claim_round(
         &self,
         request: &ClaimRequest<'_>,
         tasks: &[&str],
-    ) -> Result<Vec<Claimed>, Error> {
-        let mut sorted: Vec<&str> = tasks.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
+    ) -> Result<Round, Error> {
         let scope = request.scope.as_str();
-        self.ensure_rows(scope, &sorted).await?;
-        let placeholders = (0..sorted.len())
+        let placeholders = (0..tasks.len())
             .map(|i| format!("${}", i + 2))
             .collect::<Vec<_>>()
             .join(", ");
         let lock = if self.dialect == Dialect::Sqlite {
             ""
         } else {
-            " FOR UPDATE"
+            " FOR UPDATE SKIP LOCKED"
         };
         let select = self.dialect.params(&format!(
             "SELECT id, task, slot, token, holder, lease_until_ms FROM periodic_task_ledger \
@@ -143,7 +201,7 @@ impl SqlLedger {
             "BEGIN"
         };
         let mut select_args = vec![Arg::Str(scope)];
-        select_args.extend(sorted.iter().map(|t| Arg::Str(t)));
+        select_args.extend(tasks.iter().map(|t| Arg::Str(t)));
         let select_args = &select_args[..];
         let spacing = spacing_ms(request.spacing);
         let lease = ms(request.lease);
@@ -151,94 +209,168 @@ impl SqlLedger {
         let dialect = self.dialect;
 
         // One transaction: the clock, the rows locked, the winners decided and updated.
-        let result: Result<(i64, i64, Vec<Locked>, Vec<i64>), sqlx::Error> =
-            on_pool!(&self.pool, |p| {
-                async {
-                    let mut tx = p.begin_with(begin).await?;
-                    let now: i64 = sqlx::query(&now_sql)
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .try_get_unchecked(0)?;
-                    let slot = now.div_euclid(spacing);
-                    let rows = bound_query!(&select, select_args)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let mut locked: Vec<Locked> = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        locked.push((
-                            row.try_get_unchecked(0)?,
-                            row.try_get_unchecked(1)?,
-                            row.try_get_unchecked(2)?,
-                            row.try_get_unchecked(3)?,
-                            row.try_get_unchecked(4)?,
-                            row.try_get_unchecked(5)?,
-                        ));
-                    }
-                    let winners: Vec<i64> = locked
-                        .iter()
-                        .filter(|(_, _, stored, _, held, until)| {
-                            stored.is_none_or(|s| s < slot)
-                                && (held.is_none() || until.is_none_or(|u| u < now))
-                        })
-                        .map(|row| row.0)
-                        .collect();
-                    if !winners.is_empty() {
-                        let ids = winners
-                            .iter()
-                            .map(i64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        let update = dialect.params(&format!(
-                            "UPDATE periodic_task_ledger SET slot = $1, spacing_ms = $2, \
-                             token = token + 1, holder = $3, lease_until_ms = $4, \
-                             started_ms = $5, updated_ms = $6 WHERE id IN ({ids})"
-                        ));
-                        let args = [
-                            Arg::I64(slot),
-                            Arg::I64(spacing),
-                            Arg::Str(holder),
-                            Arg::I64(now + lease),
-                            Arg::I64(now),
-                            Arg::I64(now),
-                        ];
-                        bound_query!(&update, &args[..]).execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    Ok((now, slot, locked, winners))
+        let result: Result<Round, sqlx::Error> = on_pool!(&self.pool, |p| {
+            async {
+                let mut tx = p.begin_with(begin).await?;
+                let now: i64 = sqlx::query(&now_sql)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get_unchecked(0)?;
+                let slot = now.div_euclid(spacing);
+                let rows = bound_query!(&select, select_args)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut locked: Vec<Locked> = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    locked.push((
+                        row.try_get_unchecked(0)?,
+                        row.try_get_unchecked(1)?,
+                        row.try_get_unchecked(2)?,
+                        row.try_get_unchecked(3)?,
+                        row.try_get_unchecked(4)?,
+                        row.try_get_unchecked(5)?,
+                    ));
                 }
-                .await
-            });
-        let (now, slot, locked, winners) = result.map_err(|e| self.failed("claim", e))?;
-        self.answers(tasks, &locked, &winners, now, slot, lease)
+                let winners: Vec<i64> = locked
+                    .iter()
+                    .filter(|(_, _, stored, _, held, until)| {
+                        stored.is_none_or(|s| s < slot)
+                            && (held.is_none() || until.is_none_or(|u| u < now))
+                    })
+                    .map(|row| row.0)
+                    .collect();
+                if !winners.is_empty() {
+                    let ids = winners
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let update = dialect.params(&format!(
+                        "UPDATE periodic_task_ledger SET slot = $1, spacing_ms = $2, \
+                         token = token + 1, holder = $3, lease_until_ms = $4, \
+                         started_ms = $5, updated_ms = $6 WHERE id IN ({ids})"
+                    ));
+                    let args = [
+                        Arg::I64(slot),
+                        Arg::I64(spacing),
+                        Arg::Str(holder),
+                        Arg::I64(now + lease),
+                        Arg::I64(now),
+                        Arg::I64(now),
+                    ];
+                    bound_query!(&update, &args[..]).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(Round {
+                    now,
+                    slot,
+                    lease,
+                    locked,
+                    winners,
+                })
+            }
+            .await
+        });
+        result.map_err(|e| self.failed("claim", e))
     }
 
-    /// The answer of each task of a claim, from its locked row.
+    /// Claims up to [`BATCH`] tasks: one round, then one more round for the rows the
+    /// first skipped because another transaction held them (by then it has usually
+    /// committed, so they answer `Taken`; if it rolled back, they can still be won). A row
+    /// still held after the second round is answered `Busy`: someone is claiming or
+    /// releasing it at this very moment, and this replica does not run it.
+    async fn claim_batch(
+        &self,
+        request: &ClaimRequest<'_>,
+        tasks: &[&str],
+    ) -> Result<Vec<Claimed>, Error> {
+        let mut sorted: Vec<&str> = tasks.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let scope = request.scope.as_str();
+        self.ensure_rows(scope, &sorted).await?;
+        let mut rounds = vec![self.claim_round(request, &sorted).await?];
+        let skipped = rounds[0].missing(&sorted);
+        if !skipped.is_empty() {
+            rounds.push(self.claim_round(request, &skipped).await?);
+            let held = rounds[1].missing(&skipped);
+            if !held.is_empty() {
+                // A row absent from a locking read is either held or gone: a plain read
+                // (which never waits on a row lock) tells which.
+                let present = self.present(scope, &held).await?;
+                let gone: Vec<&str> = held
+                    .iter()
+                    .copied()
+                    .filter(|task| !present.iter().any(|p| p == task))
+                    .collect();
+                if !gone.is_empty() {
+                    self.forget_rows(scope, &gone);
+                }
+            }
+        }
+        self.answers(scope, tasks, &rounds)
+    }
+
+    /// Which of `tasks` have a row, read without locking.
+    async fn present(&self, scope: &str, tasks: &[&str]) -> Result<Vec<String>, Error> {
+        let placeholders = (0..tasks.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = self.dialect.params(&format!(
+            "SELECT task FROM periodic_task_ledger WHERE scope = $1 AND task IN ({placeholders})"
+        ));
+        let mut args = vec![Arg::Str(scope)];
+        args.extend(tasks.iter().map(|t| Arg::Str(t)));
+        let args = &args[..];
+        let result: Result<Vec<String>, sqlx::Error> = on_pool!(&self.pool, |p| {
+            async {
+                let rows = bound_query!(&sql, args).fetch_all(p).await?;
+                rows.iter().map(|row| row.try_get_unchecked(0)).collect()
+            }
+            .await
+        });
+        result.map_err(|e| self.failed("reading ledger rows", e))
+    }
+
+    /// The answer of each task of a claim, from the round that locked its row.
     fn answers(
         &self,
+        scope: &str,
         tasks: &[&str],
-        locked: &[Locked],
-        winners: &[i64],
-        now: i64,
-        slot: i64,
-        lease: i64,
+        rounds: &[Round],
     ) -> Result<Vec<Claimed>, Error> {
-        let by_task: HashMap<&str, &Locked> =
-            locked.iter().map(|row| (row.1.as_str(), row)).collect();
+        let mut by_task: HashMap<&str, (&Round, &Locked)> = HashMap::new();
+        for round in rounds {
+            for row in &round.locked {
+                by_task.entry(row.1.as_str()).or_insert((round, row));
+            }
+        }
+        let last = rounds.last().expect("a claim has a first round");
         tasks
             .iter()
             .map(|task| {
-                let Some(&&(id, _, stored, token, ref held, until)) = by_task.get(task) else {
+                let Some(&(round, &(id, _, stored, token, ref held, until))) = by_task.get(task)
+                else {
+                    if self.is_known(scope, task) {
+                        return Ok(Claimed::Busy {
+                            holder: CLAIM_IN_PROGRESS.to_owned(),
+                            lease_until: last.now,
+                            store_now: last.now,
+                        });
+                    }
                     return Err(Error::new(
                         ErrorKind::Store,
                         format!(
-                            "task ledger in `{}`: the row of `{task}` vanished",
+                            "task ledger in `{}`: the row of `{task}` vanished (it is created again at the next claim)",
                             self.url
                         ),
                     ));
                 };
-                Ok(if winners.contains(&id) {
+                let (now, slot) = (round.now, round.slot);
+                Ok(if round.winners.contains(&id) {
                     let token = u64::try_from(token).unwrap_or(0) + 1;
-                    Claimed::Won(Claim::new(id, slot, token, now + lease, now))
+                    Claimed::Won(Claim::new(id, slot, token, now + round.lease, now))
                 } else if stored.is_some_and(|s| s >= slot) {
                     Claimed::Taken {
                         slot,

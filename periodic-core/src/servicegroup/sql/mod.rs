@@ -613,6 +613,7 @@ impl ServiceRecords for SqlStore {
             pool: self.pool.clone(),
             dialect: self.dialect,
             url: Arc::clone(&self.url),
+            known: Arc::default(),
         }))
     }
 
