@@ -540,6 +540,22 @@ async fn tasks_and_metrics_show_fleet_tokens() {
     assert!(sweep["fleet_slot"].is_i64(), "{sweep}");
     assert!(task(&tasks, "update_available_resource")["fleet"].is_null());
 
+    // A second fleet task stays in its run until released: this replica holds its lease.
+    let release = Arc::new(tokio::sync::Notify::new());
+    let hold = Arc::clone(&release);
+    running
+        .runner()
+        .add_periodic_task(
+            periodic::PeriodicTask::new("long_sweep", move |_m: Arc<Compute>, _c: Arc<()>| {
+                let hold = Arc::clone(&hold);
+                async move { hold.notified().await }
+            })
+            .spacing(Duration::from_secs(3600))
+            .run_immediately(true)
+            .fleet(periodic::Fleet::Default),
+        )
+        .unwrap();
+    tasks_until(&api, |t| task(t, "long_sweep")["running"] == true).await;
     let text = api.get("/metrics").await.text;
     assert_eq!(
         samples(
@@ -548,6 +564,28 @@ async fn tasks_and_metrics_show_fleet_tokens() {
             &[("task", "sweep"), ("fleet", "nova-compute")]
         ),
         vec![1.0],
+        "{text}"
+    );
+    let holding = |name| {
+        samples(
+            &text,
+            "periodic_fleet_holding",
+            &[("task", name), ("fleet", "nova-compute")],
+        )
+    };
+    assert_eq!(holding("sweep"), vec![0.0], "{text}");
+    assert_eq!(holding("long_sweep"), vec![1.0], "{text}");
+    release.notify_one();
+    let tasks = tasks_until(&api, |t| task(t, "long_sweep")["runs"].as_u64() >= Some(1)).await;
+    assert_eq!(task(&tasks, "long_sweep")["running"], false);
+    let text = api.get("/metrics").await.text;
+    assert_eq!(
+        samples(
+            &text,
+            "periodic_fleet_holding",
+            &[("task", "long_sweep"), ("fleet", "nova-compute")]
+        ),
+        vec![0.0],
         "{text}"
     );
     running.stop().await.unwrap();

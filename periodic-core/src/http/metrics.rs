@@ -194,18 +194,27 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
         .into_response()
 }
 
-/// `periodic_fleet_token`: per fleet task, the token of the last slot this replica won.
+/// `periodic_fleet_token`: per fleet task, the token of the last slot this replica won;
+/// `periodic_fleet_holding`: 1 while this replica holds the task's lease (its run of the
+/// slot is in progress), else 0. Summed over a fleet's replicas, the latter is at most 1
+/// per task; who holds it fleet-wide is in the ledger (`periodic task list --fleet`).
 fn register_fleet_tokens(registry: &mut Registry, service: &Embedded) {
     let tokens = Family::<FleetLabels, Gauge>::default();
+    let holding = Family::<FleetLabels, Gauge>::default();
     let mut fleet_tasks = false;
     for task in (service.tasks)() {
-        if let (Some(fleet), Some(token)) = (task.fleet, task.fleet_token) {
-            fleet_tasks = true;
+        let Some(fleet) = task.fleet else { continue };
+        fleet_tasks = true;
+        let labels = FleetLabels {
+            task: task.name,
+            fleet,
+        };
+        holding
+            .get_or_create(&labels)
+            .set(i64::from(task.running && task.fleet_token.is_some()));
+        if let Some(token) = task.fleet_token {
             tokens
-                .get_or_create(&FleetLabels {
-                    task: task.name,
-                    fleet,
-                })
+                .get_or_create(&labels)
                 .set(i64::try_from(token).unwrap_or(i64::MAX));
         }
     }
@@ -214,6 +223,11 @@ fn register_fleet_tokens(registry: &mut Registry, service: &Embedded) {
             "periodic_fleet_token",
             "The fencing token of the last slot this replica won, per fleet task",
             tokens,
+        );
+        registry.register(
+            "periodic_fleet_holding",
+            "1 while this replica holds the fleet task's lease (its run is in progress), else 0",
+            holding,
         );
     }
 }
