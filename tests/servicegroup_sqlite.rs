@@ -43,6 +43,12 @@ async fn ledger_deleted_rows() {
 }
 
 #[tokio::test]
+async fn ledger_settles_fleet_runs() {
+    let file = TempDb::new();
+    scenarios::ledger_settles_fleet_runs(&file.url(), &db()).await;
+}
+
+#[tokio::test]
 async fn ledger_records_runs() {
     let file = TempDb::new();
     scenarios::ledger_records_runs(&file.url(), &db()).await;

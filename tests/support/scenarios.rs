@@ -697,6 +697,56 @@ pub async fn ledger_records_runs(url: &str, base: &ServiceGroupConfig) {
     assert!(!e.is_running() && e.token == 0);
 }
 
+/// A fleet run is settled in one step: recorded on the store's clock and its lease
+/// released, guarded by its token; a stale token records nothing and releases nothing.
+pub async fn ledger_settles_fleet_runs(url: &str, base: &ServiceGroupConfig) {
+    let ledger = ledger_of(url, base).await;
+    let scope = TaskScope::fleet(&unique("settle")).unwrap();
+    let hour = Duration::from_secs(3600);
+    let claim = won(claim_one(&ledger, &scope, "purge", hour, hour, "a").await);
+    let report = RunReport::new(
+        periodic::RunOutcome::Failed,
+        Duration::from_millis(400),
+        Duration::from_millis(3),
+        Duration::from_millis(50),
+    );
+    let before = ledger.now().await.unwrap();
+    assert!(
+        ledger
+            .settle(&scope, "purge", &claim, Some(&report))
+            .await
+            .unwrap()
+    );
+    let after = ledger.now().await.unwrap();
+    let entry = |entries: Vec<periodic::LedgerEntry>| {
+        entries.into_iter().find(|e| e.task == "purge").unwrap()
+    };
+    let e = entry(ledger.entries(Some(&scope)).await.unwrap());
+    assert_eq!((e.runs, e.failures, e.token), (1, 1, claim.token), "{e:?}");
+    assert_eq!(e.outcome.as_deref(), Some("failed"));
+    assert_eq!(e.duration, Some(Duration::from_millis(400)));
+    assert!(e.holder.is_none() && !e.is_running(), "{e:?}");
+    let finished = e.finished.unwrap();
+    assert!(
+        finished >= before - 50 && finished <= after - 50,
+        "{before} {finished} {after}"
+    );
+    assert_eq!(e.started, Some(finished - 400));
+    // A token that is not the row's records nothing (the SQL store settles in one
+    // guarded statement).
+    let stale = periodic::Claim::new(claim.row, claim.slot, claim.token + 1, 0, 0);
+    assert!(
+        !ledger
+            .settle(&scope, "purge", &stale, Some(&report))
+            .await
+            .unwrap()
+    );
+    let e = entry(ledger.entries(Some(&scope)).await.unwrap());
+    assert_eq!((e.runs, e.failures), (1, 1), "{e:?}");
+    // A lost lease: released, not recorded.
+    assert!(!ledger.settle(&scope, "purge", &stale, None).await.unwrap());
+}
+
 /// The fencing argument on a real table: A holds token 1 and is paused past its lease; B
 /// claims the next slot with token 2. A's guarded write then changes nothing, B's applies.
 pub async fn ledger_fenced_write(url: &str, base: &ServiceGroupConfig) {

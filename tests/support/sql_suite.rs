@@ -197,6 +197,11 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn ledger_settles_fleet_runs() {
+            on_scratch!(|url| scenarios::ledger_settles_fleet_runs(url, &db()).await);
+        }
+
+        #[tokio::test]
         async fn ledger_records_runs() {
             on_scratch!(|url| scenarios::ledger_records_runs(url, &db()).await);
         }

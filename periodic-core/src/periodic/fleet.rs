@@ -327,11 +327,9 @@ impl FleetRuntime {
         report: RunReport,
         lost: bool,
     ) {
-        if !lost && let Err(error) = self.ledger.record(scope, task, &report).await {
-            tracing::warn!(task, error = %error.report(), "Cannot record the run of fleet task {task}");
-        }
-        if let Err(error) = self.ledger.release(claim.row, claim.token).await {
-            tracing::warn!(task, error = %error.report(), "Cannot release the lease of fleet task {task}");
+        let report = (!lost).then_some(&report);
+        if let Err(error) = self.ledger.settle(scope, task, claim, report).await {
+            tracing::warn!(task, error = %error.report(), "Cannot record the run of fleet task {task} or release its lease");
         }
     }
 

@@ -392,6 +392,29 @@ pub trait TaskLedger: fmt::Debug + Send + Sync {
         report: &'a RunReport,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// After a fleet run ended: records it (when `report` is given; `None` when its lease
+    /// was lost) and ends the lease of `claim`. `false` if `claim`'s token is no longer the
+    /// row's. The default is [`record`](Self::record) then [`release`](Self::release) (the
+    /// lease is released even when recording failed; the first error is returned); a
+    /// store that can do both in one statement should, and may then record nothing for a
+    /// token that is no longer the row's.
+    fn settle<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        claim: &'a Claim,
+        report: Option<&'a RunReport>,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let recorded = match report {
+                Some(report) => self.record(scope, task, report).await,
+                None => Ok(()),
+            };
+            let released = self.release(claim.row, claim.token).await;
+            recorded.and(released)
+        })
+    }
+
     /// The rows of `scope`, or every row, ordered by scope and task.
     fn entries<'a>(
         &'a self,

@@ -545,6 +545,39 @@ impl SqlLedger {
         self.execute("recording a run", sql, &args).await.map(drop)
     }
 
+    /// Records a fleet run and releases its lease in one statement, on the database's
+    /// clock at that statement (PostgreSQL: `statement_timestamp()`, so that every
+    /// reference reads the same instant), guarded by the token.
+    async fn settle_run(&self, claim: &Claim, report: Option<&RunReport>) -> Result<bool, Error> {
+        let Some(report) = report else {
+            return self.release_lease(claim.row, claim.token).await;
+        };
+        let now = match self.dialect {
+            Dialect::Postgres => {
+                "CAST(FLOOR(EXTRACT(EPOCH FROM statement_timestamp()) * 1000) AS BIGINT)"
+            }
+            _ => self.now_sql(),
+        };
+        let sql = format!(
+            "UPDATE periodic_task_ledger SET started_ms = {now} - $1, finished_ms = {now} - $2, \
+             outcome = $3, duration_ms = $4, lateness_ms = $5, runs = runs + 1, \
+             failures = failures + $6, updated_ms = {now}, holder = NULL, lease_until_ms = NULL \
+             WHERE id = $7 AND token = $8"
+        );
+        let age = ms(report.age);
+        let args = [
+            Arg::I64(age + ms(report.duration)),
+            Arg::I64(age),
+            Arg::Str(outcome_text(report.outcome)),
+            Arg::I64(ms(report.duration)),
+            Arg::I64(ms(report.lateness)),
+            Arg::I64(i64::from(report.outcome != RunOutcome::Succeeded)),
+            Arg::I64(claim.row),
+            Arg::I64(i64::try_from(claim.token).unwrap_or(i64::MAX)),
+        ];
+        Ok(self.execute("recording a run", &sql, &args).await? > 0)
+    }
+
     async fn read_entries(&self, scope: Option<&TaskScope>) -> Result<Vec<LedgerEntry>, Error> {
         let mut sql = format!(
             "SELECT id, scope, task, spacing_ms, slot, token, holder, lease_until_ms, \
@@ -627,6 +660,16 @@ impl TaskLedger for SqlLedger {
         report: &'a RunReport,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(self.record_run(scope, task, report))
+    }
+
+    fn settle<'a>(
+        &'a self,
+        _scope: &'a TaskScope,
+        _task: &'a str,
+        claim: &'a Claim,
+        report: Option<&'a RunReport>,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(self.settle_run(claim, report))
     }
 
     fn entries<'a>(
