@@ -157,6 +157,10 @@ impl Liveness for Etcd {
     fn outage_texts(&self) -> OutageTexts {
         TEXTS
     }
+
+    fn watch(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        Some(super::etcd_watch::changes(&self.config, ROOT))
+    }
 }
 
 /// The key of a service.

@@ -169,6 +169,10 @@ impl Liveness for ZooKeeper {
     fn outage_texts(&self) -> OutageTexts {
         TEXTS
     }
+
+    fn watch(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        Some(super::zookeeper_watch::changes(&self.config, ROOT))
+    }
 }
 
 /// Up ⇔ the node exists. `updated_time` is the node's `mtime` (the ZooKeeper server's
