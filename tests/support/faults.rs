@@ -304,11 +304,13 @@ pub async fn sigstop(driver: LivenessDriver, server: &str, texts: &Texts) {
 
 /// The private server killed and restarted 20 s later: the service process goes on (its
 /// task runs through the outage), its heartbeat says the loss once and the recovery
-/// once, and it is up again soon after the server is back, for good.
+/// once, and it is up again soon after the server is back, for good. The parent's
+/// [watch](periodic::ServiceGroup::watch), armed before the outage, is armed again
+/// after it: the service killed at the end is seen down on its notification.
 ///
 /// ```text
-/// up ── server killed ─────────── 20 s ─────────── restarted ── up (≤ DOWN + 3 s) ── stays up
-///        WARN lost (once)   task: RUN RUN ... RUN             INFO recovered (once)
+/// up ── server killed ───── 20 s ───── restarted ── up (≤ DOWN + 3 s) ── stays up ── kill -9
+///        WARN lost (once)   RUN ... RUN            INFO recovered (once)     watch: down
 /// ```
 pub async fn server_restart(
     driver: LivenessDriver,
@@ -321,6 +323,10 @@ pub async fn server_restart(
     let host = super::unique("fault-restart");
     let mut child = FaultChild::spawn(driver, &file.url(), &addr, &host);
     wait_state(&group, &host, true, Duration::from_secs(30)).await;
+    let notes = notifications(&group);
+    notes
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the watch is armed");
     let runs_before = child.runs();
     let mark = child.mark();
     server.stop();
@@ -362,7 +368,37 @@ pub async fn server_restart(
         "{}",
         child.log()
     );
+
+    // The watch was armed again: a kill is seen on its notification.
+    while notes.try_recv().is_ok() {}
+    child.child.kill().unwrap();
+    let killed = Instant::now();
+    let limit = DOWN + Duration::from_secs(2);
+    loop {
+        let left = limit.saturating_sub(killed.elapsed());
+        notes
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no notification of the kill within {limit:?}"));
+        if is_up(&group, &host).await == Some(false) {
+            break;
+        }
+    }
     group.close().await;
+}
+
+/// The group's watch notifications, as they come (on a task of their own).
+fn notifications(group: &ServiceGroup) -> std::sync::mpsc::Receiver<()> {
+    use futures::StreamExt as _;
+    let mut changes = group.watch().expect("the driver watches");
+    let (tx, rx) = std::sync::mpsc::channel();
+    tokio::spawn(async move {
+        while changes.next().await.is_some() {
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// A Redis that stops answering (`CLIENT PAUSE` for 8 s, on a private server): the

@@ -120,7 +120,7 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
     if let Some(binary) = &args.binary {
         filter = filter.binary(binary.clone());
     }
-    let mut changed = group.watch();
+    let mut notified = group.watch();
     let mut seen: Option<BTreeMap<i64, Seen>> = None;
     let mut changes = 0_u64;
     let mut failing = false;
@@ -139,12 +139,7 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
             _ = &mut ctrl_c => break,
             () = deadline => break,
             _ = tick.tick() => {}
-            Some(()) = next_change(&mut changed) => {
-                // One list for a burst (a session's nodes go at once).
-                if let Some(stream) = changed.as_mut() {
-                    while let Some(Some(())) = stream.next().now_or_never() {}
-                }
-            }
+            Some(()) = next_note(&mut notified) => {}
         }
         let services = match group.list(&filter).await {
             Ok(services) => {
@@ -175,17 +170,7 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
                 }
             }
             for (id, gone) in before.iter().filter(|(id, _)| !now.contains_key(id)) {
-                out.push(Change {
-                    time: Utc::from_system(SystemTime::now()).rfc3339(),
-                    id: *id,
-                    binary: gone.binary.clone(),
-                    host: gone.host.clone(),
-                    event: "deleted",
-                    state: None,
-                    down_reason: None,
-                    disabled_reason: None,
-                    heartbeat_age: None,
-                });
+                out.push(deleted(*id, gone));
             }
             for c in out {
                 if !print_change(&c, args.format)? {
@@ -206,12 +191,16 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
     Ok(())
 }
 
-/// The driver's next notification; never, without a watch.
-async fn next_change(changed: &mut Option<BoxStream<'static, ()>>) -> Option<()> {
-    match changed {
-        Some(stream) => stream.next().await,
+/// The driver's next notification, and those already there with it (one list for a
+/// burst: a session's nodes go at once); never, without a watch.
+async fn next_note(notified: &mut Option<BoxStream<'static, ()>>) -> Option<()> {
+    let stream = match notified {
+        Some(stream) => stream,
         None => std::future::pending().await,
-    }
+    };
+    let note = stream.next().await;
+    while let Some(Some(())) = stream.next().now_or_never() {}
+    note
 }
 
 /// The events between what was seen and what is: `new` for a service not seen before.
@@ -234,6 +223,20 @@ fn events(before: Option<&Seen>, now: &Seen) -> Vec<&'static str> {
         events.push(if now.up { "up" } else { "down" });
     }
     events
+}
+
+fn deleted(id: i64, gone: &Seen) -> Change {
+    Change {
+        time: Utc::from_system(SystemTime::now()).rfc3339(),
+        id,
+        binary: gone.binary.clone(),
+        host: gone.host.clone(),
+        event: "deleted",
+        state: None,
+        down_reason: None,
+        disabled_reason: None,
+        heartbeat_age: None,
+    }
 }
 
 fn change(event: &'static str, s: &ServiceStatus) -> Change {

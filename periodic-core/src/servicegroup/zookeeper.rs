@@ -357,14 +357,12 @@ impl Session {
         }
         let touched = self.touch_on(&client, id, service, now).await;
         if renewed {
-            match &touched {
-                Ok(()) => {
-                    tracing::info!(host = %service.host, binary = %service.binary, "{SESSION_RENEWED}")
-                }
+            if touched.is_ok() {
+                tracing::info!(host = %service.host, binary = %service.binary, "{SESSION_RENEWED}");
+            } else {
                 // Said again by the next report that holds the node.
-                Err(_) => self
-                    .expired
-                    .store(true, std::sync::atomic::Ordering::Relaxed),
+                self.expired
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
         touched
