@@ -99,7 +99,8 @@ pub trait Liveness: fmt::Debug + Send + Sync + 'static {
     /// nobody watched (a watch loses the events of a reconnection). It is lazy: nothing
     /// connects before the first poll, and dropping it releases its connection.
     ///
-    /// `zk` watches the service nodes (a persistent recursive watch on `/periodic`) and
+    /// `zk` watches the service nodes (persistent watches on `/periodic` and on each
+    /// topic node, whose children are the services: the reports' writes are not seen) and
     /// `etcd` the service keys (a prefix watch): a killed service's notification comes
     /// when the server expires its session or lease. `db`, `mc` and `redis` have none.
     ///
