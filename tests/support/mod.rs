@@ -1,9 +1,14 @@
 //! Helpers shared by the service-group tests (`tests/servicegroup_*.rs`): log capture,
-//! unique names, waiting for an event with a deadline, and (in `servers.rs`) scratch
-//! databases and a TCP proxy that plays a store outage.
+//! unique names, waiting for an event with a deadline, (in `servers.rs`) scratch
+//! databases and a TCP proxy that plays a store outage, (in `private.rs`) servers of a
+//! test's own that it may restart or pause, and (in `faults.rs`) the fault tests'
+//! service process.
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a part of it
 
+#[cfg(all(unix, feature = "sqlite"))]
+pub mod faults;
+pub mod private;
 pub mod scenarios;
 pub mod servers;
 pub mod sql_suite;

@@ -43,8 +43,9 @@ pub(crate) enum ServiceCommand {
     /// Print one line per change of a service's state as it happens: up -> down (with the
     /// reason), down -> up, disabled, enabled, forced down and back, new, deleted.
     ///
-    /// The store judges, as for `list`: the services are listed every --interval and
-    /// compared with the previous list. --format json prints one object per line with the
+    /// The store judges, as for `list`: the services are listed every --interval, and at
+    /// once when the zk or etcd driver's watch says a node or key changed, and compared
+    /// with the previous list. --format json prints one object per line with the
     /// keys time, id, binary, host, event (up|down|disabled|enabled|forced_down|unforced|
     /// new|deleted), state (up|down, null when deleted), down_reason, disabled_reason and
     /// heartbeat_age (seconds, where the driver knows it). Ends on Ctrl-C, after --count
@@ -64,7 +65,8 @@ pub(crate) struct WatchArgs {
     /// text (one line per change), or json (one object per line).
     #[arg(long, value_enum, default_value_t = WatchFormat::Text)]
     pub(crate) format: WatchFormat,
-    /// Seconds between two lists [default: report_interval / 5, between 0.1 and 2].
+    /// Seconds between two polls [default: report_interval / 5, between 0.1 and 2]; with
+    /// zk or etcd the watch lists in between, as changes happen.
     #[arg(long, value_name = "SECONDS")]
     pub(crate) interval: Option<f64>,
     /// Exit after this many changes.

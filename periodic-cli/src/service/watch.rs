@@ -1,12 +1,28 @@
 //! `periodic service watch`: one line per change of a service's state, as it happens.
 //!
-//! It lists the services every `--interval` (by default a fifth of `report_interval`, at
-//! least 100 ms and at most 2 s) and compares each with what it saw before: up -> down
-//! (with the reason), down -> up, enabled <-> disabled, forced down and back, a new
-//! service, a deleted one. The store judges each list, with its own clock, exactly as
-//! `service list` does, so the two never disagree; the delay of a line is at most one
-//! interval after the store would say so. A store that stops answering is said once on
-//! stderr, and once again when it is back; the watch goes on.
+//! It lists the services and compares each with what it saw before: up -> down (with
+//! the reason), down -> up, enabled <-> disabled, forced down and back, a new service, a
+//! deleted one. The store judges each list, with its own clock, exactly as `service
+//! list` does, so the two never disagree. It lists:
+//!
+//! * at once when the liveness driver's store says something changed
+//!   ([`ServiceGroup::watch`]: the `zk` and `etcd` drivers watch their nodes and keys),
+//!   so a killed service's `down` line comes when the server expires its session or
+//!   lease, not a poll later;
+//! * every `--interval` (by default a fifth of `report_interval`, at least 100 ms and at
+//!   most 2 s), for the drivers without a watch (`db`, `mc`, `redis`: the delay of a line
+//!   is at most one interval after the store would say so), for what no driver watches
+//!   (the services table: disabled, forced down, new, deleted) and as the resync of a
+//!   watch that lost events.
+//!
+//! ```text
+//! zk / etcd   list ─ ─ ─ ─ list ─ ─ ─ ─ list ─ ─ ─ ─ list      every --interval
+//!                       ▲ node/key deleted by the server: list now, print `down`
+//! db / mc     list ─ ─ ─ ─ list ─ ─ ─ ─ list ─ ─ ─ ─ list      `down` at the first list after
+//! ```
+//!
+//! A store that stops answering is said once on stderr, and once again when it is back;
+//! the watch goes on.
 //!
 //! It ends on Ctrl-C, after `--count` changes, or after `--duration` seconds.
 
@@ -14,6 +30,8 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
+use futures::stream::BoxStream;
+use futures::{FutureExt as _, StreamExt as _};
 use periodic::{Config, ServiceFilter, ServiceGroup, ServiceStatus};
 use serde::Serialize;
 
@@ -102,6 +120,7 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
     if let Some(binary) = &args.binary {
         filter = filter.binary(binary.clone());
     }
+    let mut notified = group.watch();
     let mut seen: Option<BTreeMap<i64, Seen>> = None;
     let mut changes = 0_u64;
     let mut failing = false;
@@ -120,6 +139,7 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
             _ = &mut ctrl_c => break,
             () = deadline => break,
             _ = tick.tick() => {}
+            Some(()) = next_note(&mut notified) => {}
         }
         let services = match group.list(&filter).await {
             Ok(services) => {
@@ -150,17 +170,7 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
                 }
             }
             for (id, gone) in before.iter().filter(|(id, _)| !now.contains_key(id)) {
-                out.push(Change {
-                    time: Utc::from_system(SystemTime::now()).rfc3339(),
-                    id: *id,
-                    binary: gone.binary.clone(),
-                    host: gone.host.clone(),
-                    event: "deleted",
-                    state: None,
-                    down_reason: None,
-                    disabled_reason: None,
-                    heartbeat_age: None,
-                });
+                out.push(deleted(*id, gone));
             }
             for c in out {
                 if !print_change(&c, args.format)? {
@@ -179,6 +189,18 @@ pub(crate) async fn run(args: &WatchArgs, config: &Config) -> Result<(), Error> 
     }
     group.close().await;
     Ok(())
+}
+
+/// The driver's next notification, and those already there with it (one list for a
+/// burst: a session's nodes go at once); never, without a watch.
+async fn next_note(notified: &mut Option<BoxStream<'static, ()>>) -> Option<()> {
+    let stream = match notified {
+        Some(stream) => stream,
+        None => std::future::pending().await,
+    };
+    let note = stream.next().await;
+    while let Some(Some(())) = stream.next().now_or_never() {}
+    note
 }
 
 /// The events between what was seen and what is: `new` for a service not seen before.
@@ -201,6 +223,20 @@ fn events(before: Option<&Seen>, now: &Seen) -> Vec<&'static str> {
         events.push(if now.up { "up" } else { "down" });
     }
     events
+}
+
+fn deleted(id: i64, gone: &Seen) -> Change {
+    Change {
+        time: Utc::from_system(SystemTime::now()).rfc3339(),
+        id,
+        binary: gone.binary.clone(),
+        host: gone.host.clone(),
+        event: "deleted",
+        state: None,
+        down_reason: None,
+        disabled_reason: None,
+        heartbeat_age: None,
+    }
 }
 
 fn change(event: &'static str, s: &ServiceStatus) -> Change {

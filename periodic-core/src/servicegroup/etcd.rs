@@ -41,6 +41,12 @@ const TEXTS: OutageTexts = OutageTexts::new(
     "Recovered connection to etcd for reporting service status.",
 );
 
+/// Logged (WARN) when a service's lease is found expired: it was down meanwhile.
+const LEASE_EXPIRED: &str = "The etcd lease of this service expired (the process was stopped or \
+     cut off for longer than its TTL): it showed down; making a new lease.";
+/// Logged (INFO) when a new lease holds the service's key again.
+const LEASE_RENEWED: &str = "A new etcd lease holds this service's key: it shows up again.";
+
 /// The prefix of the service keys.
 const ROOT: &str = "/periodic/";
 
@@ -92,6 +98,7 @@ impl Liveness for Etcd {
                         conn,
                         clock,
                         lease: Mutex::new(None),
+                        expired: std::sync::atomic::AtomicBool::new(false),
                     }) as Box<dyn Beat>)
                 })
             }),
@@ -157,6 +164,10 @@ impl Liveness for Etcd {
     fn outage_texts(&self) -> OutageTexts {
         TEXTS
     }
+
+    fn watch(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        Some(super::etcd_watch::changes(&self.config, ROOT))
+    }
 }
 
 /// The key of a service.
@@ -171,6 +182,8 @@ struct LeaseBeat {
     clock: WallClock,
     /// The lease id while it lives.
     lease: Mutex<Option<i64>>,
+    /// The lease was found expired, and no new one holds the key yet.
+    expired: std::sync::atomic::AtomicBool,
 }
 
 impl Beat for LeaseBeat {
@@ -185,8 +198,12 @@ impl Beat for LeaseBeat {
                 if self.conn.keep_alive(current).await? {
                     return Ok(None);
                 }
-                // Expired: the key went with it.
+                // Expired: the key went with it. Said once here, once when a new lease
+                // holds the key.
+                tracing::warn!(host = %service.host, binary = %service.binary, lease = current, "{LEASE_EXPIRED}");
                 *lease = None;
+                self.expired
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
             }
             let new = self.conn.grant().await?;
             self.conn
@@ -198,6 +215,12 @@ impl Beat for LeaseBeat {
                 )
                 .await?;
             *lease = Some(new);
+            if self
+                .expired
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::info!(host = %service.host, binary = %service.binary, lease = new, "{LEASE_RENEWED}");
+            }
             Ok(None)
         })
     }

@@ -582,6 +582,35 @@ impl ServiceGroup {
         self.inner.liveness.judge(fetched).await
     }
 
+    /// "Something changed, list again": notifications from the liveness driver's store
+    /// as they happen, or `None` when the driver has none (`db`, `mc`, `redis`: poll
+    /// [`list`](Self::list)). `zk` and `etcd` watch their nodes and keys, so a killed
+    /// service's notification comes as soon as the server expires its session or lease.
+    /// The stream re-arms itself and yields once after each (re-)arming; see
+    /// [`Liveness::watch`]. `periodic service watch` lists on each notification and
+    /// still polls, slowly, for what the driver does not watch (the services table).
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// use futures::StreamExt as _;
+    /// use periodic::{LivenessDriver, ServiceFilter, ServiceGroup, ServiceGroupConfig};
+    ///
+    /// let config = ServiceGroupConfig::default()
+    ///     .driver(LivenessDriver::ZK)
+    ///     .zookeeper_servers(["127.0.0.1:2181"]);
+    /// let group = ServiceGroup::open_existing("sqlite://periodic.db", config).await?;
+    /// let mut changes = group.watch().expect("zk watches");
+    /// while changes.next().await.is_some() {
+    ///     let down = group.list(&ServiceFilter::all()).await?.iter().filter(|s| !s.is_up()).count();
+    ///     println!("{down} down");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn watch(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        self.inner.liveness.watch()
+    }
+
     /// Enables the service and clears `disabled_reason`. Never touches `last_seen_up`, so
     /// it cannot make a dead service look alive (nova LP#1420848).
     ///

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{ServiceRecord, ServiceStatus};
@@ -87,6 +88,35 @@ pub trait Liveness: fmt::Debug + Send + Sync + 'static {
 
     /// How a heartbeat logs losing its store and getting it back.
     fn outage_texts(&self) -> OutageTexts;
+
+    /// Notifications that the liveness of some service may have changed, pushed by the
+    /// store as it happens, or `None` (the default) when the driver has no such thing
+    /// and whoever wants changes must poll ([`judge`](Self::judge) again).
+    ///
+    /// A notification carries nothing: it says "list again now". The stream never ends
+    /// and never fails; it re-arms itself after a lost connection or an expired session,
+    /// and yields once each time it (re-)armed, because the store may have changed while
+    /// nobody watched (a watch loses the events of a reconnection). It is lazy: nothing
+    /// connects before the first poll, and dropping it releases its connection.
+    ///
+    /// `zk` watches the service nodes (persistent watches on `/periodic` and on each
+    /// topic node, whose children are the services: the reports' writes are not seen) and
+    /// `etcd` the service keys (a prefix watch): a killed service's notification comes
+    /// when the server expires its session or lease. `db`, `mc` and `redis` have none.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// use periodic::{ServiceGroup, ServiceGroupConfig};
+    ///
+    /// let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+    /// // The `db` driver has no watch: poll.
+    /// assert!(group.watch().is_none());
+    /// # Ok(()) }
+    /// ```
+    fn watch(&self) -> Option<BoxStream<'static, ()>> {
+        None
+    }
 }
 
 /// What a heartbeat logs when its store goes away (once) and when it comes back (once):

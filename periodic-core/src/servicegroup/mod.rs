@@ -41,7 +41,8 @@
 //!
 //! ```text
 //! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached, redis, zookeeper, etcd (Liveness)
-//!                                  │                         │  └─► heartbeat (the report loop)
+//!                                  │                         │  ├─► heartbeat (the report loop)
+//!                                  │                         │  └─► zookeeper_watch, etcd_watch (Liveness::watch)
 //!                                  ▼                         ▼
 //!                  records, liveness, membership (the contracts and the Heartbeat handle)
 //!                                  ▼
@@ -54,6 +55,7 @@
 mod config;
 mod db;
 mod etcd;
+mod etcd_watch;
 mod group;
 mod heartbeat;
 mod liveness;
@@ -71,6 +73,7 @@ mod sql;
 mod text;
 pub(crate) mod url;
 mod zookeeper;
+mod zookeeper_watch;
 
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,

@@ -49,6 +49,14 @@ const TEXTS: OutageTexts = OutageTexts::new(
     "Recovered connection to ZooKeeper for reporting service status.",
 );
 
+/// Logged (WARN) when a service's session is found expired: it was down meanwhile.
+const SESSION_EXPIRED: &str = "The ZooKeeper session of this service expired (the process was \
+     stopped or cut off for longer than the session timeout): it showed down; opening a new \
+     session.";
+/// Logged (INFO) when the new session holds the service's node again.
+const SESSION_RENEWED: &str =
+    "A new ZooKeeper session holds this service's node: it shows up again.";
+
 /// The root of the service nodes.
 const ROOT: &str = "/periodic";
 
@@ -169,6 +177,10 @@ impl Liveness for ZooKeeper {
     fn outage_texts(&self) -> OutageTexts {
         TEXTS
     }
+
+    fn watch(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        Some(super::zookeeper_watch::changes(&self.config, ROOT))
+    }
 }
 
 /// Up ⇔ the node exists. `updated_time` is the node's `mtime` (the ZooKeeper server's
@@ -228,6 +240,9 @@ struct Session {
     /// Left open on the server when dropped (a joined service's session).
     detached: bool,
     client: Mutex<Option<zk::Client>>,
+    /// Set when [`client`](Self::client) replaced an expired session, until a report
+    /// says so.
+    expired: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -255,6 +270,7 @@ impl Session {
             op_timeout: config.effective_heartbeat_timeout(),
             detached,
             client: Mutex::new(None),
+            expired: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -268,10 +284,15 @@ impl Session {
     /// The live client, or a new session if there is none or it ended (expired, closed).
     async fn client(&self) -> Result<zk::Client, Error> {
         let mut current = self.client.lock().await;
-        if let Some(client) = current.as_ref()
-            && !client.state().is_terminated()
-        {
-            return Ok(client.clone());
+        if let Some(client) = current.as_ref() {
+            let state = client.state();
+            if !state.is_terminated() {
+                return Ok(client.clone());
+            }
+            if state == zk::SessionState::Expired {
+                self.expired
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         let connector = zk::Client::connector()
             .with_session_timeout(self.timeout)
@@ -326,6 +347,34 @@ impl Session {
     /// of this service whose session has not expired yet).
     async fn touch(&self, id: i64, service: &NewService, now: SystemTime) -> Result<(), Error> {
         let client = self.client().await?;
+        // A session that expired is said once when it is found, once when its
+        // replacement holds the node.
+        let renewed = self
+            .expired
+            .swap(false, std::sync::atomic::Ordering::Relaxed);
+        if renewed {
+            tracing::warn!(host = %service.host, binary = %service.binary, "{SESSION_EXPIRED}");
+        }
+        let touched = self.touch_on(&client, id, service, now).await;
+        if renewed {
+            if touched.is_ok() {
+                tracing::info!(host = %service.host, binary = %service.binary, "{SESSION_RENEWED}");
+            } else {
+                // Said again by the next report that holds the node.
+                self.expired
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        touched
+    }
+
+    async fn touch_on(
+        &self,
+        client: &zk::Client,
+        id: i64,
+        service: &NewService,
+        now: SystemTime,
+    ) -> Result<(), Error> {
         let path = node(&service.topic, &service.host);
         let data = format!("{id} {}", epoch_us(now));
         let ours = client.session_id().0;
