@@ -38,6 +38,7 @@ pub(super) fn apply(config: &mut Config, name: &str, value: &str) -> Result<()> 
         "PERIODIC_HOST" => config.host = Some(value.to_owned()),
         "PERIODIC_REPORT_INTERVAL" => config.report_interval = secs()?,
         "PERIODIC_SERVICE_DOWN_TIME" => config.service_down_time = secs()?,
+        "PERIODIC_CLOCK_SKEW_WARNING" => config.clock_skew_warning = secs()?,
         "PERIODIC_PERIODIC_ENABLE" => config.periodic_enable = flag()?,
         "PERIODIC_PERIODIC_FUZZY_DELAY" => config.periodic_fuzzy_delay = secs()?,
         "PERIODIC_PERIODIC_INTERVAL_MAX" => {

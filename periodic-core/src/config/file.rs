@@ -30,6 +30,7 @@ const DEFAULT_KEYS: &[&str] = &[
     "host",
     "report_interval",
     "service_down_time",
+    "clock_skew_warning",
     "periodic_enable",
     "periodic_fuzzy_delay",
     "periodic_interval_max",
@@ -64,6 +65,7 @@ struct RawDefault {
     host: Option<NonEmpty>,
     report_interval: Option<Seconds>,
     service_down_time: Option<Seconds>,
+    clock_skew_warning: Option<Seconds>,
     periodic_enable: Option<bool>,
     periodic_fuzzy_delay: Option<Seconds>,
     periodic_interval_max: Option<Seconds>,
@@ -117,6 +119,9 @@ pub(super) fn apply(config: &mut Config, text: &str, origin: &str) -> Result<()>
     }
     if let Some(Seconds(v)) = d.service_down_time {
         config.service_down_time = v;
+    }
+    if let Some(Seconds(v)) = d.clock_skew_warning {
+        config.clock_skew_warning = v;
     }
     if let Some(v) = d.periodic_enable {
         config.periodic_enable = v;

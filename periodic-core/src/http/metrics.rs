@@ -292,6 +292,28 @@ async fn scrape(state: &AppState) -> Registry {
                 "Services in the store by binary and state (up or down, as service list shows)",
                 family,
             );
+            let skews = Family::<ServiceLabels, Gauge<f64, AtomicU64>>::default();
+            let mut any = false;
+            for s in &services {
+                if let Some(skew) = s.clock_skew {
+                    any = true;
+                    skews
+                        .get_or_create(&ServiceLabels {
+                            binary: s.record.binary.clone(),
+                            host: s.record.host.clone(),
+                        })
+                        .set(skew.as_secs_f64());
+                }
+            }
+            if any {
+                registry.register_with_unit(
+                    "periodic_clock_skew",
+                    "Each service's clock minus the store's at its last report (positive: \
+                     ahead); liveness never depends on it",
+                    Unit::Seconds,
+                    skews,
+                );
+            }
         }
         Err(err) => {
             tracing::warn!(error = %err.report(), "metrics: cannot list the services");

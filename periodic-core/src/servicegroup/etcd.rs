@@ -6,6 +6,11 @@
 //! as Kubernetes judges nodes by their Lease objects. The services table stays in the
 //! group's store, as with `mc`.
 //!
+//! Each report also rewrites the key with the service's own time and its [clock
+//! skew](crate::ClockSkew) against etcd's clock, which only etcd's HTTP `Date` header
+//! tells (`etcd_clock.rs`); `service list --long` shows the skew, the key's lease id (in
+//! hex, as `etcdctl lease` takes it) and its revision (which each report moves on).
+//!
 //! A lease that expired (the process was stopped for longer than the TTL, or etcd lost
 //! it) is replaced by a new lease and key at the next report, logged once each way. A
 //! stopped heartbeat ([`Heartbeat::stop`]) leaves the lease to expire, as a `kill -9`
@@ -26,12 +31,14 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
 use super::config::{ServiceGroupConfig, WallClock};
-use super::heartbeat::{self, Beat, ReportLoop};
+use super::etcd_clock::{self, EtcdClock};
+use super::heartbeat::{self, Beat, Beaten, ReportLoop};
 use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
 use super::shared::{Fetched, epoch_us, not_found, path_segment};
+use super::skew::ClockSkew;
 use crate::error::{Error, ErrorKind};
 
 /// In the words of the `mc` driver, with the store named.
@@ -88,9 +95,11 @@ impl Liveness for Etcd {
             Box::new(move |_dedicated| {
                 Box::pin(async move {
                     let conn = Conn::new(&config)?;
+                    let probe = EtcdClock::new(&config.etcd_endpoints, conn.op_timeout / 2);
                     Ok(Box::new(LeaseBeat {
                         conn,
                         clock,
+                        probe,
                         lease: Mutex::new(None),
                     }) as Box<dyn Beat>)
                 })
@@ -110,7 +119,7 @@ impl Liveness for Etcd {
             let key = key(&service.topic, &service.host);
             let lease = self.conn.grant().await?;
             self.conn
-                .put(&key, service.id, self.config.clock.now(), lease)
+                .put(&key, service.id, self.config.clock.now(), lease, None)
                 .await
         })
     }
@@ -122,7 +131,7 @@ impl Liveness for Etcd {
             topics.sort_unstable();
             topics.dedup();
             // One range read per topic.
-            let mut present = std::collections::HashSet::new();
+            let mut present = std::collections::HashMap::new();
             for topic in topics {
                 present.extend(
                     self.conn
@@ -133,11 +142,15 @@ impl Liveness for Etcd {
             Ok(rows
                 .into_iter()
                 .map(|f| {
-                    let up = present.contains(&key(&f.record.topic, &f.record.host));
+                    let found = present.get(&key(&f.record.topic, &f.record.host));
                     let down_reason = DownReason::from_record(&f.record)
-                        .or((!up).then_some(DownReason::NoHeartbeat));
+                        .or(found.is_none().then_some(DownReason::NoHeartbeat));
                     let updated = f.record.updated_at;
                     ServiceStatus::new(f.record, down_reason, None, down_time, updated)
+                        .with_clock_skew(found.and_then(|k| k.skew))
+                        .with_membership(
+                            found.map(|k| format!("lease {:x} rev {}", k.lease, k.revision)),
+                        )
                 })
                 .collect())
         })
@@ -164,11 +177,21 @@ fn key(topic: &str, host: &str) -> String {
     format!("{ROOT}{}/{}", path_segment(topic), path_segment(host))
 }
 
-/// An `etcd` report: keeps the service's lease alive, or makes a new lease and key when
-/// there is none or it expired.
+/// A service's key as `list` finds it.
+#[derive(Debug, Clone, Copy)]
+struct KeyState {
+    lease: i64,
+    revision: i64,
+    skew: Option<ClockSkew>,
+}
+
+/// An `etcd` report: keeps the service's lease alive, or makes a new lease when there is
+/// none or it expired, and writes the key with the service's time and skew.
 struct LeaseBeat {
     conn: Conn,
     clock: WallClock,
+    /// etcd's clock, for the skew (`None`: no HTTP client could be built).
+    probe: Option<EtcdClock>,
     /// The lease id while it lives.
     lease: Mutex<Option<i64>>,
 }
@@ -178,27 +201,36 @@ impl Beat for LeaseBeat {
         &'a self,
         id: i64,
         service: &'a NewService,
-    ) -> BoxFuture<'a, Result<Option<i64>, Error>> {
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Beaten, Error>> {
         Box::pin(async move {
+            let key = key(&service.topic, &service.host);
             let mut lease = self.lease.lock().await;
-            if let Some(current) = *lease {
-                if self.conn.keep_alive(current).await? {
-                    return Ok(None);
+            let probe = async {
+                match &self.probe {
+                    Some(probe) => probe.skew(&self.clock).await,
+                    None => None,
                 }
-                // Expired: the key went with it.
-                *lease = None;
-            }
-            let new = self.conn.grant().await?;
-            self.conn
-                .put(
-                    &key(&service.topic, &service.host),
-                    id,
-                    self.clock.now(),
-                    new,
-                )
-                .await?;
-            *lease = Some(new);
-            Ok(None)
+            };
+            // etcd's clock is read beside the keep-alive, not after it.
+            let (skew, alive) = match *lease {
+                Some(current) => {
+                    let (skew, alive) = tokio::join!(probe, self.conn.keep_alive(current));
+                    (skew, alive?.then_some(current))
+                }
+                None => (probe.await, None),
+            };
+            let current = match alive {
+                Some(current) => current,
+                // None yet, or expired (the key went with it).
+                None => {
+                    *lease = None;
+                    self.conn.grant().await?
+                }
+            };
+            self.conn.put(&key, id, now, current, skew).await?;
+            *lease = Some(current);
+            Ok(Beaten::skew(skew))
         })
     }
 
@@ -341,10 +373,17 @@ impl Conn {
         Ok(answer)
     }
 
-    /// Puts the service's key on `lease`, with its id and its own time.
-    async fn put(&self, key: &str, id: i64, now: SystemTime, lease: i64) -> Result<(), Error> {
+    /// Puts the service's key on `lease`, with its id, its own time and its skew.
+    async fn put(
+        &self,
+        key: &str,
+        id: i64,
+        now: SystemTime,
+        lease: i64,
+        skew: Option<ClockSkew>,
+    ) -> Result<(), Error> {
         let mut client = self.client().await?;
-        let value = format!("{id} {}", epoch_us(now));
+        let value = etcd_clock::value(id, epoch_us(now), skew);
         let options = PutOptions::new().with_lease(lease);
         self.within("put", client.put(key, value, Some(options)))
             .await
@@ -359,17 +398,24 @@ impl Conn {
             .map(drop)
     }
 
-    /// The keys under `prefix`.
-    async fn keys(&self, prefix: &str) -> Result<Vec<String>, Error> {
+    /// The keys under `prefix`, with their lease, revision and skew.
+    async fn keys(&self, prefix: &str) -> Result<Vec<(String, KeyState)>, Error> {
         let mut client = self.client().await?;
-        let options = GetOptions::new().with_prefix().with_keys_only();
+        let options = GetOptions::new().with_prefix();
         let found = self
             .within("range", client.get(prefix, Some(options)))
             .await?;
         Ok(found
             .kvs()
             .iter()
-            .map(|kv| String::from_utf8_lossy(kv.key()).into_owned())
+            .map(|kv| {
+                let state = KeyState {
+                    lease: kv.lease(),
+                    revision: kv.mod_revision(),
+                    skew: etcd_clock::skew_in(kv.value()),
+                };
+                (String::from_utf8_lossy(kv.key()).into_owned(), state)
+            })
             .collect())
     }
 }

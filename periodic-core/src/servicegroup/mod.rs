@@ -46,6 +46,8 @@
 //!                  records, liveness, membership (the contracts and the Heartbeat handle)
 //!                                  ▼
 //!                  shared (Fetched, OpenMode, uuids, common errors), record, config, url
+//!                                  ▼
+//!                  skew (ClockSkew and the once-each-way warning)
 //! ```
 //!
 //! `text.rs` checks the text a row stores (NUL, 255 characters) in `group`, before any
@@ -54,6 +56,7 @@
 mod config;
 mod db;
 mod etcd;
+mod etcd_clock;
 mod group;
 mod heartbeat;
 mod liveness;
@@ -67,13 +70,14 @@ mod redis;
 mod redis_ledger;
 mod registry;
 mod shared;
+mod skew;
 mod sql;
 mod text;
 pub(crate) mod url;
 mod zookeeper;
 
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,
+    DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,
     INITIAL_REPORTING_DELAY, LivenessDriver, ServiceGroupConfig, WallClock,
 };
 pub use group::ServiceGroup;
@@ -83,3 +87,4 @@ pub use memory_ledger::MemoryLedger;
 pub use record::{DownReason, NewService, ServiceFilter, ServiceRecord, ServiceStatus};
 pub use records::ServiceRecords;
 pub use shared::Fetched;
+pub use skew::ClockSkew;

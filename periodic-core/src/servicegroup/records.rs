@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use futures::future::BoxFuture;
 
 use super::record::{NewService, ServiceFilter, ServiceRecord};
 use super::shared::Fetched;
+use super::skew::ClockSkew;
 use crate::error::Error;
 use crate::periodic::TaskLedger;
 
@@ -54,8 +56,16 @@ pub trait ServiceRecords: fmt::Debug + Send + Sync + 'static {
     fn list<'a>(&'a self, filter: &'a ServiceFilter) -> BoxFuture<'a, Result<Vec<Fetched>, Error>>;
 
     /// One `db` heartbeat: `report_count + 1`, `last_seen_up` = the store's current
-    /// time, the `stopped` mark cleared. `Ok(false)` if the row is gone.
-    fn heartbeat(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>>;
+    /// time, the `stopped` mark cleared, and the service's [clock skew](ClockSkew):
+    /// `host_time` (the service's own wall-clock time, which the heartbeat carries) minus
+    /// the store's time of the same write, kept as the row's
+    /// [`clock_skew`](ServiceRecord::clock_skew) and returned. `Ok(None)` if the row is
+    /// gone.
+    fn heartbeat(
+        &self,
+        id: i64,
+        host_time: SystemTime,
+    ) -> BoxFuture<'_, Result<Option<ClockSkew>, Error>>;
 
     /// Sets `disabled` and `disabled_reason` (bumps `updated_at`).
     fn set_disabled<'a>(
