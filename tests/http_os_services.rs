@@ -814,7 +814,10 @@ async fn metrics_show_each_service_s_clock_skew() {
         });
         ServiceGroup::open(&name, ServiceGroupConfig::default().clock(clock))
     };
-    let (fast, slow) = (skewed(true, 600).await.unwrap(), skewed(false, 30).await.unwrap());
+    let (fast, slow) = (
+        skewed(true, 600).await.unwrap(),
+        skewed(false, 30).await.unwrap(),
+    );
     let new = |host: &str| NewService::new(host, "nova-compute", "compute");
     let n1 = group.get_or_create(&new("node-1")).await.unwrap();
     let n2 = group.get_or_create(&new("node-2")).await.unwrap();

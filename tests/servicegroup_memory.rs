@@ -340,13 +340,13 @@ async fn concurrent_get_or_create_makes_one_row() {
 async fn a_writer_with_a_skewed_clock_stays_up() {
     let name = format!("memory://{}", unique("skew"));
     let observer = ServiceGroup::open(&name, config(10, 60)).await.unwrap();
-    for skew in [600i64, -600] {
+    for skew in [600_i32, -600] {
         let clock = WallClock::from_fn(move || {
             let now = SystemTime::now();
             if skew > 0 {
-                now + secs(skew.unsigned_abs())
+                now + secs(skew.unsigned_abs().into())
             } else {
-                now - secs(skew.unsigned_abs())
+                now - secs(skew.unsigned_abs().into())
             }
         });
         let writer = ServiceGroup::open(&name, config(10, 60).clock(clock))
@@ -361,10 +361,22 @@ async fn a_writer_with_a_skewed_clock_stays_up() {
         assert_eq!(status.heartbeat_age, Some(secs(65 - 55)));
         // The skew against the store's clock (the observer's, which created the store),
         // as the list shows it and as the service itself saw it at its last report.
-        let shown = status.clock_skew.expect("a skew after a report").as_secs_f64();
-        assert!((shown - skew as f64).abs() < 1.0, "{skew}: shown {shown}");
-        let own = heartbeat.stats().clock_skew.expect("the service's own skew");
-        assert!((own.as_secs_f64() - skew as f64).abs() < 1.0, "{skew}: own {own}");
+        let shown = status
+            .clock_skew
+            .expect("a skew after a report")
+            .as_secs_f64();
+        assert!(
+            (shown - f64::from(skew)).abs() < 1.0,
+            "{skew}: shown {shown}"
+        );
+        let own = heartbeat
+            .stats()
+            .clock_skew
+            .expect("the service's own skew");
+        assert!(
+            (own.as_secs_f64() - f64::from(skew)).abs() < 1.0,
+            "{skew}: own {own}"
+        );
         heartbeat.stop().await.unwrap();
     }
 }
@@ -395,9 +407,7 @@ async fn a_skewed_service_warns_once_each_way() {
     });
     let writer = ServiceGroup::open(
         &name,
-        config(10, 60)
-            .clock(clock)
-            .clock_skew_warning(secs(5)),
+        config(10, 60).clock(clock).clock_skew_warning(secs(5)),
     )
     .await
     .unwrap();
@@ -414,14 +424,14 @@ async fn a_skewed_service_warns_once_each_way() {
     // INFO lines logged so far.
     sleep(secs(1)).await;
     for (skew, reports, warns, infos) in [
-        (0, 2, 0, 0),
+        (0_i32, 2, 0, 0),
         (7, 1, 1, 0),
         (8, 1, 1, 0),
         (9, 1, 1, 0),
         (1, 2, 1, 1),
         (-30, 2, 2, 1),
     ] {
-        offset.store(skew, Ordering::Relaxed);
+        offset.store(skew.into(), Ordering::Relaxed);
         sleep(secs(10 * reports)).await;
         assert_eq!(
             (warned(Level::WARN), warned(Level::INFO)),
@@ -431,7 +441,10 @@ async fn a_skewed_service_warns_once_each_way() {
         let status = observer.status(svc.id).await.unwrap();
         assert!(status.is_up(), "skew {skew}: {status:?}");
         let shown = status.clock_skew.unwrap().as_secs_f64();
-        assert!((shown - skew as f64).abs() < 1.0, "{skew}: shown {shown}");
+        assert!(
+            (shown - f64::from(skew)).abs() < 1.0,
+            "{skew}: shown {shown}"
+        );
     }
     let warning = logs
         .for_host(&host)

@@ -215,7 +215,10 @@ async fn a_store_from_before_the_skew_column_is_listed_then_upgraded() {
     conn.close().await.unwrap();
 
     let operator = ServiceGroup::open_existing(&url, db()).await.unwrap();
-    let listed = operator.list(&periodic::ServiceFilter::all()).await.unwrap();
+    let listed = operator
+        .list(&periodic::ServiceFilter::all())
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].is_up());
     assert_eq!(listed[0].clock_skew, None);

@@ -13,8 +13,8 @@
 //! ```
 
 use std::path::PathBuf;
-use std::time::SystemTime;
 use std::process::{Command, Output};
+use std::time::SystemTime;
 
 use periodic::{NewService, ServiceGroup, ServiceGroupConfig, WallClock};
 
@@ -400,13 +400,19 @@ fn list_long_says_why_and_by_which_threshold() {
         .iter()
         .map(|r| (r[12] != "-").then(|| r[12].strip_suffix('s').unwrap().parse().unwrap()))
         .collect();
-    for (shown, want) in skews.iter().zip([Some(-30.0), Some(0.0), None, Some(600.0), Some(0.0)]) {
+    for (shown, want) in skews
+        .iter()
+        .zip([Some(-30.0), Some(0.0), None, Some(600.0), Some(0.0)])
+    {
         assert_eq!(shown.is_some(), want.is_some(), "{skews:?}");
         if let (Some(shown), Some(want)) = (shown, want) {
             assert!((shown - want).abs() < 1.0, "{skews:?}");
         }
     }
-    assert!(rows[0][12].starts_with('-') && rows[3][12].starts_with('+'), "{rows:?}");
+    assert!(
+        rows[0][12].starts_with('-') && rows[3][12].starts_with('+'),
+        "{rows:?}"
+    );
     assert_eq!(rows[0][5], "up");
     assert!(rows.iter().all(|r| r[13] == "-"), "{rows:?}");
 

@@ -267,9 +267,9 @@ pub async fn skewed_writer_stays_up(url: &str, base: &ServiceGroupConfig) {
     } else {
         0.5
     };
-    for skew in [600_i64, -30, 0] {
+    for skew in [600_i32, -30, 0] {
         let clock = WallClock::from_fn(move || {
-            let by = Duration::from_secs(skew.unsigned_abs());
+            let by = Duration::from_secs(skew.unsigned_abs().into());
             if skew >= 0 {
                 SystemTime::now() + by
             } else {
@@ -289,12 +289,15 @@ pub async fn skewed_writer_stays_up(url: &str, base: &ServiceGroupConfig) {
             .unwrap_or_else(|| panic!("skew {skew}: no figure in {status:?}"))
             .as_secs_f64();
         assert!(
-            (shown - skew as f64).abs() <= tolerance,
+            (shown - f64::from(skew)).abs() <= tolerance,
             "skew {skew}: the list shows {shown}"
         );
-        let own = heartbeat.stats().clock_skew.expect("the service's own skew");
+        let own = heartbeat
+            .stats()
+            .clock_skew
+            .expect("the service's own skew");
         assert!(
-            (own.as_secs_f64() - skew as f64).abs() <= tolerance,
+            (own.as_secs_f64() - f64::from(skew)).abs() <= tolerance,
             "skew {skew}: the service saw {own}"
         );
         if driver == LivenessDriver::DB {

@@ -13,7 +13,8 @@ use crate::service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, ServiceBuilder,
 };
 use crate::servicegroup::{
-    DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, LivenessDriver, ServiceGroupConfig,
+    DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, LivenessDriver,
+    ServiceGroupConfig,
 };
 
 /// The database a service and the operator tools use when nothing says otherwise: an

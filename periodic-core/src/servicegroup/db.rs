@@ -75,7 +75,10 @@ impl Liveness for Db {
         service: &'a ServiceRecord,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            match records.heartbeat(service.id, self.config.clock.now()).await? {
+            match records
+                .heartbeat(service.id, self.config.clock.now())
+                .await?
+            {
                 Some(_) => Ok(()),
                 None => Err(not_found(service.id)),
             }

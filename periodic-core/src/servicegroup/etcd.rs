@@ -220,13 +220,12 @@ impl Beat for LeaseBeat {
                 }
                 None => (probe.await, None),
             };
-            let current = match alive {
-                Some(current) => current,
+            let current = if let Some(current) = alive {
+                current
+            } else {
                 // None yet, or expired (the key went with it).
-                None => {
-                    *lease = None;
-                    self.conn.grant().await?
-                }
+                *lease = None;
+                self.conn.grant().await?
             };
             self.conn.put(&key, id, now, current, skew).await?;
             *lease = Some(current);

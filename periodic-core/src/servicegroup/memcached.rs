@@ -130,7 +130,12 @@ impl Liveness for Memcached {
                 .zip(keys)
                 .map(|(f, key)| {
                     let value = values.get(&key);
-                    judge(f, value.is_some(), value.copied().unwrap_or_default(), down_time)
+                    judge(
+                        f,
+                        value.is_some(),
+                        value.copied().unwrap_or_default(),
+                        down_time,
+                    )
                 })
                 .collect())
         })
@@ -366,7 +371,8 @@ impl McClient {
             .ok()?;
         let received = clock.now();
         let secs = stats.get("time")?.trim().parse::<u64>().ok()?;
-        let server = SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(500);
+        let server =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(500);
         let host = sent + received.duration_since(sent).unwrap_or_default() / 2;
         Some(ClockSkew::between(host, server))
     }
@@ -436,7 +442,10 @@ impl McClient {
             .into_iter()
             .flatten()
             .map(|value| {
-                let text = value.data.as_deref().and_then(|d| std::str::from_utf8(d).ok());
+                let text = value
+                    .data
+                    .as_deref()
+                    .and_then(|d| std::str::from_utf8(d).ok());
                 let mut fields = text.unwrap_or_default().split_whitespace();
                 let time = fields
                     .next()

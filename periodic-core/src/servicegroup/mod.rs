@@ -77,8 +77,9 @@ pub(crate) mod url;
 mod zookeeper;
 
 pub use config::{
-    DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,
-    INITIAL_REPORTING_DELAY, LivenessDriver, ServiceGroupConfig, WallClock,
+    DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL,
+    DEFAULT_SERVICE_DOWN_TIME, INITIAL_REPORTING_DELAY, LivenessDriver, ServiceGroupConfig,
+    WallClock,
 };
 pub use group::ServiceGroup;
 pub use liveness::{Liveness, OutageTexts};

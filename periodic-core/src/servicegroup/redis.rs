@@ -316,9 +316,7 @@ impl RedisClient {
             .within("heartbeat", pipe.query_async(&mut conn))
             .await?;
         let Some(&(secs, micros)) = times.first() else {
-            return Err(self
-                .failed("heartbeat")
-                .with_source("TIME gave no answer"));
+            return Err(self.failed("heartbeat").with_source("TIME gave no answer"));
         };
         let redis_now =
             SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros);

@@ -88,7 +88,11 @@ impl fmt::Display for ClockSkew {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Tenths of a second, rounded half away from zero.
         let tenths = (self.micros.unsigned_abs() + 50_000) / 100_000;
-        let sign = if self.micros < 0 && tenths > 0 { '-' } else { '+' };
+        let sign = if self.micros < 0 && tenths > 0 {
+            '-'
+        } else {
+            '+'
+        };
         write!(f, "{sign}{}.{}s", tenths / 10, tenths % 10)
     }
 }

@@ -209,7 +209,8 @@ mod tests {
                 q.heartbeat
             );
             assert!(
-                q.heartbeat.contains(&format!("last_seen_up = {},", dialect.now())),
+                q.heartbeat
+                    .contains(&format!("last_seen_up = {},", dialect.now())),
                 "{}",
                 q.heartbeat
             );

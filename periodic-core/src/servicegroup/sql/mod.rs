@@ -320,12 +320,7 @@ impl SqlStore {
         if !for_heartbeat {
             match mode {
                 OpenMode::Create => store.migrate().await?,
-                OpenMode::Existing => {
-                    store.check_table().await?;
-                    if !store.has_skew_column().await {
-                        store.queries = Arc::new(dialect.queries(false));
-                    }
-                }
+                OpenMode::Existing => store.check_existing().await?,
             }
         }
         Ok(store)
@@ -381,11 +376,16 @@ impl SqlStore {
         })
     }
 
-    /// Whether the table has `clock_skew_us`: an operator may read a store that no service
-    /// of this version has migrated yet.
-    async fn has_skew_column(&self) -> bool {
+    /// An operator's store must have the table; one that no service of this version has
+    /// migrated yet (no `clock_skew_us`) is read as it is, without the skew.
+    async fn check_existing(&mut self) -> Result<(), Error> {
+        self.check_table().await?;
         let sql = "SELECT clock_skew_us FROM services WHERE 1 = 0";
-        on_pool!(&self.pool, |p| sqlx::query(sql).fetch_all(p).await.is_ok())
+        let has_skew = on_pool!(&self.pool, |p| sqlx::query(sql).fetch_all(p).await.is_ok());
+        if !has_skew {
+            self.queries = Arc::new(self.dialect.queries(false));
+        }
+        Ok(())
     }
 
     /// One row, retried on the next connection while the pooled ones turn out dead
