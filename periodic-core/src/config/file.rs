@@ -439,6 +439,7 @@ mod tests {
 host = "node-9"
 report_interval = 2.5
 service_down_time = 30
+clock_skew_warning = 1.5
 periodic_enable = false
 periodic_fuzzy_delay = 0
 periodic_interval_max = 0
@@ -474,6 +475,11 @@ auth_token = "t"
         assert_eq!(config.host.as_deref(), Some("node-9"));
         assert_eq!(config.report_interval, Duration::from_millis(2500));
         assert_eq!(config.service_down_time, Duration::from_secs(30));
+        assert_eq!(config.clock_skew_warning, Duration::from_millis(1500));
+        assert_eq!(
+            config.servicegroup_config().clock_skew_warning_threshold(),
+            Duration::from_millis(1500)
+        );
         assert!(!config.periodic_enable);
         assert_eq!(config.periodic_fuzzy_delay, Duration::ZERO);
         assert_eq!(config.periodic_interval_max, None);
