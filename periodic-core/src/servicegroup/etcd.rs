@@ -57,6 +57,8 @@ pub(crate) struct Etcd {
     config: ServiceGroupConfig,
     /// The group's own connection, for `judge`, `report` and `forget`.
     conn: Arc<Conn>,
+    /// etcd's clock, for the skew of a `report`.
+    probe: Option<EtcdClock>,
 }
 
 /// Opens the `etcd` driver: checks that endpoints are configured; connects lazily.
@@ -66,6 +68,7 @@ pub(crate) fn open(
     let driver = Conn::new(config).map(|conn| {
         Arc::new(Etcd {
             config: config.clone(),
+            probe: EtcdClock::new(&config.etcd_endpoints, conn.op_timeout / 2),
             conn: Arc::new(conn),
         }) as Arc<dyn Liveness>
     });
@@ -117,9 +120,13 @@ impl Liveness for Etcd {
         // its own that nobody keeps alive.
         Box::pin(async move {
             let key = key(&service.topic, &service.host);
+            let skew = match &self.probe {
+                Some(probe) => probe.skew(&self.config.clock).await,
+                None => None,
+            };
             let lease = self.conn.grant().await?;
             self.conn
-                .put(&key, service.id, self.config.clock.now(), lease, None)
+                .put(&key, service.id, self.config.clock.now(), lease, skew)
                 .await
         })
     }

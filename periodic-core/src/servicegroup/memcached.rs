@@ -111,8 +111,9 @@ impl Liveness for Memcached {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let key = mc_key(&service.topic, &service.host);
         Box::pin(async move {
+            let skew = self.client.skew(&key, &self.config.clock).await;
             self.client
-                .set_heartbeat(&key, self.config.clock.now(), None)
+                .set_heartbeat(&key, self.config.clock.now(), skew)
                 .await
         })
     }

@@ -41,7 +41,8 @@
 //!
 //! ```text
 //! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached, redis, zookeeper, etcd (Liveness)
-//!                                  │                         │  └─► heartbeat (the report loop)
+//!                                  │                         │  ├─► heartbeat (the report loop)
+//!                                  │                         │  └─► etcd_clock (etcd's HTTP Date, for etcd)
 //!                                  ▼                         ▼
 //!                  records, liveness, membership (the contracts and the Heartbeat handle)
 //!                                  ▼
