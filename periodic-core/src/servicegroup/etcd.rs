@@ -234,9 +234,7 @@ impl Beat for LeaseBeat {
                 }
                 None => (probe.await, None),
             };
-            let (lease, written) = if let Some(alive) = alive {
-                alive
-            } else {
+            let Some((lease, written)) = alive else {
                 // None yet, or expired (the key went with it).
                 *held = None;
                 let lease = self.conn.grant().await?;
