@@ -127,11 +127,15 @@ impl Liveness for Etcd {
         // its own that nobody keeps alive.
         Box::pin(async move {
             let key = key(&service.topic, &service.host);
-            let skew = match &self.probe {
-                Some(probe) => probe.skew(&self.config.clock).await,
-                None => None,
+            let probe = async {
+                match &self.probe {
+                    Some(probe) => probe.skew(&self.config.clock).await,
+                    None => None,
+                }
             };
-            let lease = self.conn.grant().await?;
+            // etcd's clock is read beside the grant, not before it.
+            let (skew, lease) = tokio::join!(probe, self.conn.grant());
+            let lease = lease?;
             self.conn
                 .put(&key, service.id, self.config.clock.now(), lease, skew)
                 .await

@@ -111,9 +111,10 @@ impl Liveness for Memcached {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let key = mc_key(&service.topic, &service.host);
         Box::pin(async move {
-            let skew = self.client.skew(&key, &self.config.clock).await;
+            // A one-off report is not worth a second round trip: the skew rides along
+            // with the joined service's reports only.
             self.client
-                .set_heartbeat(&key, self.config.clock.now(), skew)
+                .set_heartbeat(&key, self.config.clock.now(), None)
                 .await
         })
     }
