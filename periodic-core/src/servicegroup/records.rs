@@ -26,7 +26,8 @@ use crate::periodic::TaskLedger;
 /// * a row is identified by `id`; rows are soft-deleted (a deleted row is invisible to
 ///   every method, and its `(host, binary)` and `(host, topic)` may be used again);
 /// * every time is the **store's** clock (the ages in [`Fetched`] too), never the
-///   caller's, so no host clock takes part in judging liveness;
+///   caller's, so no host clock takes part in judging liveness; the service's own time
+///   that a [`heartbeat`](Self::heartbeat) carries only enters its [`ClockSkew`];
 /// * the setters return `Ok(false)` when there is no live row with that id;
 /// * admin changes (`set_disabled`, `set_forced_down`) never touch `last_seen_up`, so
 ///   they cannot make a dead service look alive (nova LP#1420848);
