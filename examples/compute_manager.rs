@@ -100,6 +100,10 @@ struct Args {
     /// Seconds without a heartbeat after which the service counts as down [default: 60].
     #[arg(long, value_name = "SECONDS")]
     service_down_time: Option<u64>,
+    /// Seconds this host's clock may be off the store's before the service logs a warning
+    /// (once, and once when back within it); 0 never warns [default: 5].
+    #[arg(long, value_name = "SECONDS")]
+    clock_skew_warning: Option<u64>,
     /// Random delay before the first pass over the periodic tasks, up to this many seconds
     /// (nova's periodic_fuzzy_delay) [default: 5 here; nova's is 60].
     #[arg(long, value_name = "SECONDS")]
@@ -419,6 +423,9 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
     }
     if let Some(secs) = args.service_down_time {
         config.service_down_time = Duration::from_secs(secs);
+    }
+    if let Some(secs) = args.clock_skew_warning {
+        config.clock_skew_warning = Duration::from_secs(secs);
     }
     if let Some(secs) = args.periodic_fuzzy_delay {
         config.periodic_fuzzy_delay = Duration::from_secs(secs);

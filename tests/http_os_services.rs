@@ -792,3 +792,59 @@ async fn standalone_metrics_count_services_by_binary_and_state() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     server.shutdown().await.unwrap();
 }
+
+// Each service's clock skew at its last report is a gauge in seconds; a service that never
+// reported has none. nova's /os-services view keeps nova's keys only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_each_service_s_clock_skew() {
+    use std::time::{Duration, SystemTime};
+
+    let name = format!("memory://skew-metrics-{}", std::process::id());
+    let group = ServiceGroup::open(&name, ServiceGroupConfig::default())
+        .await
+        .unwrap();
+    let skewed = |ahead: bool, by: u64| {
+        let clock = periodic::WallClock::from_fn(move || {
+            let by = Duration::from_secs(by);
+            if ahead {
+                SystemTime::now() + by
+            } else {
+                SystemTime::now() - by
+            }
+        });
+        ServiceGroup::open(&name, ServiceGroupConfig::default().clock(clock))
+    };
+    let (fast, slow) = (
+        skewed(true, 600).await.unwrap(),
+        skewed(false, 30).await.unwrap(),
+    );
+    let new = |host: &str| NewService::new(host, "nova-compute", "compute");
+    let n1 = group.get_or_create(&new("node-1")).await.unwrap();
+    let n2 = group.get_or_create(&new("node-2")).await.unwrap();
+    group.get_or_create(&new("node-3")).await.unwrap();
+    fast.report_state(&n1).await.unwrap();
+    slow.report_state(&n2).await.unwrap();
+    let (server, api) = serve(&group, ApiAuth::ReadOnly).await;
+    let text = api.get("/metrics").await.text;
+    let skew = |host| {
+        http_support::samples(
+            &text,
+            "periodic_clock_skew_seconds",
+            &[("host", host), ("binary", "nova-compute")],
+        )
+    };
+    let (one, two) = (skew("node-1"), skew("node-2"));
+    assert!(one.len() == 1 && (one[0] - 600.0).abs() < 1.0, "{text}");
+    assert!(two.len() == 1 && (two[0] + 30.0).abs() < 1.0, "{text}");
+    assert_eq!(skew("node-3"), Vec::<f64>::new(), "{text}");
+    assert!(
+        text.contains("# TYPE periodic_clock_skew_seconds gauge"),
+        "{text}"
+    );
+    // Both skewed services are up: liveness is judged by the store's clock.
+    let services = api.get("/os-services").await.json();
+    let compute = service(&services, "node-1", "nova-compute");
+    assert_eq!(compute["state"], "up");
+    assert!(compute.get("clock_skew").is_none(), "{compute}");
+    server.shutdown().await.unwrap();
+}

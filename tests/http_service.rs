@@ -366,6 +366,10 @@ async fn healthz_is_ok_then_503_when_the_heartbeat_is_stale() {
     assert_eq!(body["heartbeat"]["reports_ok"], 1);
     assert_eq!(body["heartbeat"]["service_down_time"], 60.0);
     assert!(body["heartbeat"]["last_report_age"].as_f64().unwrap() < 5.0);
+    // The service's own clock skew at its last report: the store here keeps the same
+    // clock.
+    let own_skew = body["heartbeat"]["clock_skew"].as_f64().unwrap();
+    assert!(own_skew.abs() < 1.0, "{own_skew}");
     assert_eq!(body["periodic_tasks"]["running"], true);
     assert!(body.get("reason").is_none());
 

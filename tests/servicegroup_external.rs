@@ -100,9 +100,18 @@ impl ServiceRecords for Table {
         Box::pin(async move { Ok(rows) })
     }
 
-    fn heartbeat(&self, id: i64) -> BoxFuture<'_, periodic::Result<bool>> {
-        let found = self.update(id, |r| r.report_count += 1);
-        Box::pin(async move { Ok(found) })
+    fn heartbeat(
+        &self,
+        id: i64,
+        host_time: SystemTime,
+    ) -> BoxFuture<'_, periodic::Result<Option<periodic::ClockSkew>>> {
+        // This table's clock is the system's.
+        let skew = periodic::ClockSkew::between(host_time, SystemTime::now());
+        let found = self.update(id, |r| {
+            r.report_count += 1;
+            r.clock_skew = Some(skew);
+        });
+        Box::pin(async move { Ok(found.then_some(skew)) })
     }
 
     fn set_disabled<'a>(

@@ -340,13 +340,13 @@ async fn concurrent_get_or_create_makes_one_row() {
 async fn a_writer_with_a_skewed_clock_stays_up() {
     let name = format!("memory://{}", unique("skew"));
     let observer = ServiceGroup::open(&name, config(10, 60)).await.unwrap();
-    for skew in [600i64, -600] {
+    for skew in [600_i32, -600] {
         let clock = WallClock::from_fn(move || {
             let now = SystemTime::now();
             if skew > 0 {
-                now + secs(skew.unsigned_abs())
+                now + secs(skew.unsigned_abs().into())
             } else {
-                now - secs(skew.unsigned_abs())
+                now - secs(skew.unsigned_abs().into())
             }
         });
         let writer = ServiceGroup::open(&name, config(10, 60).clock(clock))
@@ -359,8 +359,101 @@ async fn a_writer_with_a_skewed_clock_stays_up() {
         let status = observer.status(svc.id).await.unwrap();
         assert!(status.is_up(), "{skew}: {status:?}");
         assert_eq!(status.heartbeat_age, Some(secs(65 - 55)));
+        // The skew against the store's clock (the observer's, which created the store),
+        // as the list shows it and as the service itself saw it at its last report.
+        let shown = status
+            .clock_skew
+            .expect("a skew after a report")
+            .as_secs_f64();
+        assert!(
+            (shown - f64::from(skew)).abs() < 1.0,
+            "{skew}: shown {shown}"
+        );
+        let own = heartbeat
+            .stats()
+            .clock_skew
+            .expect("the service's own skew");
+        assert!(
+            (own.as_secs_f64() - f64::from(skew)).abs() < 1.0,
+            "{skew}: own {own}"
+        );
         heartbeat.stop().await.unwrap();
     }
+}
+
+// The service warns about its own clock skew once when it goes past clock_skew_warning
+// and once when it is back, however many reports in between; liveness never moves.
+//
+//   report   5    15   25   35   45   55   65   75   85       (report_interval 10 s)
+//   skew     0    0    +7   +8   +9   +1   +1   -30  -30      (clock_skew_warning 5 s)
+//   logged             WARN           INFO      WARN
+#[tokio::test(start_paused = true)]
+async fn a_skewed_service_warns_once_each_way() {
+    use std::sync::atomic::AtomicI64;
+
+    let logs = Logs::capture();
+    let name = format!("memory://{}", unique("skew-warn"));
+    let observer = ServiceGroup::open(&name, config(10, 60)).await.unwrap();
+    let offset = Arc::new(AtomicI64::new(0));
+    let read = Arc::clone(&offset);
+    let clock = WallClock::from_fn(move || {
+        let off = read.load(Ordering::Relaxed);
+        let now = SystemTime::now();
+        if off >= 0 {
+            now + secs(off.unsigned_abs())
+        } else {
+            now - secs(off.unsigned_abs())
+        }
+    });
+    let writer = ServiceGroup::open(
+        &name,
+        config(10, 60).clock(clock).clock_skew_warning(secs(5)),
+    )
+    .await
+    .unwrap();
+    let host = unique("skewed");
+    let svc = writer.get_or_create(&compute(&host)).await.unwrap();
+    let heartbeat = writer.join(&svc, JoinOptions::default()).await.unwrap();
+    let warned = |level: Level| {
+        logs.for_host(&host)
+            .iter()
+            .filter(|l| l.level == level && l.message.contains("clock_skew_warning"))
+            .count()
+    };
+    // Each step: the offset for the next reports, how many of them, and the WARN and
+    // INFO lines logged so far.
+    sleep(secs(1)).await;
+    for (skew, reports, warns, infos) in [
+        (0_i32, 2, 0, 0),
+        (7, 1, 1, 0),
+        (8, 1, 1, 0),
+        (9, 1, 1, 0),
+        (1, 2, 1, 1),
+        (-30, 2, 2, 1),
+    ] {
+        offset.store(skew.into(), Ordering::Relaxed);
+        sleep(secs(10 * reports)).await;
+        assert_eq!(
+            (warned(Level::WARN), warned(Level::INFO)),
+            (warns, infos),
+            "after reports with a skew of {skew} s"
+        );
+        let status = observer.status(svc.id).await.unwrap();
+        assert!(status.is_up(), "skew {skew}: {status:?}");
+        let shown = status.clock_skew.unwrap().as_secs_f64();
+        assert!(
+            (shown - f64::from(skew)).abs() < 1.0,
+            "{skew}: shown {shown}"
+        );
+    }
+    let warning = logs
+        .for_host(&host)
+        .into_iter()
+        .find(|l| l.level == Level::WARN)
+        .unwrap();
+    assert!(warning.message.contains("+7.0s"), "{}", warning.message);
+    assert_eq!(warning.fields.get("binary").unwrap(), "nova-compute");
+    heartbeat.stop().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]

@@ -202,3 +202,43 @@ async fn an_existing_file_without_the_table_is_not_found() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("has no services table"), "{err}");
 }
+
+// A store made before the clock-skew column: an operator lists it as it is (no skew, no
+// error, nothing written), and the next service to open it adds the column.
+#[tokio::test]
+async fn a_store_from_before_the_skew_column_is_listed_then_upgraded() {
+    let file = TempDb::new();
+    let url = file.url();
+    let group = ServiceGroup::open(&url, db()).await.unwrap();
+    let svc = group
+        .get_or_create(&NewService::new("old-1", "nova-compute", "compute"))
+        .await
+        .unwrap();
+    group.report_state(&svc).await.unwrap();
+    group.close().await;
+    // Back to the schema of the earlier migrations.
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for sql in [
+        "ALTER TABLE services DROP COLUMN clock_skew_us",
+        "DELETE FROM _sqlx_migrations WHERE description = 'clock skew'",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let operator = ServiceGroup::open_existing(&url, db()).await.unwrap();
+    let listed = operator
+        .list(&periodic::ServiceFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].is_up());
+    assert_eq!(listed[0].clock_skew, None);
+    operator.close().await;
+
+    let service = ServiceGroup::open(&url, db()).await.unwrap();
+    service.report_state(&svc).await.unwrap();
+    let status = service.status(svc.id).await.unwrap();
+    assert!(status.clock_skew.unwrap().magnitude() < std::time::Duration::from_secs(1));
+    service.close().await;
+}

@@ -14,8 +14,9 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::time::SystemTime;
 
-use periodic::{NewService, ServiceGroup, ServiceGroupConfig};
+use periodic::{NewService, ServiceGroup, ServiceGroupConfig, WallClock};
 
 fn periodic() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_periodic"));
@@ -85,12 +86,27 @@ fn prepare() -> Db {
         let group = ServiceGroup::open(&url, ServiceGroupConfig::default())
             .await
             .unwrap();
+        // node-1's compute reports with a clock 30 s slow, node-3's with one 10 minutes
+        // fast: the database's clock judges them, the list shows the skew.
+        let skewed = |ahead: bool, by: u64| {
+            let clock = WallClock::from_fn(move || {
+                let by = std::time::Duration::from_secs(by);
+                if ahead {
+                    SystemTime::now() + by
+                } else {
+                    SystemTime::now() - by
+                }
+            });
+            ServiceGroup::open(&url, ServiceGroupConfig::default().clock(clock))
+        };
+        let slow = skewed(false, 30).await.unwrap();
+        let fast = skewed(true, 600).await.unwrap();
         let new = |host: &str, binary: &str, topic: &str| NewService::new(host, binary, topic);
         let s1 = group
             .get_or_create(&new("node-1", "periodic-compute", "compute").availability_zone("az1"))
             .await
             .unwrap();
-        group.report_state(&s1).await.unwrap();
+        slow.report_state(&s1).await.unwrap();
         let s2 = group
             .get_or_create(&new("node-2", "periodic-compute", "compute").availability_zone("az1"))
             .await
@@ -106,7 +122,7 @@ fn prepare() -> Db {
             .get_or_create(&new("node-3", "periodic-compute", "compute").availability_zone("az2"))
             .await
             .unwrap();
-        group.report_state(&s4).await.unwrap();
+        fast.report_state(&s4).await.unwrap();
         let s5 = group
             .get_or_create(&new("node-3", "periodic-scheduler", "scheduler"))
             .await
@@ -114,6 +130,8 @@ fn prepare() -> Db {
         group.report_state(&s5).await.unwrap();
         group.mark_stopped(s5.id).await.unwrap();
         group.close().await;
+        slow.close().await;
+        fast.close().await;
     });
     sql(
         &url,
@@ -250,6 +268,7 @@ fn list_json_has_every_field() {
         keys,
         [
             "binary",
+            "clock_skew",
             "created_at",
             "disabled_reason",
             "down_reason",
@@ -258,6 +277,7 @@ fn list_json_has_every_field() {
             "host",
             "id",
             "last_seen_up",
+            "membership",
             "report_count",
             "service_down_time",
             "state",
@@ -298,6 +318,15 @@ fn list_json_has_every_field() {
     assert_eq!(services[4]["stopped"], true);
     assert!(services[2]["last_seen_up"].is_null());
     assert!(services[2]["updated_at"].is_null());
+    // The clock skew in seconds: node-1's compute reported 30 s slow, node-3's 600 s
+    // fast, node-2's on time; node-1's scheduler never reported. The db driver has no
+    // membership detail.
+    let skew = |i: usize| services[i]["clock_skew"].as_f64();
+    assert!((skew(0).unwrap() + 30.0).abs() < 1.0, "{}", services[0]);
+    assert!(skew(1).unwrap().abs() < 1.0, "{}", services[1]);
+    assert_eq!(skew(2), None);
+    assert!((skew(3).unwrap() - 600.0).abs() < 1.0, "{}", services[3]);
+    assert!(services.iter().all(|s| s["membership"].is_null()));
 }
 
 #[test]
@@ -326,7 +355,7 @@ fn list_long_says_why_and_by_which_threshold() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[1],
-        "| ID | Binary             | Host   | Zone     | Status   | State | Updated At                 | Disabled Reason | Forced Down | Last Heartbeat | Down Threshold | Down Reason                           |"
+        "| ID | Binary             | Host   | Zone     | Status   | State | Updated At                 | Disabled Reason | Forced Down | Last Heartbeat | Down Threshold | Down Reason                           | Clock Skew | Membership |"
     );
     let cells = |line: &str| -> Vec<String> {
         line.trim_matches('|')
@@ -364,6 +393,28 @@ fn list_long_says_why_and_by_which_threshold() {
     let age = |cell: &str| -> f64 { cell.strip_suffix("s ago").unwrap().parse().unwrap() };
     assert!(age(&rows[0][9]) < 60.0, "{}", rows[0][9]);
     assert!((age(&rows[3][9]) - 600.0).abs() < 60.0, "{}", rows[3][9]);
+    // Clock Skew: node-1's compute reported with a clock 30 s slow and is up all the same;
+    // node-3's compute 10 minutes fast (its row is 10 minutes old, so down: by the
+    // database's clock, not its own); `-` for the one that never reported.
+    let skews: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| (r[12] != "-").then(|| r[12].strip_suffix('s').unwrap().parse().unwrap()))
+        .collect();
+    for (shown, want) in skews
+        .iter()
+        .zip([Some(-30.0), Some(0.0), None, Some(600.0), Some(0.0)])
+    {
+        assert_eq!(shown.is_some(), want.is_some(), "{skews:?}");
+        if let (Some(shown), Some(want)) = (shown, want) {
+            assert!((shown - want).abs() < 1.0, "{skews:?}");
+        }
+    }
+    assert!(
+        rows[0][12].starts_with('-') && rows[3][12].starts_with('+'),
+        "{rows:?}"
+    );
+    assert_eq!(rows[0][5], "up");
+    assert!(rows.iter().all(|r| r[13] == "-"), "{rows:?}");
 
     // The threshold comes from --service-down-time: with 900 s, node-3's compute is up.
     let text = ok(&[

@@ -42,10 +42,11 @@ pub use service::{
     Service, ServiceBuilder, Stopped, default_host,
 };
 pub use servicegroup::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, DownReason,
-    Fetched, Heartbeat, HeartbeatMode, HeartbeatStats, INITIAL_REPORTING_DELAY, JoinOptions,
-    Liveness, LivenessDriver, Membership, MemoryLedger, NewService, OutageTexts, ServiceFilter,
-    ServiceGroup, ServiceGroupConfig, ServiceRecord, ServiceRecords, ServiceStatus, WallClock,
+    ClockSkew, DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL,
+    DEFAULT_SERVICE_DOWN_TIME, DownReason, Fetched, Heartbeat, HeartbeatMode, HeartbeatStats,
+    INITIAL_REPORTING_DELAY, JoinOptions, Liveness, LivenessDriver, Membership, MemoryLedger,
+    NewService, OutageTexts, ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord,
+    ServiceRecords, ServiceStatus, WallClock,
 };
 pub use task_group::{Shutdown, TaskGroup};
 

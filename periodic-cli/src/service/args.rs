@@ -26,8 +26,11 @@ pub(crate) enum ServiceCommand {
     /// --format json prints an array of objects with the keys id, uuid, binary, host,
     /// topic, zone, status (enabled|disabled), state (up|down), updated_at,
     /// disabled_reason, forced_down, stopped, report_count, last_seen_up, created_at
-    /// (times RFC 3339 UTC or null), heartbeat_age and service_down_time (seconds), and
-    /// down_reason (forced_down|stopped|no_heartbeat|never_reported, or null when up).
+    /// (times RFC 3339 UTC or null), heartbeat_age and service_down_time (seconds),
+    /// down_reason (forced_down|stopped|no_heartbeat|never_reported, or null when up),
+    /// clock_skew (the service's clock minus the store's at its last report, seconds, or
+    /// null) and membership (etcd: lease and revision; zk: session and node version; or
+    /// null).
     List(ListArgs),
     /// Enable a service: the scheduler may use it again; clears the disabled reason.
     Enable(ChangeArgs),
@@ -99,7 +102,9 @@ pub(crate) struct ListArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Also show Disabled Reason, Forced Down, the last heartbeat's age, the down
-    /// threshold used and why a service is down.
+    /// threshold used, why a service is down, its clock skew against the store at its last
+    /// report, and what keeps it a member (etcd: lease and revision; zk: session and node
+    /// version).
     #[arg(long)]
     pub(crate) long: bool,
 }

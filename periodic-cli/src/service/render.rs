@@ -27,17 +27,22 @@ const COLUMNS: [&str; 7] = [
     "State",
     "Updated At",
 ];
-const LONG_COLUMNS: [&str; 5] = [
+const LONG_COLUMNS: [&str; 7] = [
     "Disabled Reason",
     "Forced Down",
     "Last Heartbeat",
     "Down Threshold",
     "Down Reason",
+    "Clock Skew",
+    "Membership",
 ];
 
 /// OpenStackClient's table, its header alone when there is no service; `long` adds Disabled Reason and Forced Down (as `--long`
 /// does) and the evidence for the state: the heartbeat's age, the `service_down_time`
-/// used and why the service is down.
+/// used, why the service is down, the service's clock skew against the store at its
+/// last report (`+600.0s`: its clock is ahead) and what keeps it a member, in the
+/// driver's words (`etcd`: the lease and the key's revision; `zk`: the session and the
+/// node's version). `-` where there is no figure.
 pub(crate) fn table(services: &[ServiceStatus], long: bool) -> String {
     let headers: Vec<&str> = if long {
         COLUMNS.iter().chain(LONG_COLUMNS.iter()).copied().collect()
@@ -70,6 +75,9 @@ pub(crate) fn table(services: &[ServiceStatus], long: bool) -> String {
                 seconds(s.service_down_time),
                 s.down_reason
                     .map_or_else(|| "None".to_owned(), |d| d.as_str().to_owned()),
+                s.clock_skew
+                    .map_or_else(|| "-".to_owned(), |skew| skew.to_string()),
+                s.membership.clone().unwrap_or_else(|| "-".to_owned()),
             ]);
         }
         table.push(row);
@@ -147,6 +155,12 @@ pub(crate) struct ServiceJson {
     /// Why it is down: `forced_down`, `stopped`, `no_heartbeat`, `never_reported`;
     /// null when up.
     down_reason: Option<&'static str>,
+    /// The service's clock minus the store's at its last report, in seconds (positive:
+    /// ahead), to the microsecond; null without a figure.
+    clock_skew: Option<f64>,
+    /// What keeps it a member, in the driver's words (`lease 694d... rev 42` for etcd,
+    /// `session 0x... version 7` for zk); null for the other drivers.
+    membership: Option<String>,
 }
 
 impl From<&ServiceStatus> for ServiceJson {
@@ -172,6 +186,8 @@ impl From<&ServiceStatus> for ServiceJson {
             heartbeat_age: s.heartbeat_age.map(json_seconds),
             service_down_time: json_seconds(s.service_down_time),
             down_reason: s.down_reason.map(down_reason_key),
+            clock_skew: s.clock_skew.map(periodic::ClockSkew::as_secs_f64),
+            membership: s.membership.clone(),
         }
     }
 }

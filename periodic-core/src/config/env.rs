@@ -38,6 +38,7 @@ pub(super) fn apply(config: &mut Config, name: &str, value: &str) -> Result<()> 
         "PERIODIC_HOST" => config.host = Some(value.to_owned()),
         "PERIODIC_REPORT_INTERVAL" => config.report_interval = secs()?,
         "PERIODIC_SERVICE_DOWN_TIME" => config.service_down_time = secs()?,
+        "PERIODIC_CLOCK_SKEW_WARNING" => config.clock_skew_warning = secs()?,
         "PERIODIC_PERIODIC_ENABLE" => config.periodic_enable = flag()?,
         "PERIODIC_PERIODIC_FUZZY_DELAY" => config.periodic_fuzzy_delay = secs()?,
         "PERIODIC_PERIODIC_INTERVAL_MAX" => {
@@ -86,6 +87,7 @@ mod tests {
             ("PERIODIC_HOST", "node-3"),
             ("PERIODIC_REPORT_INTERVAL", "4"),
             ("PERIODIC_SERVICE_DOWN_TIME", "12.5"),
+            ("PERIODIC_CLOCK_SKEW_WARNING", "0"),
             ("PERIODIC_PERIODIC_ENABLE", "No"),
             ("PERIODIC_PERIODIC_FUZZY_DELAY", "0"),
             ("PERIODIC_PERIODIC_INTERVAL_MAX", "30"),
@@ -105,6 +107,7 @@ mod tests {
         assert_eq!(config.host.as_deref(), Some("node-3"));
         assert_eq!(config.report_interval, Duration::from_secs(4));
         assert_eq!(config.service_down_time, Duration::from_millis(12_500));
+        assert_eq!(config.clock_skew_warning, Duration::ZERO);
         assert!(!config.periodic_enable);
         assert_eq!(config.periodic_fuzzy_delay, Duration::ZERO);
         assert_eq!(config.periodic_interval_max, Some(Duration::from_secs(30)));

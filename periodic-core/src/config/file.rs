@@ -30,6 +30,7 @@ const DEFAULT_KEYS: &[&str] = &[
     "host",
     "report_interval",
     "service_down_time",
+    "clock_skew_warning",
     "periodic_enable",
     "periodic_fuzzy_delay",
     "periodic_interval_max",
@@ -64,6 +65,7 @@ struct RawDefault {
     host: Option<NonEmpty>,
     report_interval: Option<Seconds>,
     service_down_time: Option<Seconds>,
+    clock_skew_warning: Option<Seconds>,
     periodic_enable: Option<bool>,
     periodic_fuzzy_delay: Option<Seconds>,
     periodic_interval_max: Option<Seconds>,
@@ -117,6 +119,9 @@ pub(super) fn apply(config: &mut Config, text: &str, origin: &str) -> Result<()>
     }
     if let Some(Seconds(v)) = d.service_down_time {
         config.service_down_time = v;
+    }
+    if let Some(Seconds(v)) = d.clock_skew_warning {
+        config.clock_skew_warning = v;
     }
     if let Some(v) = d.periodic_enable {
         config.periodic_enable = v;
@@ -434,6 +439,7 @@ mod tests {
 host = "node-9"
 report_interval = 2.5
 service_down_time = 30
+clock_skew_warning = 1.5
 periodic_enable = false
 periodic_fuzzy_delay = 0
 periodic_interval_max = 0
@@ -469,6 +475,11 @@ auth_token = "t"
         assert_eq!(config.host.as_deref(), Some("node-9"));
         assert_eq!(config.report_interval, Duration::from_millis(2500));
         assert_eq!(config.service_down_time, Duration::from_secs(30));
+        assert_eq!(config.clock_skew_warning, Duration::from_millis(1500));
+        assert_eq!(
+            config.servicegroup_config().clock_skew_warning_threshold(),
+            Duration::from_millis(1500)
+        );
         assert!(!config.periodic_enable);
         assert_eq!(config.periodic_fuzzy_delay, Duration::ZERO);
         assert_eq!(config.periodic_interval_max, None);

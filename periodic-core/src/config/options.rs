@@ -13,7 +13,8 @@ use crate::service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, ServiceBuilder,
 };
 use crate::servicegroup::{
-    DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, LivenessDriver, ServiceGroupConfig,
+    DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, LivenessDriver,
+    ServiceGroupConfig,
 };
 
 /// The database a service and the operator tools use when nothing says otherwise: an
@@ -38,6 +39,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | [`host`](Self::host) | `[DEFAULT] host` | this machine's hostname |
 /// | [`report_interval`](Self::report_interval) | `[DEFAULT] report_interval` | 10 s (0: no heartbeat) |
 /// | [`service_down_time`](Self::service_down_time) | `[DEFAULT] service_down_time` | 60 s |
+/// | [`clock_skew_warning`](Self::clock_skew_warning) | `[DEFAULT] clock_skew_warning` | 5 s (0: never warn) |
 /// | [`periodic_enable`](Self::periodic_enable) | `[DEFAULT] periodic_enable` | `true` |
 /// | [`periodic_fuzzy_delay`](Self::periodic_fuzzy_delay) | `[DEFAULT] periodic_fuzzy_delay` | 60 s |
 /// | [`periodic_interval_max`](Self::periodic_interval_max) | `[DEFAULT] periodic_interval_max` | 60 s (0 in the file: no cap) |
@@ -68,6 +70,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// host = "node-1"
 /// report_interval = 10                 # seconds between heartbeats; 0: none
 /// service_down_time = 60               # down after this long without a heartbeat
+/// clock_skew_warning = 5               # warn when this host's clock is off the store's by more
 /// periodic_enable = true
 /// periodic_fuzzy_delay = 60            # first pass after a random 0..=60 s
 /// periodic_interval_max = 60           # longest sleep between passes; 0: no cap
@@ -111,6 +114,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://periodic.db";
 /// | `PERIODIC_HOST` | `[DEFAULT] host` |
 /// | `PERIODIC_REPORT_INTERVAL` | `[DEFAULT] report_interval` |
 /// | `PERIODIC_SERVICE_DOWN_TIME` | `[DEFAULT] service_down_time` |
+/// | `PERIODIC_CLOCK_SKEW_WARNING` | `[DEFAULT] clock_skew_warning` |
 /// | `PERIODIC_PERIODIC_ENABLE` | `[DEFAULT] periodic_enable` |
 /// | `PERIODIC_PERIODIC_FUZZY_DELAY` | `[DEFAULT] periodic_fuzzy_delay` |
 /// | `PERIODIC_PERIODIC_INTERVAL_MAX` | `[DEFAULT] periodic_interval_max` |
@@ -172,6 +176,10 @@ pub struct Config {
     /// `service_down_time`: how long after its last heartbeat a service still counts as
     /// up (nova's 2.5× rule applies when the group is opened).
     pub service_down_time: Duration,
+    /// `clock_skew_warning`: a joined service whose clock is off its store's by more than
+    /// this logs one warning (and one line when it is back within it); zero: never. See
+    /// [`ServiceGroupConfig::clock_skew_warning`].
+    pub clock_skew_warning: Duration,
     /// nova's `periodic_enable`: whether a service runs its periodic tasks at all.
     pub periodic_enable: bool,
     /// `periodic_fuzzy_delay`: the first pass over the periodic tasks starts a random
@@ -279,6 +287,7 @@ impl Default for Config {
             host: None,
             report_interval: DEFAULT_REPORT_INTERVAL,
             service_down_time: DEFAULT_SERVICE_DOWN_TIME,
+            clock_skew_warning: DEFAULT_CLOCK_SKEW_WARNING,
             periodic_enable: true,
             periodic_fuzzy_delay: DEFAULT_PERIODIC_FUZZY_DELAY,
             periodic_interval_max: Some(DEFAULT_INTERVAL),
@@ -527,6 +536,7 @@ impl Config {
         let config = config
             .report_interval(self.report_interval)
             .service_down_time(self.service_down_time)
+            .clock_skew_warning(self.clock_skew_warning)
             .driver(self.servicegroup_driver);
         let config = if self.etcd.endpoints.is_empty() {
             config
@@ -653,6 +663,7 @@ impl fmt::Debug for Config {
             .field("host", &self.host)
             .field("report_interval", &self.report_interval)
             .field("service_down_time", &self.service_down_time)
+            .field("clock_skew_warning", &self.clock_skew_warning)
             .field("periodic_enable", &self.periodic_enable)
             .field("periodic_fuzzy_delay", &self.periodic_fuzzy_delay)
             .field("periodic_interval_max", &self.periodic_interval_max)

@@ -101,6 +101,7 @@ pub(crate) fn service_health(group: &ServiceGroup, service: &Embedded) -> (bool,
             "reports_failed": stats.reports_failed,
             "reports_skipped": stats.reports_skipped,
             "connected": stats.connected,
+            "clock_skew": stats.clock_skew.map(crate::ClockSkew::as_secs_f64),
         },
         "periodic_tasks": {
             "enabled": service.periodic_enable,

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use super::auth::Access;
 use super::state::{AppState, Embedded, bounded};
 use crate::periodic::{RunOutcome, TaskRun};
-use crate::servicegroup::ServiceFilter;
+use crate::servicegroup::{ServiceFilter, ServiceStatus};
 
 /// The content type of the OpenMetrics text exposition, which Prometheus reads.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -232,6 +232,33 @@ fn register_fleet_tokens(registry: &mut Registry, service: &Embedded) {
     }
 }
 
+/// `periodic_clock_skew_seconds{host, binary}`: each listed service's clock skew at its
+/// last report, for the services that have a figure (none: no metric).
+fn register_clock_skews(registry: &mut Registry, services: &[ServiceStatus]) {
+    let skews = Family::<ServiceLabels, Gauge<f64, AtomicU64>>::default();
+    let mut any = false;
+    for s in services {
+        if let Some(skew) = s.clock_skew {
+            any = true;
+            skews
+                .get_or_create(&ServiceLabels {
+                    binary: s.record.binary.clone(),
+                    host: s.record.host.clone(),
+                })
+                .set(skew.as_secs_f64());
+        }
+    }
+    if any {
+        registry.register_with_unit(
+            "periodic_clock_skew",
+            "Each service's clock minus the store's at its last report (positive: ahead); \
+             liveness never depends on it",
+            Unit::Seconds,
+            skews,
+        );
+    }
+}
+
 /// The metrics computed at scrape time: the heartbeat's, and the services of the store
 /// (one `list`, bounded by the scrape timeout so that a slow store cannot hang a scrape).
 async fn scrape(state: &AppState) -> Registry {
@@ -306,6 +333,7 @@ async fn scrape(state: &AppState) -> Registry {
                 "Services in the store by binary and state (up or down, as service list shows)",
                 family,
             );
+            register_clock_skews(&mut registry, &services);
         }
         Err(err) => {
             tracing::warn!(error = %err.report(), "metrics: cannot list the services");

@@ -92,7 +92,9 @@ use crate::servicegroup::ServiceGroup;
 /// `periodic_heartbeat_reports_total`, `periodic_heartbeat_failures_total` and
 /// `periodic_heartbeat_age_seconds` (absent before the first accepted report); and, from
 /// one `list` of the store per scrape, bounded by the scrape timeout,
-/// `periodic_services{binary, state="up"|"down"}` and `periodic_store_up`. The content
+/// `periodic_services{binary, state="up"|"down"}`, `periodic_clock_skew_seconds{host,
+/// binary}` (each service's clock minus the store's at its last report, for the services
+/// that have a figure) and `periodic_store_up`. The content
 /// type is `application/openmetrics-text; version=1.0.0`, which Prometheus scrapes.
 ///
 /// **Connections.** A connection must send a request's headers within

@@ -17,6 +17,10 @@ pub const DEFAULT_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 /// heartbeat.
 pub const DEFAULT_SERVICE_DOWN_TIME: Duration = Duration::from_mins(1);
 
+/// The default [`clock_skew_warning`](ServiceGroupConfig::clock_skew_warning): a service
+/// whose clock is more than 5 seconds off its store's logs a warning.
+pub const DEFAULT_CLOCK_SKEW_WARNING: Duration = Duration::from_secs(5);
+
 /// The default time allowed to open a connection to a store before it counts as
 /// unreachable.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -135,6 +139,7 @@ impl fmt::Debug for WallClock {
 /// | [`etcd_endpoints`](Self::etcd_endpoints) | — | none |
 /// | [`connect_timeout`](Self::connect_timeout) | — | 5 s |
 /// | [`heartbeat_timeout`](Self::heartbeat_timeout) | — | `report_interval` |
+/// | [`clock_skew_warning`](Self::clock_skew_warning) | — | 5 s (0 = never warn) |
 ///
 /// [`ServiceGroup::open`](crate::ServiceGroup::open) applies the 2.5× rule (see
 /// [`effective_service_down_time`](Self::effective_service_down_time)).
@@ -161,6 +166,7 @@ pub struct ServiceGroupConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) heartbeat_timeout: Option<Duration>,
     pub(crate) max_connections: u32,
+    pub(crate) clock_skew_warning: Duration,
     pub(crate) clock: WallClock,
 }
 
@@ -177,6 +183,7 @@ impl Default for ServiceGroupConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             heartbeat_timeout: None,
             max_connections: 8,
+            clock_skew_warning: DEFAULT_CLOCK_SKEW_WARNING,
             clock: WallClock::system(),
         }
     }
@@ -279,6 +286,30 @@ impl ServiceGroupConfig {
     pub fn max_connections(mut self, max: u32) -> Self {
         self.max_connections = max.max(1);
         self
+    }
+
+    /// How far a joined service's clock may be off its store's before the service logs a
+    /// warning (default [`DEFAULT_CLOCK_SKEW_WARNING`], 5 s; zero never warns). The
+    /// service logs one WARN when its [skew](crate::ClockSkew) at a report first goes past
+    /// it and one INFO when it comes back within it. Liveness does not depend on it: it
+    /// is judged by the store's clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use periodic::ServiceGroupConfig;
+    ///
+    /// let config = ServiceGroupConfig::default().clock_skew_warning(Duration::from_secs(2));
+    /// assert_eq!(config.clock_skew_warning_threshold(), Duration::from_secs(2));
+    /// ```
+    #[must_use]
+    pub fn clock_skew_warning(mut self, threshold: Duration) -> Self {
+        self.clock_skew_warning = threshold;
+        self
+    }
+
+    /// The [`clock_skew_warning`](Self::clock_skew_warning) threshold.
+    pub fn clock_skew_warning_threshold(&self) -> Duration {
+        self.clock_skew_warning
     }
 
     /// The wall clock of this process (default: the system clock); see [`WallClock`].

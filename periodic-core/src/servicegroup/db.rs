@@ -3,12 +3,12 @@
 //! most `service_down_time` old by the same clock.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 
 use super::config::ServiceGroupConfig;
-use super::heartbeat::{self, Beat, ReportLoop};
+use super::heartbeat::{self, Beat, Beaten, ReportLoop};
 use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
@@ -75,10 +75,12 @@ impl Liveness for Db {
         service: &'a ServiceRecord,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            if records.heartbeat(service.id).await? {
-                Ok(())
-            } else {
-                Err(not_found(service.id))
+            match records
+                .heartbeat(service.id, self.config.clock.now())
+                .await?
+            {
+                Some(_) => Ok(()),
+                None => Err(not_found(service.id)),
             }
         })
     }
@@ -104,14 +106,15 @@ impl Liveness for Db {
 }
 
 /// nova's `service_is_up` with the `db` driver: forced down first, then our stopped
-/// marker, then the store-measured age against `service_down_time` (inclusive).
+/// marker, then the store-measured age against `service_down_time` (inclusive). The
+/// clock skew is the row's, from its last heartbeat.
 fn judge(f: Fetched, service_down_time: Duration) -> ServiceStatus {
     let down_reason = DownReason::from_record(&f.record).or(match f.age {
         Some(age) if age <= service_down_time => None,
         _ if f.record.last_seen_up.is_none() => Some(DownReason::NeverReported),
         _ => Some(DownReason::NoHeartbeat),
     });
-    let updated_time = f.record.updated_at;
+    let (updated_time, skew) = (f.record.updated_at, f.record.clock_skew);
     ServiceStatus::new(
         f.record,
         down_reason,
@@ -119,6 +122,7 @@ fn judge(f: Fetched, service_down_time: Duration) -> ServiceStatus {
         service_down_time,
         updated_time,
     )
+    .with_clock_skew(skew)
 }
 
 /// A `db` report: the row update, recreating a row deleted under the running service
@@ -132,10 +136,11 @@ impl Beat for RowBeat {
         &'a self,
         id: i64,
         service: &'a NewService,
-    ) -> BoxFuture<'a, Result<Option<i64>, Error>> {
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Beaten, Error>> {
         Box::pin(async move {
-            if self.records.heartbeat(id).await? {
-                return Ok(None);
+            if let Some(skew) = self.records.heartbeat(id, now).await? {
+                return Ok(Beaten::skew(Some(skew)));
             }
             tracing::warn!(
                 host = %service.host,
@@ -143,10 +148,12 @@ impl Beat for RowBeat {
                 "The service database object disappeared, recreating it."
             );
             let record = self.records.get_or_create(service).await?;
-            if self.records.heartbeat(record.id).await? {
-                Ok(Some(record.id))
-            } else {
-                Err(not_found(record.id))
+            match self.records.heartbeat(record.id, now).await? {
+                Some(skew) => Ok(Beaten {
+                    recreated: Some(record.id),
+                    skew: Some(skew),
+                }),
+                None => Err(not_found(record.id)),
             }
         })
     }

@@ -55,8 +55,8 @@ const REPORT_INTERVAL_FLOOR: Duration = Duration::from_secs(1);
 /// Only one clock ever judges the age, and it is never a service's own:
 ///
 /// * **SQL stores** (`db` driver): a heartbeat is one statement, `report_count =
-///   report_count + 1, last_seen_up = <the database's current time>`; the service never
-///   sends a time. Listing computes `<the database's current time> - last_seen_up` (or
+///   report_count + 1, last_seen_up = <the database's current time>`; the time the
+///   service sends only enters its clock skew (below). Listing computes `<the database's current time> - last_seen_up` (or
 ///   `- created_at` for a service that never reported) in the same query, and that age is
 ///   compared with `service_down_time`. A service whose clock is ten minutes off stays up.
 ///   (For SQLite the database's clock is the clock of the host that holds the file.)
@@ -68,6 +68,24 @@ const REPORT_INTERVAL_FLOOR: Duration = Duration::from_secs(1);
 ///
 /// Admin changes (enable, disable, force-down) bump `updated_at` but never
 /// `last_seen_up`, so they cannot make a dead service look alive (nova LP#1420848).
+///
+/// # Clock skew
+///
+/// Each report carries the service's own wall-clock time
+/// ([`ServiceGroupConfig::clock`](ServiceGroupConfig::clock)), and the driver compares it
+/// with the store's clock at the same write: the [`ClockSkew`](crate::ClockSkew) (the
+/// table there says where each driver reads the store's time). `list` shows it
+/// ([`ServiceStatus::clock_skew`](crate::ServiceStatus::clock_skew)), the service knows
+/// its own ([`HeartbeatStats::clock_skew`](crate::HeartbeatStats::clock_skew)), and a
+/// service whose skew goes past
+/// [`clock_skew_warning`](ServiceGroupConfig::clock_skew_warning) (5 s) logs one WARN,
+/// then one INFO when it is back within it:
+///
+/// ```text
+/// The clock of nova-compute on node-7 is +600.0s off the servicegroup store's clock, more than clock_skew_warning (5 s); liveness is judged by the store's clock, but this host's timestamps are wrong
+/// ```
+///
+/// Liveness never uses it.
 ///
 /// # The 2.5× rule
 ///
@@ -114,7 +132,9 @@ const REPORT_INTERVAL_FLOOR: Duration = Duration::from_secs(1);
 ///   [`DownReason::Stopped`](crate::DownReason::Stopped)); nova shows a stopped service
 ///   as up until `service_down_time` has passed.
 /// * `list` says *why* a service is down ([`DownReason`](crate::DownReason)), the
-///   heartbeat's age and the threshold used.
+///   heartbeat's age and the threshold used, and each service's clock skew, which nova
+///   does not show (with its `db` driver a compute whose clock is off by more than
+///   `service_down_time` just shows down).
 /// * The heartbeat runs on its own thread by default (see above), and fails fast instead
 ///   of going through a conductor RPC or oslo.db's retry loop.
 /// * A deleted row is recreated by the running service as cinder does; nova only logs

@@ -4,8 +4,8 @@
 //!
 //! A driver hands [`start`] a [`ReportLoop`]: how to open its [`Beat`] (the one write
 //! it makes per report) on the runtime the loop runs on, and the texts of an outage. The
-//! loop owns everything else: the schedule, the health check, the timeout, the counters
-//! and the once-each-way outage log.
+//! loop owns everything else: the schedule, the health check, the timeout, the counters,
+//! the once-each-way outage log and the once-each-way clock-skew warning.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -20,18 +20,39 @@ use super::config::{ServiceGroupConfig, WallClock};
 use super::liveness::OutageTexts;
 use super::membership::{Heartbeat, HeartbeatMode, HeartbeatStats, JoinOptions, Membership};
 use super::record::{NewService, ServiceRecord};
+use super::skew::{ClockSkew, SkewAlarm};
 use crate::error::{Error, ErrorKind};
 use crate::looping::{FixedInterval, OnError};
 
+/// What one accepted report says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Beaten {
+    /// The new id when the row was gone and the driver recreated it.
+    pub(crate) recreated: Option<i64>,
+    /// The service's clock skew against the store at this report, if the driver measured
+    /// it.
+    pub(crate) skew: Option<ClockSkew>,
+}
+
+impl Beaten {
+    /// A report that measured `skew`.
+    pub(crate) fn skew(skew: Option<ClockSkew>) -> Beaten {
+        Beaten {
+            recreated: None,
+            skew,
+        }
+    }
+}
+
 /// The one write a timestamp driver makes per report.
 pub(crate) trait Beat: Send + Sync + 'static {
-    /// Reports that service `id` is alive. `Ok(Some(new_id))` when the row was gone and
-    /// the driver recreated it.
+    /// Reports that service `id` is alive, with the service's own wall-clock time `now`.
     fn beat<'a>(
         &'a self,
         id: i64,
         service: &'a NewService,
-    ) -> BoxFuture<'a, Result<Option<i64>, Error>>;
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Beaten, Error>>;
 
     /// Closes the connections the beat opened for itself (when the loop ends).
     fn close(&self) -> BoxFuture<'_, ()>;
@@ -56,6 +77,8 @@ pub(crate) struct ReportLoop {
     pub(crate) clock: WallClock,
     /// The store measures ages on the caller's tokio clock: run on the caller's runtime.
     pub(crate) on_tokio_clock: bool,
+    /// The `clock_skew_warning` threshold.
+    pub(crate) skew_warning: Duration,
 }
 
 impl ReportLoop {
@@ -81,6 +104,7 @@ impl ReportLoop {
             texts,
             clock: config.clock.clone(),
             on_tokio_clock,
+            skew_warning: config.clock_skew_warning,
         }
     }
 }
@@ -105,6 +129,7 @@ pub(crate) fn start(spec: ReportLoop) -> Result<Heartbeat, Error> {
         clock: spec.clock,
         shared: Arc::clone(&shared),
         timeout: spec.timeout,
+        alarm: Mutex::new(SkewAlarm::new(spec.skew_warning)),
     };
     let run = Run {
         reporter,
@@ -163,6 +188,7 @@ impl Membership for ReportMembership {
             reports_skipped: s.skipped.load(Ordering::Relaxed),
             last_report: *s.last_report.lock().unwrap_or_else(PoisonError::into_inner),
             connected: !s.disconnected.load(Ordering::Relaxed),
+            clock_skew: *s.clock_skew.lock().unwrap_or_else(PoisonError::into_inner),
         }
     }
 
@@ -209,6 +235,7 @@ struct Shared {
     failed: AtomicU64,
     skipped: AtomicU64,
     last_report: Mutex<Option<SystemTime>>,
+    clock_skew: Mutex<Option<ClockSkew>>,
     disconnected: AtomicBool,
     service_id: AtomicI64,
     running: AtomicBool,
@@ -221,6 +248,7 @@ impl Shared {
             failed: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             last_report: Mutex::new(None),
+            clock_skew: Mutex::new(None),
             disconnected: AtomicBool::new(false),
             service_id: AtomicI64::new(id),
             running: AtomicBool::new(true),
@@ -304,6 +332,7 @@ struct Reporter {
     clock: WallClock,
     shared: Arc<Shared>,
     timeout: Duration,
+    alarm: Mutex<SkewAlarm>,
 }
 
 impl Reporter {
@@ -321,7 +350,8 @@ impl Reporter {
             return;
         }
         let id = self.shared.service_id.load(Ordering::Acquire);
-        let result = tokio::time::timeout(self.timeout, beat.beat(id, &self.service))
+        let now = self.clock.now();
+        let result = tokio::time::timeout(self.timeout, beat.beat(id, &self.service, now))
             .await
             .unwrap_or_else(|_| {
                 Err(Error::new(
@@ -334,9 +364,19 @@ impl Reporter {
             });
         let shared = &self.shared;
         match result {
-            Ok(recreated) => {
-                if let Some(id) = recreated {
+            Ok(beaten) => {
+                if let Some(id) = beaten.recreated {
                     shared.service_id.store(id, Ordering::Release);
+                }
+                if let Some(skew) = beaten.skew {
+                    *shared
+                        .clock_skew
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(skew);
+                    self.alarm
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .observe(host, binary, skew);
                 }
                 shared.ok.fetch_add(1, Ordering::Relaxed);
                 *shared

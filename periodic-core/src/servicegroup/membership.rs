@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 
 use super::config::INITIAL_REPORTING_DELAY;
+use super::skew::ClockSkew;
 use crate::error::Error;
 
 /// Where a [`Heartbeat`] runs.
@@ -148,6 +149,9 @@ pub struct HeartbeatStats {
     /// `false` from a failed heartbeat until the next accepted one (nova's
     /// `model_disconnected`, inverted).
     pub connected: bool,
+    /// This service's [clock skew](ClockSkew) against the store at the last accepted
+    /// heartbeat that measured it.
+    pub clock_skew: Option<ClockSkew>,
 }
 
 /// What keeps a joined service a member of its group: the contract a

@@ -11,6 +11,16 @@
 //! needs at 50,000 services) and `set` with a TTL. Its `Client` is one connection used
 //! through `&mut`, so each server gets a few connections behind async mutexes; a
 //! connection that fails is dropped and reopened on next use.
+//!
+//! # Clock skew
+//!
+//! A memcached write returns no time and a key has no readable write time, so the only
+//! clock memcached shows is the `time` of `stats` (whole seconds). Each report first
+//! asks the key's server for `stats` and estimates the service's [clock
+//! skew](crate::ClockSkew) from the middle of that request against the middle of the
+//! server's second (within half a second plus half the round trip), then writes it into
+//! the key's value beside the service's time (`<epoch µs> <skew µs>`), where `list`
+//! finds it. A `stats` that fails leaves the skew out; the heartbeat goes on.
 
 #![cfg(feature = "memcached")]
 
@@ -24,12 +34,13 @@ use futures::future::BoxFuture;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::config::{ServiceGroupConfig, WallClock};
-use super::heartbeat::{self, Beat, ReportLoop};
+use super::heartbeat::{self, Beat, Beaten, ReportLoop};
 use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
 use super::shared::{Fetched, epoch_us, from_epoch_us, not_found};
+use super::skew::ClockSkew;
 use crate::error::{Error, ErrorKind};
 
 /// nova's texts (`nova/servicegroup/drivers/mc.py`).
@@ -100,8 +111,10 @@ impl Liveness for Memcached {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let key = mc_key(&service.topic, &service.host);
         Box::pin(async move {
+            // A one-off report is not worth a second round trip: the skew rides along
+            // with the joined service's reports only.
             self.client
-                .set_heartbeat(&key, self.config.clock.now())
+                .set_heartbeat(&key, self.config.clock.now(), None)
                 .await
         })
     }
@@ -119,7 +132,12 @@ impl Liveness for Memcached {
                 .zip(keys)
                 .map(|(f, key)| {
                     let value = values.get(&key);
-                    judge(f, value.is_some(), value.copied().flatten(), down_time)
+                    judge(
+                        f,
+                        value.is_some(),
+                        value.copied().unwrap_or_default(),
+                        down_time,
+                    )
                 })
                 .collect())
         })
@@ -148,7 +166,7 @@ impl Liveness for Memcached {
 fn judge(
     f: Fetched,
     key_exists: bool,
-    mc_time: Option<SystemTime>,
+    (mc_time, skew): (Option<SystemTime>, Option<ClockSkew>),
     service_down_time: Duration,
 ) -> ServiceStatus {
     let down_reason =
@@ -159,6 +177,7 @@ fn judge(
         (None, db) => db,
     };
     ServiceStatus::new(f.record, down_reason, None, service_down_time, updated_time)
+        .with_clock_skew(skew)
 }
 
 /// nova's memcached key: `topic:host`.
@@ -177,11 +196,13 @@ impl Beat for KeyBeat {
         &'a self,
         _id: i64,
         service: &'a NewService,
-    ) -> BoxFuture<'a, Result<Option<i64>, Error>> {
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Beaten, Error>> {
         let key = mc_key(&service.topic, &service.host);
         Box::pin(async move {
-            self.client.set_heartbeat(&key, self.clock.now()).await?;
-            Ok(None)
+            let skew = self.client.skew(&key, &self.clock).await;
+            self.client.set_heartbeat(&key, now, skew).await?;
+            Ok(Beaten::skew(skew))
         })
     }
 
@@ -340,9 +361,35 @@ impl McClient {
         }
     }
 
-    /// nova's `_report_state`: `set(key, now)` with the TTL.
-    async fn set_heartbeat(&self, key: &str, now: SystemTime) -> Result<(), Error> {
-        let value = epoch_us(now).to_string();
+    /// The skew of `clock` against the `time` of the `stats` of `key`'s server (see the
+    /// module docs); `None` if `stats` fails.
+    async fn skew(&self, key: &str, clock: &WallClock) -> Option<ClockSkew> {
+        let sent = clock.now();
+        let stats = self
+            .with_conn(self.server_for(key), "stats", async |c: &mut Client| {
+                c.stats().await
+            })
+            .await
+            .ok()?;
+        let received = clock.now();
+        let secs = stats.get("time")?.trim().parse::<u64>().ok()?;
+        let server =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(500);
+        let host = sent + received.duration_since(sent).unwrap_or_default() / 2;
+        Some(ClockSkew::between(host, server))
+    }
+
+    /// nova's `_report_state`: `set(key, now)` with the TTL, and the skew when known.
+    async fn set_heartbeat(
+        &self,
+        key: &str,
+        now: SystemTime,
+        skew: Option<ClockSkew>,
+    ) -> Result<(), Error> {
+        let value = match skew {
+            Some(skew) => format!("{} {}", epoch_us(now), skew.as_micros()),
+            None => epoch_us(now).to_string(),
+        };
         let ttl = self.ttl;
         self.with_conn(
             self.server_for(key),
@@ -365,12 +412,12 @@ impl McClient {
         .await
     }
 
-    /// The keys that exist, each with the time it holds (`None` if it is not ours):
-    /// batches of [`BATCH`] keys per `get`, several batches in flight per server.
+    /// The keys that exist, each with the time and skew it holds (`None` if it is not
+    /// ours): batches of [`BATCH`] keys per `get`, several batches in flight per server.
     async fn get_heartbeats(
         &self,
         keys: &[String],
-    ) -> Result<HashMap<String, Option<SystemTime>>, Error> {
+    ) -> Result<HashMap<String, (Option<SystemTime>, Option<ClockSkew>)>, Error> {
         let mut per_server: HashMap<usize, Vec<&str>> = HashMap::new();
         for key in keys {
             per_server
@@ -397,13 +444,23 @@ impl McClient {
             .into_iter()
             .flatten()
             .map(|value| {
-                let time = value
+                let text = value
                     .data
                     .as_deref()
-                    .and_then(|d| std::str::from_utf8(d).ok())
-                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .and_then(|d| std::str::from_utf8(d).ok());
+                let mut fields = text.unwrap_or_default().split_whitespace();
+                let time = fields
+                    .next()
+                    .and_then(|t| t.parse::<i64>().ok())
                     .map(from_epoch_us);
-                (String::from_utf8_lossy(&value.key).into_owned(), time)
+                let skew = fields
+                    .next()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .map(ClockSkew::from_micros);
+                (
+                    String::from_utf8_lossy(&value.key).into_owned(),
+                    (time, skew),
+                )
             })
             .collect())
     }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::SystemTime;
 
 use futures::future::{self, BoxFuture};
 use tokio::time::Instant;
@@ -11,6 +12,7 @@ use super::memory_ledger::MemoryLedger;
 use super::record::{NewService, ServiceFilter, ServiceRecord};
 use super::records::ServiceRecords;
 use super::shared::{Fetched, OpenMode, new_uuid, topic_taken};
+use super::skew::ClockSkew;
 use crate::error::Error;
 use crate::periodic::TaskLedger;
 
@@ -135,6 +137,7 @@ impl MemoryStore {
             last_seen_up: None,
             created_at: now,
             updated_at: None,
+            clock_skew: None,
         };
         state.rows.insert(
             id,
@@ -192,13 +195,19 @@ impl MemoryStore {
         }
     }
 
-    fn heartbeat_now(&self, id: i64) -> bool {
+    /// The store's clock is the one of the handle that created it: a service whose
+    /// clock differs shows the difference as its skew.
+    fn heartbeat_now(&self, id: i64, host_time: SystemTime) -> Option<ClockSkew> {
+        let mut skew = None;
         self.update(id, |row, now| {
             row.record.report_count += 1;
             row.record.last_seen_up = Some(now);
             row.record.stopped = false;
+            row.record.clock_skew = Some(ClockSkew::between(host_time, now));
             row.last_seen = Some(Instant::now());
-        })
+            skew = row.record.clock_skew;
+        });
+        skew
     }
 
     fn set_disabled_now(&self, id: i64, disabled: bool, reason: Option<&str>) -> bool {
@@ -246,8 +255,12 @@ impl ServiceRecords for MemoryStore {
         Box::pin(future::ready(Ok(self.list_now(filter))))
     }
 
-    fn heartbeat(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>> {
-        Box::pin(future::ready(Ok(self.heartbeat_now(id))))
+    fn heartbeat(
+        &self,
+        id: i64,
+        host_time: SystemTime,
+    ) -> BoxFuture<'_, Result<Option<ClockSkew>, Error>> {
+        Box::pin(future::ready(Ok(self.heartbeat_now(id, host_time))))
     }
 
     fn set_disabled<'a>(

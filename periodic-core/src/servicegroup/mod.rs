@@ -42,11 +42,14 @@
 //! ```text
 //! group ─► registry ─► memory, sql/ (ServiceRecords)   db, memcached, redis, zookeeper, etcd (Liveness)
 //!                                  │                         │  ├─► heartbeat (the report loop)
-//!                                  │                         │  └─► zookeeper_watch, etcd_watch (Liveness::watch)
+//!                                  │                         │  ├─► zookeeper_watch, etcd_watch (Liveness::watch)
+//!                                  │                         │  └─► etcd_clock (etcd's HTTP Date, for etcd)
 //!                                  ▼                         ▼
 //!                  records, liveness, membership (the contracts and the Heartbeat handle)
 //!                                  ▼
 //!                  shared (Fetched, OpenMode, uuids, common errors), record, config, url
+//!                                  ▼
+//!                  skew (ClockSkew and the once-each-way warning)
 //! ```
 //!
 //! `text.rs` checks the text a row stores (NUL, 255 characters) in `group`, before any
@@ -55,6 +58,7 @@
 mod config;
 mod db;
 mod etcd;
+mod etcd_clock;
 mod etcd_watch;
 mod group;
 mod heartbeat;
@@ -69,6 +73,7 @@ mod redis;
 mod redis_ledger;
 mod registry;
 mod shared;
+mod skew;
 mod sql;
 mod text;
 pub(crate) mod url;
@@ -76,8 +81,9 @@ mod zookeeper;
 mod zookeeper_watch;
 
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME,
-    INITIAL_REPORTING_DELAY, LivenessDriver, ServiceGroupConfig, WallClock,
+    DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL,
+    DEFAULT_SERVICE_DOWN_TIME, INITIAL_REPORTING_DELAY, LivenessDriver, ServiceGroupConfig,
+    WallClock,
 };
 pub use group::ServiceGroup;
 pub use liveness::{Liveness, OutageTexts};
@@ -86,3 +92,4 @@ pub use memory_ledger::MemoryLedger;
 pub use record::{DownReason, NewService, ServiceFilter, ServiceRecord, ServiceStatus};
 pub use records::ServiceRecords;
 pub use shared::Fetched;
+pub use skew::ClockSkew;

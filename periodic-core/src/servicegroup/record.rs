@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use super::skew::ClockSkew;
+
 /// A row of the services table (nova's `Service` object), as the store returned it.
 ///
 /// Timestamps are the store's: SQL stores write `created_at`, `updated_at` and
@@ -44,6 +46,10 @@ pub struct ServiceRecord {
     pub created_at: SystemTime,
     /// When the row last changed, by a heartbeat or an admin change.
     pub updated_at: Option<SystemTime>,
+    /// The service's clock skew at its last `db` heartbeat: its own time, which the
+    /// heartbeat carries, minus the store's time of the same write (`None`: never
+    /// reported, or reported by a version that did not send its time).
+    pub clock_skew: Option<ClockSkew>,
 }
 
 impl ServiceRecord {
@@ -83,6 +89,7 @@ impl ServiceRecord {
             last_seen_up: None,
             created_at,
             updated_at: None,
+            clock_skew: None,
         }
     }
 
@@ -272,6 +279,15 @@ pub struct ServiceStatus {
     /// What nova shows as `updated_at`: the row's `updated_at` for the `db` driver, the
     /// newer of the memcached value and `updated_at` for `mc` (LP#1647269).
     pub updated_time: Option<SystemTime>,
+    /// How far the service's clock was off the store's at its last report (see
+    /// [`ClockSkew`]); `None` when there is no figure (the service never reported, or,
+    /// for the key, session and lease drivers, its key or node is gone). Liveness never
+    /// depends on it.
+    pub clock_skew: Option<ClockSkew>,
+    /// What keeps the service a member, in the driver's words, for `service list
+    /// --long`: e.g. `lease 7587869727011011077 rev 42` (`etcd`), `session
+    /// 0x1000a2b3c4d0005 version 12` (`zk`); `None` for drivers with nothing more to say.
+    pub membership: Option<String>,
 }
 
 impl ServiceStatus {
@@ -289,7 +305,35 @@ impl ServiceStatus {
             heartbeat_age,
             service_down_time,
             updated_time,
+            clock_skew: None,
+            membership: None,
         }
+    }
+
+    /// With the service's [clock skew](Self::clock_skew).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use periodic::{ClockSkew, ServiceRecord, ServiceStatus};
+    ///
+    /// let row = ServiceRecord::new(1, "n1", "nova-compute", "compute", SystemTime::UNIX_EPOCH);
+    /// let status = ServiceStatus::new(row, None, None, Duration::from_secs(60), None)
+    ///     .with_clock_skew(Some(ClockSkew::from_micros(-30_000_000)))
+    ///     .with_membership(Some("lease 42 rev 7".to_owned()));
+    /// assert_eq!(status.clock_skew.unwrap().to_string(), "-30.0s");
+    /// assert!(status.is_up());
+    /// ```
+    #[must_use]
+    pub fn with_clock_skew(mut self, skew: Option<ClockSkew>) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// With the driver's [membership detail](Self::membership).
+    #[must_use]
+    pub fn with_membership(mut self, detail: Option<String>) -> Self {
+        self.membership = detail;
+        self
     }
 
     /// Whether the service is up: not forced down, not stopped, and a heartbeat within

@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use futures::future::BoxFuture;
 
 use super::record::{NewService, ServiceFilter, ServiceRecord};
 use super::shared::Fetched;
+use super::skew::ClockSkew;
 use crate::error::Error;
 use crate::periodic::TaskLedger;
 
@@ -24,7 +26,8 @@ use crate::periodic::TaskLedger;
 /// * a row is identified by `id`; rows are soft-deleted (a deleted row is invisible to
 ///   every method, and its `(host, binary)` and `(host, topic)` may be used again);
 /// * every time is the **store's** clock (the ages in [`Fetched`] too), never the
-///   caller's, so no host clock takes part in judging liveness;
+///   caller's, so no host clock takes part in judging liveness; the service's own time
+///   that a [`heartbeat`](Self::heartbeat) carries only enters its [`ClockSkew`];
 /// * the setters return `Ok(false)` when there is no live row with that id;
 /// * admin changes (`set_disabled`, `set_forced_down`) never touch `last_seen_up`, so
 ///   they cannot make a dead service look alive (nova LP#1420848);
@@ -54,8 +57,16 @@ pub trait ServiceRecords: fmt::Debug + Send + Sync + 'static {
     fn list<'a>(&'a self, filter: &'a ServiceFilter) -> BoxFuture<'a, Result<Vec<Fetched>, Error>>;
 
     /// One `db` heartbeat: `report_count + 1`, `last_seen_up` = the store's current
-    /// time, the `stopped` mark cleared. `Ok(false)` if the row is gone.
-    fn heartbeat(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>>;
+    /// time, the `stopped` mark cleared, and the service's [clock skew](ClockSkew):
+    /// `host_time` (the service's own wall-clock time, which the heartbeat carries) minus
+    /// the store's time of the same write, kept as the row's
+    /// [`clock_skew`](ServiceRecord::clock_skew) and returned. `Ok(None)` if the row is
+    /// gone.
+    fn heartbeat(
+        &self,
+        id: i64,
+        host_time: SystemTime,
+    ) -> BoxFuture<'_, Result<Option<ClockSkew>, Error>>;
 
     /// Sets `disabled` and `disabled_reason` (bumps `updated_at`).
     fn set_disabled<'a>(

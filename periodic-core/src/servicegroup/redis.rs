@@ -7,6 +7,11 @@
 //! age is known by Redis's clock (`service_down_time - PTTL`): `service list` shows it
 //! as it does for `db`, and no host clock is involved.
 //!
+//! The key's value is the service's own time at the write. The heartbeat sends `TIME`
+//! and the `SET` in one pipeline, so the service learns its [clock
+//! skew](crate::ClockSkew) against Redis at each report; `list` finds it again from the
+//! value and the key's Redis time of writing (`TIME - (service_down_time - PTTL)`).
+//!
 //! The client is the [`redis`](https://crates.io/crates/redis) crate (redis-rs, the
 //! maintained client of the Redis project's Rust users), through its
 //! [`ConnectionManager`]: one multiplexed connection, reopened on failure, with a
@@ -21,13 +26,14 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::config::{ServiceGroupConfig, WallClock};
-use super::heartbeat::{self, Beat, ReportLoop};
+use super::config::ServiceGroupConfig;
+use super::heartbeat::{self, Beat, Beaten, ReportLoop};
 use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
-use super::shared::{Fetched, epoch_us, not_found};
+use super::shared::{Fetched, epoch_us, from_epoch_us, not_found};
+use super::skew::ClockSkew;
 use super::url::redact;
 use crate::error::{Error, ErrorKind};
 
@@ -73,7 +79,6 @@ impl Liveness for Redis {
         options: JoinOptions,
     ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
         let (config, shared) = (self.config.clone(), self.client.clone());
-        let clock = self.config.clock.clone();
         let spec = ReportLoop::new(
             &self.config,
             service,
@@ -88,7 +93,7 @@ impl Liveness for Redis {
                     } else {
                         shared
                     };
-                    Ok(Box::new(KeyBeat { client, clock }) as Box<dyn Beat>)
+                    Ok(Box::new(KeyBeat { client }) as Box<dyn Beat>)
                 })
             }),
         );
@@ -105,6 +110,7 @@ impl Liveness for Redis {
             self.client
                 .set_heartbeat(&key, self.config.clock.now())
                 .await
+                .map(drop)
         })
     }
 
@@ -115,11 +121,11 @@ impl Liveness for Redis {
                 .iter()
                 .map(|f| key(&f.record.topic, &f.record.host))
                 .collect();
-            let (now, left) = self.client.time_left(&keys).await?;
+            let (now, keys) = self.client.time_left(&keys).await?;
             Ok(rows
                 .into_iter()
-                .zip(left)
-                .map(|(f, left)| judge(f, left, now, down_time))
+                .zip(keys)
+                .map(|(f, key)| judge(f, key, now, down_time))
                 .collect())
         })
     }
@@ -142,23 +148,38 @@ impl Liveness for Redis {
 
 /// Up ⇔ the key exists. Its age is what the TTL lost since the last `SET`, by Redis's
 /// clock; `updated_time` is then Redis's time of that write, or the row's `updated_at`
-/// if newer (as `mc` does, LP#1647269).
+/// if newer (as `mc` does, LP#1647269). The skew is the service's time in the value
+/// minus Redis's time of the write.
 fn judge(
     f: Fetched,
-    left: Option<Duration>,
+    key: Option<KeyState>,
     redis_now: SystemTime,
     service_down_time: Duration,
 ) -> ServiceStatus {
     let down_reason =
-        DownReason::from_record(&f.record).or(left.is_none().then_some(DownReason::NoHeartbeat));
-    let age = left.map(|left| service_down_time.saturating_sub(left));
+        DownReason::from_record(&f.record).or(key.is_none().then_some(DownReason::NoHeartbeat));
+    let age = key.map(|k| service_down_time.saturating_sub(k.left));
     let written = age.and_then(|age| redis_now.checked_sub(age));
+    let skew = key
+        .and_then(|k| k.host_time)
+        .zip(written)
+        .map(|(host, redis)| ClockSkew::between(host, redis));
     let updated_time = match (written, f.record.updated_at) {
         (Some(redis), Some(db)) if db > redis => Some(db),
         (Some(redis), _) => Some(redis),
         (None, db) => db,
     };
     ServiceStatus::new(f.record, down_reason, age, service_down_time, updated_time)
+        .with_clock_skew(skew)
+}
+
+/// A heartbeat key as `list` finds it.
+#[derive(Debug, Clone, Copy)]
+struct KeyState {
+    /// The time it has left.
+    left: Duration,
+    /// The service's time in its value (`None` if it is not ours).
+    host_time: Option<SystemTime>,
 }
 
 /// The heartbeat key of a service.
@@ -169,7 +190,6 @@ fn key(topic: &str, host: &str) -> String {
 /// A `redis` report: the key with the writer's time and the TTL.
 struct KeyBeat {
     client: RedisClient,
-    clock: WallClock,
 }
 
 impl Beat for KeyBeat {
@@ -177,11 +197,12 @@ impl Beat for KeyBeat {
         &'a self,
         _id: i64,
         service: &'a NewService,
-    ) -> BoxFuture<'a, Result<Option<i64>, Error>> {
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Beaten, Error>> {
         let key = key(&service.topic, &service.host);
         Box::pin(async move {
-            self.client.set_heartbeat(&key, self.clock.now()).await?;
-            Ok(None)
+            let skew = self.client.set_heartbeat(&key, now).await?;
+            Ok(Beaten::skew(Some(skew)))
         })
     }
 
@@ -279,13 +300,27 @@ impl RedisClient {
         }
     }
 
-    /// `SET key now PX service_down_time`.
-    async fn set_heartbeat(&self, key: &str, now: SystemTime) -> Result<(), Error> {
+    /// `TIME` and `SET key now PX service_down_time` in one pipeline: the skew of `now`
+    /// against Redis's clock at the write.
+    async fn set_heartbeat(&self, key: &str, now: SystemTime) -> Result<ClockSkew, Error> {
         let mut conn = self.connection().await?;
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(epoch_us(now)).arg("PX").arg(self.ttl_ms);
-        self.within("heartbeat", cmd.query_async::<()>(&mut conn))
-            .await
+        let mut pipe = redis::pipe();
+        pipe.cmd("TIME")
+            .cmd("SET")
+            .arg(key)
+            .arg(epoch_us(now))
+            .arg("PX")
+            .arg(self.ttl_ms)
+            .ignore();
+        let times: Vec<(u64, u64)> = self
+            .within("heartbeat", pipe.query_async(&mut conn))
+            .await?;
+        let Some(&(secs, micros)) = times.first() else {
+            return Err(self.failed("heartbeat").with_source("TIME gave no answer"));
+        };
+        let redis_now =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros);
+        Ok(ClockSkew::between(now, redis_now))
     }
 
     /// Deletes the key (a graceful stop); a missing key is fine.
@@ -297,12 +332,12 @@ impl RedisClient {
             .await
     }
 
-    /// Redis's time, and for each key the time it has left (`None`: gone), in pipelines
-    /// of [`BATCH`] keys.
+    /// Redis's time, and for each key the time it has left and its value (`None`: gone),
+    /// in pipelines of [`BATCH`] keys.
     async fn time_left(
         &self,
         keys: &[String],
-    ) -> Result<(SystemTime, Vec<Option<Duration>>), Error> {
+    ) -> Result<(SystemTime, Vec<Option<KeyState>>), Error> {
         let mut conn = self.connection().await?;
         let (secs, micros): (u64, u64) = self
             .within("TIME", redis::cmd("TIME").query_async(&mut conn))
@@ -313,15 +348,22 @@ impl RedisClient {
         for chunk in keys.chunks(BATCH) {
             let mut pipe = redis::pipe();
             for key in chunk {
-                pipe.cmd("PTTL").arg(key);
+                pipe.cmd("PTTL").arg(key).cmd("GET").arg(key);
             }
-            let ttls: Vec<i64> = self.within("PTTL", pipe.query_async(&mut conn)).await?;
+            let answers: Vec<(i64, Option<String>)> =
+                self.within("PTTL", pipe.query_async(&mut conn)).await?;
             // -2: no key; -1: a key without a TTL, which no heartbeat writes (count it
             // as just written rather than guess).
-            left.extend(ttls.into_iter().map(|ms| match ms {
-                -2 => None,
-                -1 => Some(Duration::from_millis(self.ttl_ms)),
-                ms => Some(Duration::from_millis(ms.unsigned_abs())),
+            left.extend(answers.into_iter().map(|(ms, value)| {
+                let left = match ms {
+                    -2 => return None,
+                    -1 => Duration::from_millis(self.ttl_ms),
+                    ms => Duration::from_millis(ms.unsigned_abs()),
+                };
+                let host_time = value
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .map(from_epoch_us);
+                Some(KeyState { left, host_time })
             }));
         }
         Ok((now, left))

@@ -9,7 +9,10 @@
 //! Every `report_interval` the heartbeat also writes the service's own wall-clock time
 //! into its node (one small write): that counts the reports, shows when the service last
 //! answered (the node's `mtime`, stamped by the ZooKeeper server), and recreates the node
-//! when someone deleted it. A session that expired (the process was stopped for longer
+//! when someone deleted it. The node's `mtime` against the time in its data is the
+//! service's [clock skew](crate::ClockSkew), known to the service at each report (the
+//! write returns the node's `Stat`) and to `list` (which reads each node). `service list
+//! --long` also shows the node's owner session and version. A session that expired (the process was stopped for longer
 //! than the timeout, or the server lost it) is replaced by a new session and node at the
 //! next report, logged once each way; never a crash.
 //!
@@ -33,13 +36,14 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 use zookeeper_client as zk;
 
-use super::config::{ServiceGroupConfig, WallClock};
-use super::heartbeat::{self, Beat, ReportLoop};
+use super::config::ServiceGroupConfig;
+use super::heartbeat::{self, Beat, Beaten, ReportLoop};
 use super::liveness::{Liveness, OutageTexts};
 use super::membership::{Heartbeat, JoinOptions};
 use super::record::{DownReason, NewService, ServiceRecord, ServiceStatus};
 use super::records::ServiceRecords;
-use super::shared::{Fetched, epoch_us, not_found, path_segment};
+use super::shared::{Fetched, epoch_us, from_epoch_us, not_found, path_segment};
+use super::skew::ClockSkew;
 use crate::error::{Error, ErrorKind};
 
 /// In the words of the `mc` driver, with the store named.
@@ -93,7 +97,6 @@ impl Liveness for ZooKeeper {
         options: JoinOptions,
     ) -> BoxFuture<'_, Result<Heartbeat, Error>> {
         let config = self.config.clone();
-        let clock = self.config.clock.clone();
         let spec = ReportLoop::new(
             &self.config,
             service,
@@ -105,7 +108,7 @@ impl Liveness for ZooKeeper {
             Box::new(move |_dedicated| {
                 Box::pin(async move {
                     let session = Session::new(&config, true)?;
-                    Ok(Box::new(NodeBeat { session, clock }) as Box<dyn Beat>)
+                    Ok(Box::new(NodeBeat { session }) as Box<dyn Beat>)
                 })
             }),
         );
@@ -129,7 +132,7 @@ impl Liveness for ZooKeeper {
                 )
                 .await;
             session.close().await;
-            touched
+            touched.map(drop)
         })
     }
 
@@ -138,18 +141,27 @@ impl Liveness for ZooKeeper {
             let down_time = self.config.service_down_time;
             let client = self.session.client().await?;
             // Issued at once, answered in order on one connection: one round trip.
-            let checks: Vec<_> = rows
+            let reads: Vec<_> = rows
                 .iter()
-                .map(|f| client.check_stat(&node(&f.record.topic, &f.record.host)))
+                .map(|f| {
+                    let read = client.get_data(&node(&f.record.topic, &f.record.host));
+                    async move {
+                        match read.await {
+                            Ok(found) => Ok(Some(found)),
+                            Err(zk::Error::NoNode) => Ok(None),
+                            Err(e) => Err(e),
+                        }
+                    }
+                })
                 .collect();
-            let stats = self
+            let nodes = self
                 .session
-                .within("exists", futures::future::try_join_all(checks))
+                .within("read", futures::future::try_join_all(reads))
                 .await?;
             Ok(rows
                 .into_iter()
-                .zip(stats)
-                .map(|(f, stat)| judge(f, stat.as_ref(), down_time))
+                .zip(nodes)
+                .map(|(f, found)| judge(f, found.as_ref(), down_time))
                 .collect())
         })
     }
@@ -184,14 +196,24 @@ impl Liveness for ZooKeeper {
 }
 
 /// Up ⇔ the node exists. `updated_time` is the node's `mtime` (the ZooKeeper server's
-/// time of the last report), or the row's `updated_at` if newer.
-fn judge(f: Fetched, stat: Option<&zk::Stat>, service_down_time: Duration) -> ServiceStatus {
+/// time of the last report), or the row's `updated_at` if newer; the skew is the
+/// service's time in the node's data minus its `mtime`.
+fn judge(
+    f: Fetched,
+    found: Option<&(Vec<u8>, zk::Stat)>,
+    service_down_time: Duration,
+) -> ServiceStatus {
     let down_reason =
-        DownReason::from_record(&f.record).or(stat.is_none().then_some(DownReason::NoHeartbeat));
-    let mtime = stat.and_then(|s| {
-        u64::try_from(s.mtime)
-            .ok()
-            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+        DownReason::from_record(&f.record).or(found.is_none().then_some(DownReason::NoHeartbeat));
+    let mtime = found.map(|(_, stat)| server_time(stat));
+    let skew = found.and_then(|(data, stat)| {
+        host_time(data).map(|host| ClockSkew::between(host, server_time(stat)))
+    });
+    let membership = found.map(|(_, stat)| {
+        format!(
+            "session {:#x} version {}",
+            stat.ephemeral_owner, stat.version
+        )
     });
     let updated_time = match (mtime, f.record.updated_at) {
         (Some(zk), Some(db)) if db > zk => Some(db),
@@ -199,6 +221,20 @@ fn judge(f: Fetched, stat: Option<&zk::Stat>, service_down_time: Duration) -> Se
         (None, db) => db,
     };
     ServiceStatus::new(f.record, down_reason, None, service_down_time, updated_time)
+        .with_clock_skew(skew)
+        .with_membership(membership)
+}
+
+/// The ZooKeeper server's time of a node's last write.
+fn server_time(stat: &zk::Stat) -> SystemTime {
+    from_epoch_us(stat.mtime.saturating_mul(1000))
+}
+
+/// The service's time in a node's data (`<id> <epoch µs>`).
+fn host_time(data: &[u8]) -> Option<SystemTime> {
+    let text = std::str::from_utf8(data).ok()?;
+    let us = text.split_whitespace().nth(1)?.parse::<i64>().ok()?;
+    Some(from_epoch_us(us))
 }
 
 /// The node of a service.
@@ -209,7 +245,6 @@ fn node(topic: &str, host: &str) -> String {
 /// A `zk` report: the service's time into its node, creating it if needed.
 struct NodeBeat {
     session: Session,
-    clock: WallClock,
 }
 
 impl Beat for NodeBeat {
@@ -217,10 +252,11 @@ impl Beat for NodeBeat {
         &'a self,
         id: i64,
         service: &'a NewService,
-    ) -> BoxFuture<'a, Result<Option<i64>, Error>> {
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Beaten, Error>> {
         Box::pin(async move {
-            self.session.touch(id, service, self.clock.now()).await?;
-            Ok(None)
+            let skew = self.session.touch(id, service, now).await?;
+            Ok(Beaten::skew(skew))
         })
     }
 
@@ -344,8 +380,15 @@ impl Session {
 
     /// Writes the service's time into its node; creates the node (and its parents) when
     /// it is missing, and replaces it when another session owns it (a previous process
-    /// of this service whose session has not expired yet).
-    async fn touch(&self, id: i64, service: &NewService, now: SystemTime) -> Result<(), Error> {
+    /// of this service whose session has not expired yet). Returns the skew of `now`
+    /// against the server's time of the write (`None` when another process of the service
+    /// created the node in between).
+    async fn touch(
+        &self,
+        id: i64,
+        service: &NewService,
+        now: SystemTime,
+    ) -> Result<Option<ClockSkew>, Error> {
         let client = self.client().await?;
         // A session that expired is said once when it is found, once when its
         // replacement holds the node.
@@ -374,7 +417,7 @@ impl Session {
         id: i64,
         service: &NewService,
         now: SystemTime,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<ClockSkew>, Error> {
         let path = node(&service.topic, &service.host);
         let data = format!("{id} {}", epoch_us(now));
         let ours = client.session_id().0;
@@ -382,7 +425,9 @@ impl Session {
             .within("report", client.set_data(&path, data.as_bytes(), None))
             .await
         {
-            Ok(stat) if stat.ephemeral_owner == ours => return Ok(()),
+            Ok(stat) if stat.ephemeral_owner == ours => {
+                return Ok(Some(ClockSkew::between(now, server_time(&stat))));
+            }
             Ok(stat) => {
                 match self
                     .within("delete", client.delete(&path, Some(stat.version)))
@@ -403,10 +448,10 @@ impl Session {
             .within("create", client.create(&path, data.as_bytes(), &ephemeral))
             .await
         {
-            Ok(_) => Ok(()),
+            Ok((stat, _)) => Ok(Some(ClockSkew::between(now, server_time(&stat)))),
             // Another process of the same service created it in between: the next
             // report replaces it.
-            Err(e) if zk_said(&e, &zk::Error::NodeExists) => Ok(()),
+            Err(e) if zk_said(&e, &zk::Error::NodeExists) => Ok(None),
             Err(e) => Err(e),
         }
     }

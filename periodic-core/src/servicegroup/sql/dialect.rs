@@ -24,7 +24,12 @@ pub(crate) struct Queries {
     pub(crate) by_host_topic: String,
     /// `SELECT ... WHERE deleted = 0`, to which `list` adds its filters.
     pub(crate) list: String,
+    /// `$1` the service's time (epoch µs), `$2` the id; returns the skew it stored
+    /// (`RETURNING`), except on MySQL, which has no `UPDATE ... RETURNING`: there
+    /// [`heartbeat_skew`](Self::heartbeat_skew) reads it back.
     pub(crate) heartbeat: String,
+    /// MySQL: the skew the heartbeat just stored (`$1` the id).
+    pub(crate) heartbeat_skew: Option<String>,
     pub(crate) set_disabled: String,
     pub(crate) set_forced_down: String,
     pub(crate) set_stopped: String,
@@ -58,6 +63,22 @@ impl Dialect {
         }
     }
 
+    /// The database's current time as epoch microseconds (a number in every dialect).
+    fn now_us(self) -> String {
+        match self {
+            Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS BIGINT)".to_owned(),
+            Dialect::Sqlite | Dialect::MySql => self.epoch_us(self.now()),
+        }
+    }
+
+    /// An SQL `NULL` read as a 64-bit integer.
+    fn null_i64(self) -> &'static str {
+        match self {
+            Dialect::Sqlite | Dialect::Postgres => "CAST(NULL AS BIGINT)",
+            Dialect::MySql => "CAST(NULL AS SIGNED)",
+        }
+    }
+
     fn binary(self) -> &'static str {
         match self {
             Dialect::Sqlite | Dialect::Postgres => "\"binary\"",
@@ -86,8 +107,15 @@ impl Dialect {
         out
     }
 
-    pub(crate) fn queries(self) -> Queries {
+    /// The statements; `skew_column`: the table has `clock_skew_us` (false only for a
+    /// store an operator reads that no service of this version migrated yet).
+    pub(crate) fn queries(self, skew_column: bool) -> Queries {
         let (now, b) = (self.now(), self.binary());
+        let skew = if skew_column {
+            "clock_skew_us"
+        } else {
+            self.null_i64()
+        };
         // The column order is the one `decode!` reads by index.
         // `db_now` is the database's clock, read once per statement (a one-row derived
         // table): each heartbeat's age is `db_now - COALESCE(last_seen_up, created_at)`,
@@ -95,13 +123,18 @@ impl Dialect {
         let select = format!(
             "SELECT id, uuid, host, {b} AS service_binary, topic, report_count, disabled, \
              disabled_reason, availability_zone, forced_down, stopped, {} AS last_seen_up_us, \
-             {} AS created_at_us, {} AS updated_at_us, clock.db_now \
+             {} AS created_at_us, {} AS updated_at_us, clock.db_now, {skew} AS clock_skew_us \
              FROM services CROSS JOIN (SELECT {} AS db_now) clock",
             self.epoch_us("last_seen_up"),
             self.epoch_us("created_at"),
             self.epoch_us("updated_at"),
             self.epoch_us(now),
         );
+        // The skew is the service's time minus the database's, both of this statement.
+        let returning = match self {
+            Dialect::Sqlite | Dialect::Postgres => " RETURNING clock_skew_us",
+            Dialect::MySql => "",
+        };
         let on_conflict = match self {
             Dialect::Sqlite | Dialect::Postgres => "ON CONFLICT DO NOTHING",
             Dialect::MySql => "ON DUPLICATE KEY UPDATE id = id",
@@ -122,8 +155,13 @@ impl Dialect {
             list: format!("{select} WHERE deleted = 0"),
             heartbeat: p(format!(
                 "UPDATE services SET report_count = report_count + 1, last_seen_up = {now}, \
-                 updated_at = {now}, stopped = FALSE WHERE id = $1 AND deleted = 0"
+                 updated_at = {now}, stopped = FALSE, clock_skew_us = $1 - {} \
+                 WHERE id = $2 AND deleted = 0{returning}",
+                self.now_us()
             )),
+            heartbeat_skew: (self == Dialect::MySql).then(|| {
+                p("SELECT clock_skew_us FROM services WHERE id = $1 AND deleted = 0".to_owned())
+            }),
             set_disabled: p(format!(
                 "UPDATE services SET disabled = $1, disabled_reason = $2, updated_at = {now} \
                  WHERE id = $3 AND deleted = 0"
@@ -159,13 +197,20 @@ mod tests {
     }
 
     #[test]
-    fn a_heartbeat_sends_no_time() {
+    fn a_heartbeat_stamps_the_database_s_time() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
-            let q = dialect.queries();
-            // One parameter, the id: the time is the database's.
+            let q = dialect.queries(true);
+            // Two parameters, the service's time and the id: `last_seen_up` is the
+            // database's time; the service's only enters the skew.
             assert_eq!(
                 q.heartbeat.matches(['?', '$']).count(),
-                1,
+                2,
+                "{}",
+                q.heartbeat
+            );
+            assert!(
+                q.heartbeat
+                    .contains(&format!("last_seen_up = {},", dialect.now())),
                 "{}",
                 q.heartbeat
             );

@@ -26,7 +26,8 @@ use self::url::SqlUrl;
 use super::config::ServiceGroupConfig;
 use super::record::{NewService, ServiceFilter, ServiceRecord};
 use super::records::ServiceRecords;
-use super::shared::{Fetched, OpenMode, new_uuid, topic_taken};
+use super::shared::{Fetched, OpenMode, epoch_us, new_uuid, topic_taken};
+use super::skew::ClockSkew;
 use crate::error::{Error, ErrorKind};
 
 /// Opens the SQL store at `url` (its scheme is one of the built-in dialects). `Create`
@@ -156,6 +157,9 @@ macro_rules! decode {
                     last_seen_up: last_seen_up.map(from_us),
                     created_at: from_us(created_at),
                     updated_at: r.epoch_us(13)?.map(from_us),
+                    clock_skew: r
+                        .try_get_unchecked::<Option<i64>, _>(15)?
+                        .map(ClockSkew::from_micros),
                 },
                 age: r.epoch_us(14)?.map(|now| {
                     let age = now - last_seen_up.unwrap_or(created_at);
@@ -305,9 +309,9 @@ impl SqlStore {
                 ));
             }
         };
-        let store = SqlStore {
+        let mut store = SqlStore {
             pool,
-            queries: Arc::new(dialect.queries()),
+            queries: Arc::new(dialect.queries(true)),
             dialect,
             url: shown.into(),
             target,
@@ -316,7 +320,7 @@ impl SqlStore {
         if !for_heartbeat {
             match mode {
                 OpenMode::Create => store.migrate().await?,
-                OpenMode::Existing => store.check_table().await?,
+                OpenMode::Existing => store.check_existing().await?,
             }
         }
         Ok(store)
@@ -370,6 +374,18 @@ impl SqlStore {
             )
             .with_source(e)
         })
+    }
+
+    /// An operator's store must have the table; one that no service of this version has
+    /// migrated yet (no `clock_skew_us`) is read as it is, without the skew.
+    async fn check_existing(&mut self) -> Result<(), Error> {
+        self.check_table().await?;
+        let sql = "SELECT clock_skew_us FROM services WHERE 1 = 0";
+        let has_skew = on_pool!(&self.pool, |p| sqlx::query(sql).fetch_all(p).await.is_ok());
+        if !has_skew {
+            self.queries = Arc::new(self.dialect.queries(false));
+        }
+        Ok(())
     }
 
     /// One row, retried on the next connection while the pooled ones turn out dead
@@ -506,11 +522,48 @@ impl SqlStore {
         self.dialect
     }
 
-    async fn touch(&self, id: i64) -> Result<bool, Error> {
-        let n = self
-            .execute("heartbeat", &self.queries.heartbeat, &[Arg::I64(id)])
-            .await?;
-        Ok(n > 0)
+    /// The heartbeat: `None` if the row is gone, else the skew it stored.
+    async fn touch(&self, id: i64, host_time: SystemTime) -> Result<Option<ClockSkew>, Error> {
+        let q = &self.queries;
+        let args = [Arg::I64(epoch_us(host_time)), Arg::I64(id)];
+        let stored = match &q.heartbeat_skew {
+            None => self.fetch_i64("heartbeat", &q.heartbeat, &args).await?,
+            Some(read_back) => {
+                if self.execute("heartbeat", &q.heartbeat, &args).await? == 0 {
+                    return Ok(None);
+                }
+                self.fetch_i64("heartbeat", read_back, &[Arg::I64(id)])
+                    .await?
+            }
+        };
+        // A row without a skew after this very update cannot be: count the figure as
+        // missing rather than the row.
+        Ok(stored.map(|skew| ClockSkew::from_micros(skew.unwrap_or(0))))
+    }
+
+    /// The first column of the statement's row as an integer (`None`: no row), retried
+    /// on the next connection while the pooled ones turn out dead (see `lost.rs`).
+    async fn fetch_i64(
+        &self,
+        what: &str,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<Option<i64>>, Error> {
+        let mut left = lost::attempts(self.config.max_connections);
+        loop {
+            let result: Result<Option<Option<i64>>, sqlx::Error> = on_pool!(&self.pool, |p| {
+                match bound_query!(sql, args).fetch_optional(p).await {
+                    Ok(Some(row)) => row.try_get_unchecked::<Option<i64>, _>(0).map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            });
+            left -= 1;
+            match result {
+                Err(e) if left > 0 && lost::connection_lost(&e) => self.retrying(what, &e),
+                result => return result.map_err(|e| self.failed(what, e)),
+            }
+        }
     }
 
     async fn update_disabled(
@@ -579,8 +632,12 @@ impl ServiceRecords for SqlStore {
         Box::pin(self.select(filter))
     }
 
-    fn heartbeat(&self, id: i64) -> BoxFuture<'_, Result<bool, Error>> {
-        Box::pin(self.touch(id))
+    fn heartbeat(
+        &self,
+        id: i64,
+        host_time: SystemTime,
+    ) -> BoxFuture<'_, Result<Option<ClockSkew>, Error>> {
+        Box::pin(self.touch(id, host_time))
     }
 
     fn set_disabled<'a>(
