@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::fleet::FleetRuntime;
 use super::info::TaskRun;
+use super::lane_control::LaneControl;
 use super::options::RunnerOptions;
 use super::pass::Shared;
 use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
@@ -195,6 +196,7 @@ where
         Ok(PeriodicRunner::from_shared(Shared {
             fleet,
             resumed: std::sync::atomic::AtomicBool::new(false),
+            lanes: LaneControl::default(),
             manager: self.manager,
             manager_any,
             owner_name,

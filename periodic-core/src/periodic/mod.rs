@@ -16,7 +16,9 @@
 //! | `fleet.rs` | the runner's side of the ledger: store clock, claims, leases held, resume |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
 //! | `run_task.rs` | the one helper that runs a task, and a fleet run with its lease held |
+//! | `lane_control.rs` | what a runner shares with its lanes: tracker, stop tokens, failure |
 //! | `pass.rs` | one pass, sequential or concurrent; claims of due fleet tasks; resume |
+//! | `lanes.rs` | [`Concurrency::Lanes`]: the lanes' pass, and each task's lane |
 //! | `runner.rs` | [`PeriodicRunner`] |
 //! | `builder.rs` | [`PeriodicRunnerBuilder`], `PeriodicRunner::builder` and `::new` |
 //!
@@ -25,6 +27,8 @@
 mod builder;
 mod fleet;
 mod info;
+mod lane_control;
+mod lanes;
 pub(crate) mod ledger;
 mod mintree;
 mod options;

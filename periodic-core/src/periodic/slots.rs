@@ -154,6 +154,9 @@ pub(super) struct State<M, C> {
     pub(super) due: MinTree,
     /// The shortest interval of a runnable task (oslo's `idle_for` starts from it).
     pub(super) min_interval: Option<Duration>,
+    /// [`Concurrency::Lanes`](crate::Concurrency::Lanes): when the last pass said the next
+    /// one comes; a lane keeps its task until then.
+    pub(super) wake: Option<Instant>,
 }
 
 impl<M, C> State<M, C> {
@@ -175,6 +178,7 @@ impl<M, C> State<M, C> {
             by_name: HashMap::new(),
             due: MinTree::new(),
             min_interval: None,
+            wake: None,
         }
     }
 
@@ -424,6 +428,29 @@ impl<M, C> State<M, C> {
             slot.stats.last_duration = Some(duration);
             slot.stats.last_lateness = Some(lateness);
         }
+    }
+
+    /// Hides task `index` from the index of due times while a lane holds it, so that
+    /// passes neither start it nor wait for it.
+    pub(super) fn hide(&mut self, index: usize) {
+        self.due.set(index, NEVER);
+    }
+
+    /// Shows task `index` in the index of due times again (a lane hands it back).
+    pub(super) fn show(&mut self, index: usize) {
+        let slot = &self.slots[index];
+        let value = if slot.runnable {
+            self.ns(slot.due)
+        } else {
+            NEVER
+        };
+        self.due.set(index, value);
+    }
+
+    /// Task `index`'s next due time, and whether it runs at all.
+    pub(super) fn due_of(&self, index: usize) -> (Instant, bool) {
+        let slot = &self.slots[index];
+        (slot.due, slot.runnable)
     }
 
     /// Whether a run of task `index` is in progress.
