@@ -86,7 +86,9 @@
 //! [`ErrorPolicy::Propagate`] for `raise_on_error`, [`Jitter`], [`Concurrency`] for
 //! `run_periodic_tasks_in_parallel`) plus [`IdlePolicy`]: `Oslo` returns exactly oslo's
 //! `idle_for`, `Precise` (the default) sleeps until the earliest next due run so no task
-//! sleeps past its grid point.
+//! sleeps past its grid point. [`Concurrency::Lanes`] runs each task in a lane of its own,
+//! so that a slow task delays only itself (sequential stays the default: it is oslo's, and
+//! tasks of one manager then never run at the same time).
 //!
 //! [`run_external_periodic_tasks`]: PeriodicRunnerBuilder::run_external_periodic_tasks
 //!

@@ -101,6 +101,16 @@ enum IdlePolicyArg {
     Precise,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ConcurrencyArg {
+    /// One task after another in each pass, as oslo.service (the default).
+    Sequential,
+    /// The due tasks of a pass at once; the pass waits for all of them.
+    Concurrent,
+    /// Each task in a lane of its own: a slow task delays only itself.
+    Lanes,
+}
+
 #[derive(Debug, clap::Args)]
 struct SimulateArgs {
     /// The scenario file (JSON).
@@ -108,6 +118,10 @@ struct SimulateArgs {
     /// How long a pass idles: oslo reproduces oslo.service's trace.
     #[arg(long, value_enum)]
     idle_policy: Option<IdlePolicyArg>,
+    /// How the due tasks run: one after another (oslo's pass), all at once, or each in a
+    /// lane of its own (the runner's `Concurrency`).
+    #[arg(long, value_enum, default_value_t = ConcurrencyArg::Sequential)]
+    concurrency: ConcurrencyArg,
     /// Seed for the jitter (when the scenario asks for jitter).
     #[arg(long)]
     seed: Option<u64>,
@@ -219,6 +233,11 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
     };
     let options = simulate::Options {
         idle_policy,
+        concurrency: match args.concurrency {
+            ConcurrencyArg::Sequential => periodic::Concurrency::Sequential,
+            ConcurrencyArg::Concurrent => periodic::Concurrency::Concurrent,
+            ConcurrencyArg::Lanes => periodic::Concurrency::Lanes,
+        },
         seed: args.seed,
         max_events: args.max_events,
     };

@@ -8,9 +8,11 @@
 //! one task has at most one run in progress it never overlaps itself.
 //!
 //! ```text
-//! passes   P0 (wake 1)  P1 (wake 2)  P2 (wake 3)
-//! fast     |0 run|      |1 run|      |2 run|          lane ends: next due = next wake
-//! slow     |0 run═══════════════════|2.5 ends, due 1 missed: run again at once ═══...
+//! t (s)   0   1   2   3   4   5      (1 s = 4 columns)
+//! pass    P                          P starts fast and slow in their lanes and returns
+//!                                    60 s: the lanes hold every task until then
+//! fast    F   F   F   F   F   F      its lane sleeps to each next due time
+//! slow    S═════════S═════════S      ends at 2.5 past its due time 2: runs at once
 //! ```
 //!
 //! The lanes stop (no further run starts) when

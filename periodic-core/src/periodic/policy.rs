@@ -68,17 +68,16 @@ pub enum ErrorPolicy {
 /// Whether the due tasks of one pass run one after another, at the same time, or each in
 /// a lane of its own.
 ///
-/// One task of 2.5 s every 1 s beside a task of 0.1 s every 1 s (`Jitter::None`, both
-/// `run_immediately`):
+/// One task `S` of 2.5 s every 1 s declared before a task `F` of 0.1 s every 1 s
+/// (`Jitter::None`, both `run_immediately`; 1 s = 4 columns):
 ///
 /// ```text
-/// t (s)        0    1    2    3    4    5    6
-/// Sequential   S════════════sF   S═══...            F waits for S: 2 of 6 fast runs
-///              (one pass: S, then F at 2.5)
-/// Concurrent   S════════════╗    S════════════╗     a pass waits for all it started:
-///              F            ╝    F            ╝     F at 0, 2.5, 5
-/// Lanes        S════════════S════════════S═══...    S: 0, 2.5, 5 (never two at once)
-///              F    F    F    F    F    F    F      F on time, every second
+/// t (s)        0   1   2   3   4   5   6
+/// Sequential   S═════════FS═════════FS═══     F after S in each pass: 2.5, 5.1 (2 of 7)
+/// Concurrent   S═════════S═════════S═══       a pass waits for all it started:
+///              F         F         F          F at 0, 2.5, 5 (3 of 7)
+/// Lanes        S═════════S═════════S═══       S at 0, 2.5, 5, never two at once
+///              F   F   F   F   F   F   F      F on time, every second (7 of 7)
 /// ```
 ///
 /// # Which one

@@ -233,6 +233,7 @@ impl<M: Manager> RunningService<M> {
             live,
             tasks,
             options,
+            runner,
             #[cfg(feature = "http")]
             api,
             ..
@@ -243,6 +244,7 @@ impl<M: Manager> RunningService<M> {
             &group,
             &live,
             &tasks,
+            &runner,
             &options,
             #[cfg(feature = "http")]
             api,
@@ -258,6 +260,7 @@ impl<M: Manager> RunningService<M> {
             // Cancel what is async; blocking work cannot be cancelled and is left to the
             // process exit.
             drop(tasks.stop(Shutdown::Immediate));
+            runner.abort_lanes();
             leave_at_once(&record, &group, &live).await;
             Stopped::Interrupted
         };
@@ -396,6 +399,7 @@ async fn stop_gracefully<M: Manager>(
     group: &ServiceGroup,
     live: &Live,
     tasks: &TaskGroup,
+    runner: &PeriodicRunner<M, M::Context>,
     options: &ServiceOptions,
     #[cfg(feature = "http")] api: Option<crate::http::ApiServer>,
 ) -> Stopped {
@@ -405,7 +409,12 @@ async fn stop_gracefully<M: Manager>(
     {
         tracing::warn!(error = %err.report(), "HTTP API did not stop cleanly");
     }
-    let graceful = tasks.stop(Shutdown::Graceful);
+    // The periodic timer first (no pass starts any more), then the runs the runner's
+    // lanes have in progress (Concurrency::Lanes).
+    let graceful = async {
+        tasks.stop(Shutdown::Graceful).await;
+        runner.stop_lanes().await;
+    };
     let timeout = options.graceful_shutdown_timeout;
     let finished = if timeout.is_zero() {
         graceful.await;
@@ -423,6 +432,7 @@ async fn stop_gracefully<M: Manager>(
         // Cancel what is async; blocking work cannot be cancelled and is left to the
         // process exit.
         drop(tasks.stop(Shutdown::Immediate));
+        runner.abort_lanes();
         Stopped::TimedOut
     };
     let heartbeat = live.heartbeat().take();
