@@ -9,6 +9,7 @@ mod api;
 mod bench_detect;
 mod bench_fleet;
 mod bench_heartbeat;
+mod bench_lanes;
 mod bench_looping;
 mod bench_memory;
 mod error;
@@ -53,6 +54,10 @@ enum BenchCommand {
     Looping(BenchLoopingArgs),
     /// Resident memory per running looping call and per registered task, as JSON.
     Memory(BenchMemoryArgs),
+    /// One slow task beside fast ones in each runner `Concurrency` and in a raw tokio
+    /// loop, one after another: one JSON line per mode with the fast tasks' runs and
+    /// lateness.
+    Lanes(bench_lanes::Args),
     /// N services heartbeating against a service-group store, as JSON.
     Heartbeat(bench_heartbeat::Args),
     /// How long after a kill -9 a service shows down, per liveness driver: prints
@@ -167,6 +172,18 @@ fn main() -> ExitCode {
             }
             Err(err) => {
                 eprintln!("periodic bench heartbeat: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::Lanes(args)) => match bench_lanes::run(&args) {
+            Ok(reports) => {
+                for report in reports {
+                    println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("periodic bench lanes: {}", err.report());
                 ExitCode::FAILURE
             }
         },

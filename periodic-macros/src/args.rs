@@ -3,7 +3,8 @@
 //! - `#[periodic_tasks(crate = path)]`: where the `periodic` crate is, for a renamed
 //!   dependency ([`ImplArgs`]);
 //! - `#[periodic_task(...)]`: `spacing`, `run_immediately`, `name`, `enabled` and
-//!   `external_process_ok`, with oslo.service's defaults ([`TaskArgs`]).
+//!   `external_process_ok`, with oslo.service's defaults, and `fleet` and `timeout`
+//!   ([`TaskArgs`]).
 //!
 //! Syntax errors (a missing comma, a key that is not an identifier) stop the parse; every
 //! other mistake (an unknown or repeated key, a value of the wrong kind) is collected so
@@ -24,9 +25,10 @@ mod kw {
     syn::custom_keyword!(fleet);
     syn::custom_keyword!(enabled);
     syn::custom_keyword!(external_process_ok);
+    syn::custom_keyword!(timeout);
 }
 
-const EXPECTED: &str = "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`";
+const EXPECTED: &str = "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`, `timeout`";
 
 /// The arguments of `#[periodic_tasks(...)]`.
 #[derive(Default)]
@@ -119,6 +121,7 @@ fn unknown_impl_key(arg: &Arg) -> syn::Error {
         "enabled",
         "external_process_ok",
         "fleet",
+        "timeout",
         "ticks_between_runs",
     ];
     if task_keys.contains(&key.as_str()) {
@@ -195,6 +198,8 @@ pub(crate) struct TaskArgs {
     pub(crate) external_process_ok: bool,
     /// `fleet` or `fleet = "name"`; `None` for a plain task.
     pub(crate) fleet: Option<FleetArg>,
+    /// `timeout = SECONDS`; `None`: no limit.
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 /// The `fleet` argument.
@@ -214,6 +219,7 @@ impl Default for TaskArgs {
             enabled: true,
             external_process_ok: false,
             fleet: None,
+            timeout: None,
         }
     }
 }
@@ -253,6 +259,7 @@ enum Key {
     Enabled,
     ExternalProcessOk,
     Fleet,
+    Timeout,
 }
 
 impl Key {
@@ -264,6 +271,7 @@ impl Key {
             Key::Enabled => "enabled",
             Key::ExternalProcessOk => "external_process_ok",
             Key::Fleet => "fleet",
+            Key::Timeout => "timeout",
         }
     }
 }
@@ -338,6 +346,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
             }
             Key::Name => args.name = errors.check(name(&arg)),
             Key::Fleet => args.fleet = errors.check(fleet(&arg)),
+            Key::Timeout => args.timeout = errors.check(timeout(&arg)),
         }
     }
     if let Some(expr) = runtime_spacing {
@@ -377,6 +386,8 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
         Some(Key::ExternalProcessOk)
     } else if lookahead.peek(kw::fleet) {
         Some(Key::Fleet)
+    } else if lookahead.peek(kw::timeout) {
+        Some(Key::Timeout)
     } else if input.peek(Ident::peek_any) {
         None
     } else if input.peek(syn::LitInt) || input.peek(syn::LitFloat) {
@@ -614,6 +625,56 @@ fn fleet(arg: &Arg) -> syn::Result<FleetArg> {
             "`fleet` must be a string literal: `fleet = \"name\"`, or `fleet` alone for the \
              service's own fleet (its binary)",
         )),
+    }
+}
+
+/// `timeout = SECONDS`: a positive number literal of seconds (`timeout = 30`,
+/// `timeout = 0.5`). A suffix other than a number type's is refused, so that
+/// `timeout = 500ms` cannot silently mean 500 seconds.
+fn timeout(arg: &Arg) -> syn::Result<std::time::Duration> {
+    const HINT: &str = "`timeout` must be a number of seconds above 0: `timeout = 30` or \
+                        `timeout = 0.5`";
+    let Some((_, value)) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            "`timeout` needs a value in seconds: `timeout = 30`",
+        ));
+    };
+    let value = ungroup(value);
+    let (digits, suffix) = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => (int.base10_digits(), int.suffix()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(float),
+            ..
+        }) => (float.base10_digits(), float.suffix()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
+            return Err(syn::Error::new_spanned(
+                s,
+                format!(
+                    "`timeout` must be a number of seconds, not a string: `timeout = {}`",
+                    s.value().trim()
+                ),
+            ));
+        }
+        other => return Err(syn::Error::new_spanned(other, HINT)),
+    };
+    let number_types = [
+        "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
+        "isize", "f32", "f64",
+    ];
+    if !number_types.contains(&suffix) {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!("`timeout` is a number of seconds: `{suffix}` is not a unit it takes; {HINT}"),
+        ));
+    }
+    match digits.parse::<f64>().map(std::time::Duration::try_from_secs_f64) {
+        Ok(Ok(timeout)) if !timeout.is_zero() => Ok(timeout),
+        _ => Err(syn::Error::new_spanned(value, HINT)),
     }
 }
 

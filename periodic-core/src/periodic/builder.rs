@@ -184,6 +184,7 @@ where
                 enabled: desc.enabled,
                 external_process_ok: desc.external_process_ok,
                 fleet: desc.fleet.clone(),
+                timeout: desc.timeout,
                 func: TaskFn::Registered(desc.call),
             };
             state.push(spec, origin)?;

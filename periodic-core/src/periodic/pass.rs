@@ -62,6 +62,7 @@ pub(super) struct Launched {
     pub(super) call: TaskCall,
     pub(super) guard: InFlight,
     pub(super) holding: Option<Holding>,
+    pub(super) timeout: Option<Duration>,
 }
 
 impl<M, C> Shared<M, C>
@@ -158,6 +159,7 @@ where
             call,
             guard: begun.guard,
             holding,
+            timeout: slot.timeout,
         }
     }
 
@@ -284,6 +286,7 @@ where
                 started: ran.started,
                 duration,
                 outcome,
+                overran: ran.overran,
             };
             for observer in &self.options.observers {
                 observer(&run);
@@ -308,7 +311,9 @@ where
                 let err = Error::new(ErrorKind::Task, message);
                 Some(match failure {
                     TaskFailure::Error(source) => err.with_source(source),
-                    TaskFailure::Message(_) | TaskFailure::Panic(_) => err,
+                    TaskFailure::Message(_) | TaskFailure::Panic(_) | TaskFailure::TimedOut(_) => {
+                        err
+                    }
                 })
             }
         }
@@ -364,10 +369,12 @@ where
                 call,
                 guard,
                 holding,
+                timeout,
             } = launched;
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
             let ran =
-                run_launched(self.fleet.clone(), call, guard, holding, &of.name, of.due).await;
+                run_launched(self.fleet.clone(), call, guard, holding, &of.name, of.due, timeout)
+                    .await;
             now = ran.ended;
             if let Some(err) = self.finish(of, ran, policy) {
                 return Err(err);
@@ -424,13 +431,16 @@ where
             call,
             guard,
             holding,
+            timeout,
         } in launched
         {
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
             let fleet = self.fleet.clone();
             let (name, due) = (Arc::clone(&of.name), of.due);
             let handle = set
-                .spawn(async move { run_launched(fleet, call, guard, holding, &name, due).await });
+                .spawn(async move {
+                    run_launched(fleet, call, guard, holding, &name, due, timeout).await
+                });
             waiting.insert(handle.id(), of);
         }
         let mut first_error = None;
@@ -453,6 +463,7 @@ where
                             started: at,
                             ended: at,
                             result: Err(failure),
+                            overran: false,
                         },
                     )
                 }

@@ -159,6 +159,7 @@ where
             enabled: task.enabled,
             external_process_ok: task.external_process_ok,
             fleet: task.fleet,
+            timeout: task.timeout,
             func: TaskFn::Added(task.func),
         };
         self.shared.state().push(spec, now)

@@ -42,6 +42,7 @@ pub(super) struct SlotSpec<M, C> {
     pub(super) enabled: bool,
     pub(super) external_process_ok: bool,
     pub(super) fleet: Option<Fleet>,
+    pub(super) timeout: Option<Duration>,
     pub(super) func: TaskFn<M, C>,
 }
 
@@ -83,6 +84,8 @@ pub(super) struct Slot<M, C> {
     due: Instant,
     pub(super) func: TaskFn<M, C>,
     pub(super) fleet: Option<FleetOf>,
+    /// The longest a run may take.
+    pub(super) timeout: Option<Duration>,
     stats: Stats,
     pub(super) in_flight: Arc<AtomicBool>,
 }
@@ -207,6 +210,12 @@ impl<M, C> State<M, C> {
         }
         let full_name: Arc<str> = format!("{}.{}", self.owner, spec.name).into();
         let interval = spec.spacing.checked_interval(&full_name)?;
+        if spec.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("periodic task {full_name}: a timeout must be above zero"),
+            ));
+        }
         let fleet = match &spec.fleet {
             None => None,
             Some(fleet) => Some(self.fleet_of(fleet, &full_name)?),
@@ -238,6 +247,7 @@ impl<M, C> State<M, C> {
             due,
             func: spec.func,
             fleet,
+            timeout: spec.timeout,
             stats: Stats::default(),
             in_flight: Arc::new(AtomicBool::new(false)),
         });
@@ -486,6 +496,7 @@ impl<M, C> State<M, C> {
             last_lateness: slot.stats.last_lateness,
             running: slot.in_flight.load(Ordering::Acquire),
             fleet: slot.fleet.as_ref().map(|f| f.name.to_string()),
+            timeout: slot.timeout,
             fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
             fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
         }

@@ -36,6 +36,12 @@ impl Manager {
     #[periodic_task(run_immediately = false)]
     async fn run_later(&self) {}
 
+    #[periodic_task(spacing = 60, timeout = 30)]
+    async fn with_timeout(&self) {}
+
+    #[periodic_task(spacing = 60, timeout = 0.25)]
+    fn blocking_with_timeout(&self) {}
+
     #[periodic_task(run_immediately = true, external_process_ok)]
     async fn flags(&self) {}
 
