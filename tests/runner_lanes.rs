@@ -234,6 +234,11 @@ async fn abort_lanes_drops_the_runs_in_progress() {
     assert!(!runner.task("slow").unwrap().running);
 }
 
+/// A blocking task that always panics.
+fn explode(_m: Arc<Recorder>, _c: Arc<()>) {
+    panic!("bad state");
+}
+
 // A failing or panicking task in a lane is logged and counted and takes no other lane
 // down; under ErrorPolicy::Propagate the next pass returns the first failure.
 #[tokio::test(start_paused = true)]
@@ -248,7 +253,7 @@ async fn failures_stay_in_their_lane() {
         .on_task_run(move |run| {
             seen.lock()
                 .unwrap()
-                .push((run.name.to_string(), run.outcome))
+                .push((run.name.to_string(), run.outcome));
         })
         .build()
         .unwrap();
@@ -264,11 +269,9 @@ async fn failures_stay_in_their_lane() {
         .unwrap();
     runner
         .add_periodic_task(
-            PeriodicTask::blocking("panics", |_m: Arc<Recorder>, _c: Arc<()>| -> () {
-                panic!("bad state")
-            })
-            .spacing(Duration::from_secs(1))
-            .run_immediately(true),
+            PeriodicTask::blocking("panics", explode)
+                .spacing(Duration::from_secs(1))
+                .run_immediately(true),
         )
         .unwrap();
     runner.add_periodic_task(task("fine", 1.0, &[0.0])).unwrap();

@@ -2,6 +2,9 @@
 //! as `RunOutcome::TimedOut`; a blocking run cannot be cancelled and is reported as
 //! overrunning. Times are seconds since the runner was built.
 
+// The expected times are exact: whole or binary-exact seconds of paused time.
+#![allow(clippy::float_cmp)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -194,7 +197,9 @@ async fn the_macro_declares_a_timeout() {
     let outcomes = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&outcomes);
     let runner = PeriodicRunner::builder(Declared)
-        .on_task_run(move |run| seen.lock().unwrap().push((run.duration, run.outcome)))
+        .on_task_run(move |run| {
+            seen.lock().unwrap().push((run.duration, run.outcome));
+        })
         .build()
         .unwrap();
     runner.run_periodic_tasks(()).await.unwrap();

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use periodic::{
-    BoxError, Concurrency, DownReason, ErrorKind, Jitter, Manager, RunOutcome, RunnerOptions, Service,
-    ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord, Spacing, Stopped,
+    BoxError, Concurrency, DownReason, ErrorKind, Jitter, Manager, RunOutcome, RunnerOptions,
+    Service, ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord, Spacing, Stopped,
     periodic_tasks,
 };
 use tokio::time::{Instant, sleep};
@@ -347,7 +347,11 @@ async fn graceful_stop_waits_for_the_runs_of_the_lanes() {
     sleep(secs(10)).await;
     let t = Instant::now();
     assert_eq!(running.stop().await.unwrap(), Stopped::Graceful);
-    assert_eq!(Instant::now() - t, secs(30), "stopped when the run ended, at 40");
+    assert_eq!(
+        Instant::now() - t,
+        secs(30),
+        "stopped when the run ended, at 40"
+    );
     let events = manager.events();
     assert!(events.contains(&"update_available_resource done at 40".to_owned()));
     assert_eq!(events.last().unwrap(), "cleanup_host");
@@ -379,7 +383,9 @@ async fn graceful_shutdown_timeout_cancels_the_runs_of_the_lanes() {
     sleep(secs(7200)).await;
     let events = manager.events();
     assert!(
-        !events.iter().any(|e| e.starts_with("update_available_resource done")),
+        !events
+            .iter()
+            .any(|e| e.starts_with("update_available_resource done")),
         "{events:?}"
     );
     assert_eq!(task_runs(&events).len(), 1, "{events:?}");

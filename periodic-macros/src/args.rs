@@ -663,8 +663,8 @@ fn timeout(arg: &Arg) -> syn::Result<std::time::Duration> {
         other => return Err(syn::Error::new_spanned(other, HINT)),
     };
     let number_types = [
-        "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
-        "isize", "f32", "f64",
+        "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64",
     ];
     if !number_types.contains(&suffix) {
         return Err(syn::Error::new_spanned(
@@ -672,7 +672,10 @@ fn timeout(arg: &Arg) -> syn::Result<std::time::Duration> {
             format!("`timeout` is a number of seconds: `{suffix}` is not a unit it takes; {HINT}"),
         ));
     }
-    match digits.parse::<f64>().map(std::time::Duration::try_from_secs_f64) {
+    match digits
+        .parse::<f64>()
+        .map(std::time::Duration::try_from_secs_f64)
+    {
         Ok(Ok(timeout)) if !timeout.is_zero() => Ok(timeout),
         _ => Err(syn::Error::new_spanned(value, HINT)),
     }

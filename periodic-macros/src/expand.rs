@@ -134,14 +134,14 @@ fn registration(
     let krate = args.krate(Span::call_site());
     let spacing = task.args.spacing.tokens(&krate);
     let fleet = fleet_tokens(&krate, task);
-    let timeout = match task.args.timeout {
-        Some(timeout) => {
+    let timeout = task.args.timeout.map_or_else(
+        || quote!(::core::option::Option::None),
+        |timeout| {
             let secs = proc_macro2::Literal::u64_suffixed(timeout.as_secs());
             let nanos = proc_macro2::Literal::u32_suffixed(timeout.subsec_nanos());
             quote!(::core::option::Option::Some(::core::time::Duration::new(#secs, #nanos)))
-        }
-        None => quote!(::core::option::Option::None),
-    };
+        },
+    );
     quote! {
         #(#impl_cfgs)*
         #(#cfgs)*

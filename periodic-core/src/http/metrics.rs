@@ -367,9 +367,22 @@ mod tests {
         metrics.observe(&run(RunOutcome::Succeeded, false));
         let mut text = String::new();
         encode(&mut text, &metrics.registry).unwrap();
-        assert_eq!(sample(&text, "periodic_task_runs_total").as_deref(), Some("3"), "{text}");
-        assert_eq!(sample(&text, "periodic_task_failures_total").as_deref(), Some("1"));
-        assert_eq!(sample(&text, "periodic_task_timeouts_total").as_deref(), Some("1"));
-        assert_eq!(sample(&text, "periodic_task_overruns_total").as_deref(), Some("1"));
+        assert_eq!(
+            sample(&text, "periodic_task_runs_total").as_deref(),
+            Some("3"),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, "periodic_task_failures_total").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            sample(&text, "periodic_task_timeouts_total").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            sample(&text, "periodic_task_overruns_total").as_deref(),
+            Some("1")
+        );
     }
 }

@@ -110,7 +110,15 @@ where
                 timeout,
             } = launched;
             let (name, due) = (Arc::clone(&of.name), of.due);
-            let run = run_launched(self.fleet.clone(), call, guard, holding, &name, due, timeout);
+            let run = run_launched(
+                self.fleet.clone(),
+                call,
+                guard,
+                holding,
+                &name,
+                due,
+                timeout,
+            );
             let ran = tokio::select! {
                 biased;
                 () = generation.abort.cancelled() => {

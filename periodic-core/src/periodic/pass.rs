@@ -372,9 +372,16 @@ where
                 timeout,
             } = launched;
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
-            let ran =
-                run_launched(self.fleet.clone(), call, guard, holding, &of.name, of.due, timeout)
-                    .await;
+            let ran = run_launched(
+                self.fleet.clone(),
+                call,
+                guard,
+                holding,
+                &of.name,
+                of.due,
+                timeout,
+            )
+            .await;
             now = ran.ended;
             if let Some(err) = self.finish(of, ran, policy) {
                 return Err(err);
@@ -437,10 +444,9 @@ where
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
             let fleet = self.fleet.clone();
             let (name, due) = (Arc::clone(&of.name), of.due);
-            let handle = set
-                .spawn(async move {
-                    run_launched(fleet, call, guard, holding, &name, due, timeout).await
-                });
+            let handle = set.spawn(async move {
+                run_launched(fleet, call, guard, holding, &name, due, timeout).await
+            });
             waiting.insert(handle.id(), of);
         }
         let mut first_error = None;

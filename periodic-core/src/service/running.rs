@@ -243,8 +243,10 @@ impl<M: Manager> RunningService<M> {
             &record,
             &group,
             &live,
-            &tasks,
-            &runner,
+            Work {
+                tasks: &tasks,
+                runner: &runner,
+            },
             &options,
             #[cfg(feature = "http")]
             api,
@@ -393,16 +395,23 @@ const INTERRUPTED_LEAVE_TIMEOUT: Duration = Duration::from_millis(50);
 /// The graceful stop: the API, the tasks (bounded by `graceful_shutdown_timeout`), leaving
 /// the group (bounded by [`LEAVE_TIMEOUT`]), then `cleanup_host` after a graceful stop.
 /// Never [`Stopped::Interrupted`].
+/// What a graceful stop waits for: the task group (the periodic timer, the manager's own
+/// timers and tasks) and the runs the runner's lanes have in progress.
+struct Work<'a, M: Manager> {
+    tasks: &'a TaskGroup,
+    runner: &'a PeriodicRunner<M, M::Context>,
+}
+
 async fn stop_gracefully<M: Manager>(
     manager: Arc<M>,
     record: &ServiceRecord,
     group: &ServiceGroup,
     live: &Live,
-    tasks: &TaskGroup,
-    runner: &PeriodicRunner<M, M::Context>,
+    work: Work<'_, M>,
     options: &ServiceOptions,
     #[cfg(feature = "http")] api: Option<crate::http::ApiServer>,
 ) -> Stopped {
+    let Work { tasks, runner } = work;
     #[cfg(feature = "http")]
     if let Some(api) = api
         && let Err(err) = api.shutdown().await
