@@ -1,7 +1,8 @@
 //! What the lanes of a [`Concurrency::Lanes`](crate::Concurrency::Lanes) runner share with
 //! it: the tracker of running lanes, the tokens that stop them (between runs) or abort them
-//! (in a run), and the first failure a lane saw for [`ErrorPolicy::Propagate`]
-//! (crate::ErrorPolicy::Propagate). The lanes themselves are in `lanes.rs`.
+//! (in a run), and the first failure a lane saw for
+//! [`ErrorPolicy::Propagate`](crate::ErrorPolicy::Propagate). The lanes themselves are in
+//! `lanes.rs`.
 
 use std::sync::{Mutex, PoisonError};
 

@@ -148,10 +148,11 @@ pub enum Concurrency {
     ///     .spacing(every)
     ///     .run_immediately(true),
     /// )?;
-    /// let start = tokio::time::Instant::now();
-    /// while start.elapsed() < Duration::from_secs(6) {
+    /// // Drive it as a service does, for 6.5 s.
+    /// let end = tokio::time::Instant::now() + Duration::from_millis(6500);
+    /// while tokio::time::Instant::now() < end {
     ///     let idle = runner.run_periodic_tasks(()).await?;
-    ///     tokio::time::sleep(idle).await;
+    ///     tokio::time::sleep_until((tokio::time::Instant::now() + idle).min(end)).await;
     /// }
     /// assert_eq!(fast.load(Ordering::Relaxed), 7); // t = 0, 1, .. 6: none held back
     /// runner.stop_lanes().await;

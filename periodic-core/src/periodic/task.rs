@@ -320,8 +320,9 @@ impl<M, C> PeriodicTask<M, C> {
 
     /// The longest a run may take (the runtime form of `#[periodic_task(timeout = 30)]`;
     /// default: no limit). An async run still going at the timeout is cancelled (dropped
-    /// at its next `.await`), logged as failed and counted as [`RunOutcome::TimedOut`]
-    /// (crate::RunOutcome::TimedOut) (in `/metrics`: `periodic_task_timeouts`). A blocking
+    /// at its next `.await`), logged as failed and counted as
+    /// [`RunOutcome::TimedOut`](crate::RunOutcome::TimedOut) (in `/metrics`:
+    /// `periodic_task_timeouts`). A blocking
     /// run cannot be cancelled: at the timeout a warning says it is overrunning, it runs
     /// to its end, and its [`TaskRun::overran`](crate::TaskRun::overran) is set
     /// (`periodic_task_overruns`). A zero timeout is refused when the task is added.
