@@ -303,3 +303,30 @@ async fn failures_stay_in_their_lane() {
     );
     assert_eq!(runner.task("fails").unwrap().failures, 4);
 }
+
+// set_spacing on a task its lane is running shows it to the passes again; a pass that
+// finds it due but running leaves it to its lane and does not spin (idle 0) waiting for it.
+//
+// t (s)   0          1.5          2.2         2.5
+//         slow runs  spacing 2 s  pass: slow  lane runs slow again (due 2 passed),
+//                    (due 2)      running     on the new 2 s grid: 2.5, 5, 7.5
+#[tokio::test(start_paused = true)]
+async fn set_spacing_while_its_lane_runs() {
+    let rec = Recorder::new();
+    let runner = runner(&rec, Concurrency::Lanes);
+    runner.add_periodic_task(task("slow", 1.0, &[2.5])).unwrap();
+    let _ = runner.run_periodic_tasks(()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    runner.set_spacing("slow", Duration::from_secs(2)).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let idle = runner.run_periodic_tasks(()).await.unwrap();
+    assert_eq!(
+        idle,
+        periodic::DEFAULT_INTERVAL,
+        "the pass waits for a running task"
+    );
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    runner.abort_lanes();
+    assert_eq!(rec.starts_of("slow"), [0.0, 2.5, 5.0, 7.5]);
+    assert_eq!(rec.most_at_once.load(Ordering::Relaxed), 1);
+}

@@ -25,9 +25,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::lane_control::Generation;
-use super::pass::{Launched, Shared, skip_in_flight};
+use super::pass::{Launched, Shared, remaining, skip_in_flight};
 use super::policy::ErrorPolicy;
 use super::run_task::run_launched;
+use super::schedule::DEFAULT_INTERVAL;
 use crate::error::Result;
 
 impl<M, C> Shared<M, C>
@@ -48,20 +49,23 @@ where
         let now = Instant::now();
         let mut due = Vec::new();
         {
-            let state = self.state();
+            let mut state = self.state();
             let now_ns = state.ns(now);
             let mut start = 0;
             while let Some(j) = state.due.first_at_most(start, now_ns) {
                 start = j + 1;
                 if state.in_flight(j) {
+                    // Its lane holds it (it was shown by a `set_spacing`): hidden again,
+                    // so that the pass does not wait for it.
                     skip_in_flight(&state.slots[j].full_name);
+                    state.hide(j);
                 } else {
                     due.push(j);
                 }
             }
         }
         let mut won = self.claim(&due).await;
-        {
+        let idle = {
             let mut state = self.state();
             for j in due {
                 let launched = if state.slots[j].fleet.is_none() {
@@ -81,9 +85,15 @@ where
                 );
                 self.lanes.tracker.spawn(lane);
             }
-        }
-        let idle = self.precise_idle();
-        self.state().wake = Some(Instant::now() + idle);
+            // In the same critical section as the lanes' decisions: a lane that hands its
+            // task back before this counts in the idle time, one after it sees the new
+            // wake-up time.
+            let now = Instant::now();
+            let idle =
+                remaining(state.due.min(0, state.due.len()), state.ns(now)).min(DEFAULT_INTERVAL);
+            state.wake = Some(now + idle);
+            idle
+        };
         match (policy, self.lanes.take_failure()) {
             (ErrorPolicy::Propagate, Some(err)) => Err(err),
             _ => Ok(idle),

@@ -493,7 +493,7 @@ where
 
     /// [`IdlePolicy::Precise`]: from now to the earliest next due run, at most the default
     /// interval.
-    pub(super) fn precise_idle(&self) -> Duration {
+    fn precise_idle(&self) -> Duration {
         let state = self.state();
         let now_ns = state.ns(Instant::now());
         remaining(state.due.min(0, state.due.len()), now_ns).min(DEFAULT_INTERVAL)
@@ -510,7 +510,7 @@ pub(super) fn skip_in_flight(full_name: &str) {
 
 /// Time from `now_ns` until `due_ns` for a task that is not due (`due_ns > now_ns`), or the
 /// default interval for an empty segment.
-fn remaining(due_ns: u64, now_ns: u64) -> Duration {
+pub(super) fn remaining(due_ns: u64, now_ns: u64) -> Duration {
     if due_ns == NEVER {
         DEFAULT_INTERVAL
     } else {
