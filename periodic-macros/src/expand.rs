@@ -134,6 +134,7 @@ fn registration(
     let krate = args.krate(Span::call_site());
     let spacing = task.args.spacing.tokens(&krate);
     let fleet = fleet_tokens(&krate, task);
+    let overrun = task.args.overrun.tokens(&krate);
     let timeout = task.args.timeout.map_or_else(
         || quote!(::core::option::Option::None),
         |timeout| {
@@ -165,6 +166,7 @@ fn registration(
                     column: #column,
                     fleet: #fleet,
                     timeout: #timeout,
+                    overrun: #overrun,
                     call: __periodic_task,
                 }
             }

@@ -185,6 +185,7 @@ where
                 external_process_ok: desc.external_process_ok,
                 fleet: desc.fleet.clone(),
                 timeout: desc.timeout,
+                overrun: desc.overrun,
                 func: TaskFn::Registered(desc.call),
             };
             state.push(spec, origin)?;

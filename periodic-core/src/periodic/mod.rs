@@ -50,7 +50,7 @@ pub use ledger::{
     TaskScope,
 };
 pub use options::RunnerOptions;
-pub use policy::{Concurrency, ErrorPolicy, IdlePolicy};
+pub use policy::{Concurrency, ErrorPolicy, IdlePolicy, Overrun};
 pub use registry::{RegisteredTask, registered_tasks};
 pub use run::{Fleet, RunContext};
 pub use runner::PeriodicRunner;
@@ -59,6 +59,7 @@ pub use spacing::Spacing;
 pub use task::{IntoTaskResult, PeriodicTask};
 
 pub(crate) mod private {
+    pub use super::policy::Overrun;
     pub use super::registry::TaskDescriptor;
     pub use super::run::{Fleet, RunContext};
     pub use super::spacing::Spacing;

@@ -263,12 +263,16 @@ where
         } = of;
         let outcome = outcome_of(&ran.result);
         let duration = ran.ended.saturating_duration_since(ran.started);
-        self.state().record(
-            index,
-            outcome != RunOutcome::Succeeded,
-            duration,
-            ran.started.saturating_duration_since(due),
-        );
+        {
+            let mut state = self.state();
+            state.record(
+                index,
+                outcome != RunOutcome::Succeeded,
+                duration,
+                ran.started.saturating_duration_since(due),
+            );
+            state.skip_missed(index, ran.ended);
+        }
         if !fleet && let Some(runtime) = &self.fleet {
             runtime.record_plain(
                 Arc::clone(&name),

@@ -160,3 +160,52 @@ pub enum Concurrency {
     /// ```
     Lanes,
 }
+
+/// What a task does when a run outlasts its spacing: its next due time passes while it
+/// runs.
+///
+/// One task every 1 s whose run at 0 takes 3.5 s (later runs are short):
+///
+/// ```text
+/// t (s)        0    1    2    3    4    5
+/// grid         |    |    |    |    |    |
+/// RunOnce      R═════════════════╗R   R    R     1, 2, 3 missed: one run at once (3.5),
+///                                                then on the grid (4, 5)
+/// Skip         R═════════════════╗    R    R     1, 2, 3 missed: next run at 4
+/// CatchUp(2)   R═════════════════╗RR  R    R     2 and 3 run back to back at 3.5
+///                                                (1 is older than the bound: skipped)
+/// ```
+///
+/// A fleet task runs once per slot whatever the policy: its next run is the next slot's.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use periodic::{Overrun, PeriodicTask};
+///
+/// # struct Manager;
+/// let task = PeriodicTask::<Manager>::new("sync", |_m: Arc<Manager>, _c: Arc<()>| async {})
+///     .spacing(Duration::from_secs(60))
+///     .overrun(Overrun::CatchUp(3));
+/// # let _ = task;
+/// ```
+///
+/// # Differences from oslo.service
+///
+/// oslo has only [`RunOnce`](Self::RunOnce), the default here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Overrun {
+    /// The missed runs are skipped; one run starts as soon as the long one has ended (at
+    /// the next pass, or at once in its lane), then the task is back on its grid. oslo's
+    /// behaviour, and the default.
+    #[default]
+    RunOnce,
+    /// The missed runs are skipped, and so is the rest of the grid point the long run
+    /// ended in: the next run starts at the next grid point after it ended.
+    Skip,
+    /// Each missed grid point gets a run, back to back, but at most this many runs (for
+    /// the most recent points; older ones are skipped); then the task is back on its grid.
+    /// `CatchUp(0)` and `CatchUp(1)` are [`RunOnce`](Self::RunOnce).
+    CatchUp(u32),
+}

@@ -43,6 +43,8 @@ pub struct TaskDescriptor {
     pub fleet: Option<Fleet>,
     /// `timeout = SECONDS`: the longest a run may take.
     pub timeout: Option<std::time::Duration>,
+    /// `overrun = skip | run_once | catch_up(N)`.
+    pub overrun: super::policy::Overrun,
     /// Builds one invocation from the (type-erased) manager and context, and the run's
     /// context.
     pub call: fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>, RunContext) -> TaskCall,
@@ -98,6 +100,8 @@ pub struct RegisteredTask {
     pub fleet: Option<Fleet>,
     /// `timeout = SECONDS`.
     pub timeout: Option<std::time::Duration>,
+    /// `overrun = skip | run_once | catch_up(N)`.
+    pub overrun: super::policy::Overrun,
     /// Source file of the method.
     pub file: &'static str,
     /// Source line of the method.
@@ -131,6 +135,7 @@ pub fn registered_tasks() -> Vec<RegisteredTask> {
             external_process_ok: d.external_process_ok,
             fleet: d.fleet.clone(),
             timeout: d.timeout,
+            overrun: d.overrun,
             file: d.file,
             line: d.line,
         })

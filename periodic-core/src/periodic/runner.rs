@@ -160,6 +160,7 @@ where
             external_process_ok: task.external_process_ok,
             fleet: task.fleet,
             timeout: task.timeout,
+            overrun: task.overrun,
             func: TaskFn::Added(task.func),
         };
         self.shared.state().push(spec, now)

@@ -15,6 +15,7 @@ use super::info::TaskInfo;
 use super::ledger::TaskScope;
 use super::mintree::{MinTree, NEVER};
 use super::options::{JitterSource, RunnerOptions};
+use super::policy::Overrun;
 use super::run::Fleet;
 use super::schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
 use super::spacing::Spacing;
@@ -43,6 +44,7 @@ pub(super) struct SlotSpec<M, C> {
     pub(super) external_process_ok: bool,
     pub(super) fleet: Option<Fleet>,
     pub(super) timeout: Option<Duration>,
+    pub(super) overrun: Overrun,
     pub(super) func: TaskFn<M, C>,
 }
 
@@ -86,6 +88,8 @@ pub(super) struct Slot<M, C> {
     pub(super) fleet: Option<FleetOf>,
     /// The longest a run may take.
     pub(super) timeout: Option<Duration>,
+    /// What follows a run that outlasted its spacing.
+    overrun: Overrun,
     stats: Stats,
     pub(super) in_flight: Arc<AtomicBool>,
 }
@@ -248,6 +252,7 @@ impl<M, C> State<M, C> {
             func: spec.func,
             fleet,
             timeout: spec.timeout,
+            overrun: spec.overrun,
             stats: Stats::default(),
             in_flight: Arc::new(AtomicBool::new(false)),
         });
@@ -407,7 +412,18 @@ impl<M, C> State<M, C> {
             (Jitter::Oslo, Some(_)) => jitter_for(interval, self.uniform.draw()),
             _ => Duration::ZERO,
         };
-        let last = nearest_boundary(previous, interval, now, jitter);
+        let mut last = nearest_boundary(previous, interval, now, jitter);
+        if let (Overrun::CatchUp(most), Some(_)) = (slot.overrun, previous)
+            && most > 1
+            && slot.due < last
+        {
+            // Behind: this run serves the oldest missed grid point within the bound, and
+            // the next one is due at once until the task is back on its grid.
+            let oldest = last
+                .checked_sub(interval.saturating_mul(most - 1))
+                .unwrap_or(slot.due);
+            last = slot.due.max(oldest);
+        }
         let next_due = last + interval;
         let next_ns = self.ns(next_due);
         self.due.set(index, next_ns);
@@ -437,6 +453,26 @@ impl<M, C> State<M, C> {
             }
             slot.stats.last_duration = Some(duration);
             slot.stats.last_lateness = Some(lateness);
+        }
+    }
+
+    /// After a run of task `index` that ended at `ended`: with [`Overrun::Skip`], when its
+    /// next due time passed while it ran, moves it to the first grid point after `ended`
+    /// (a fleet task keeps its next slot).
+    pub(super) fn skip_missed(&mut self, index: usize, ended: Instant) {
+        let slot = &mut self.slots[index];
+        if slot.overrun != Overrun::Skip || slot.fleet.is_some() || slot.due > ended {
+            return;
+        }
+        let interval_ns = slot.interval.as_nanos().max(1);
+        let behind = (ended - slot.due).as_nanos() / interval_ns + 1;
+        let step = u32::try_from(behind).unwrap_or(u32::MAX);
+        slot.due += slot.interval.saturating_mul(step);
+        let (due, runnable) = (slot.due, slot.runnable);
+        // A task its lane holds stays hidden; the lane reads the new due time.
+        if runnable && self.due.get(index) != NEVER {
+            let value = self.ns(due);
+            self.due.set(index, value);
         }
     }
 

@@ -1,6 +1,7 @@
 //! What a periodic task is at run time: its call, its result, its failures, and tasks added
 //! at run time.
 
+use super::policy::Overrun;
 use super::run::{Fleet, RunContext};
 use super::spacing::Spacing;
 use crate::error::BoxError;
@@ -152,6 +153,7 @@ pub struct PeriodicTask<M, C = ()> {
     pub(crate) external_process_ok: bool,
     pub(crate) fleet: Option<Fleet>,
     pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) overrun: Overrun,
     pub(crate) func: AddedFn<M, C>,
 }
 
@@ -258,6 +260,7 @@ where
             external_process_ok: false,
             fleet: None,
             timeout: None,
+            overrun: Overrun::RunOnce,
             func,
         }
     }
@@ -351,6 +354,15 @@ impl<M, C> PeriodicTask<M, C> {
         self
     }
 
+    /// What follows a run that outlasts the spacing (the runtime form of
+    /// `#[periodic_task(overrun = skip)]`, `run_once` or `catch_up(N)`); default
+    /// [`Overrun::RunOnce`], oslo's. See [`Overrun`] for the timelines.
+    #[must_use]
+    pub fn overrun(mut self, overrun: Overrun) -> Self {
+        self.overrun = overrun;
+        self
+    }
+
     /// The task's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -367,6 +379,7 @@ impl<M, C> fmt::Debug for PeriodicTask<M, C> {
             .field("external_process_ok", &self.external_process_ok)
             .field("fleet", &self.fleet)
             .field("timeout", &self.timeout)
+            .field("overrun", &self.overrun)
             .finish_non_exhaustive()
     }
 }
