@@ -18,8 +18,9 @@
 //! Mark an impl block with `#[periodic_tasks]` and its task methods with
 //! `#[periodic_task]`. The arguments keep oslo's names and meaning: `spacing` in seconds
 //! (0, the default, means [`DEFAULT_INTERVAL`], 60 s; negative disables), `run_immediately`,
-//! `name`, `enabled`, `external_process_ok`; and beyond oslo `fleet` and `timeout`
-//! (seconds a run may take). Tasks may be `async fn` or plain `fn` (run on
+//! `name`, `enabled`, `external_process_ok`; and beyond oslo `fleet`, `timeout` (seconds
+//! a run may take, see [`PeriodicTask::timeout`]) and `overrun` (what follows a run longer
+//! than its spacing, see [`Overrun`]). Tasks may be `async fn` or plain `fn` (run on
 //! tokio's blocking pool), take a context or not, and return `()` or `Result<_, E>`.
 //! Misuse is a compile error with a span, not a runtime surprise.
 //!

@@ -60,8 +60,7 @@ async fn starts(overrun: Overrun, first: f64, concurrency: Concurrency) -> Vec<f
         tokio::time::sleep_until((Instant::now() + idle).min(end)).await;
     }
     runner.abort_lanes();
-    let starts = seen.lock().unwrap().clone();
-    starts
+    seen.lock().unwrap().clone()
 }
 
 #[tokio::test(start_paused = true)]
