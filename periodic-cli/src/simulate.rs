@@ -247,7 +247,12 @@ fn add_tasks(runner: &PeriodicRunner<Simulated>, scenario: &Scenario) -> Result<
         .spacing(Spacing::from_secs_f64(spec.spacing)?)
         .run_immediately(spec.run_immediately)
         .enabled(spec.enabled)
-        .external_process_ok(spec.external_process_ok);
+        .external_process_ok(spec.external_process_ok)
+        .overrun(spec.overrun.into());
+        let task = match spec.timeout {
+            Some(timeout) => task.timeout(Duration::from_secs_f64(timeout)),
+            None => task,
+        };
         runner.add_periodic_task(task)?;
     }
     Ok(())

@@ -389,3 +389,30 @@ fn concurrency_sequential_is_the_default() {
         assert_eq!(default.stdout, sequential.stdout, "{policy}");
     }
 }
+
+// A scenario's tasks take `timeout` and `overrun`: a run of 3.5 s every 1 s, timed out at
+// 2 s, then (overrun skip) next at the grid point after it was cancelled.
+//
+// t (s)   0     2  3     5  6 ...
+//         |════x   |════x   |     runs at 0, 3, 6, 9; each fails (timed out)
+#[test]
+fn scenarios_take_timeout_and_overrun() {
+    let path = tempdir().join("timeout_overrun.json");
+    std::fs::write(
+        &path,
+        r#"{"tasks": [{"name": "slow", "spacing": 1, "duration": 3.5, "run_immediately": true,
+                       "timeout": 2, "overrun": "skip"}], "horizon": 10}"#,
+    )
+    .unwrap();
+    let runs = runs_with(&path, "sequential");
+    let starts: Vec<f64> = runs.iter().map(|(_, t)| *t).collect();
+    assert_eq!(starts, [0.0, 3.0, 6.0, 9.0]);
+    let out = periodic()
+        .args(["simulate", path.to_str().unwrap(), "--format", "table"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = table.lines().find(|l| l.contains("slow")).unwrap();
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!((cells[2], cells[3]), ("4", "4"), "{table}");
+}
