@@ -257,7 +257,9 @@ where
     ///
     /// Cancelling a pass drops the run in progress (a blocking run goes on to its end on
     /// the blocking pool). A task's last run is advanced before it starts, so a cancelled
-    /// run is not repeated early.
+    /// run is not repeated early. With [`Concurrency::Lanes`] a pass only starts runs: they
+    /// go on in their lanes whatever happens to the pass (see
+    /// [`stop_lanes`](Self::stop_lanes)).
     pub async fn run_periodic_tasks(&self, ctx: impl Into<Arc<C>>) -> Result<Duration> {
         self.pass(ctx.into(), self.shared.options.error_policy)
             .await
