@@ -18,7 +18,9 @@
 //! Mark an impl block with `#[periodic_tasks]` and its task methods with
 //! `#[periodic_task]`. The arguments keep oslo's names and meaning: `spacing` in seconds
 //! (0, the default, means [`DEFAULT_INTERVAL`], 60 s; negative disables), `run_immediately`,
-//! `name`, `enabled`, `external_process_ok`. Tasks may be `async fn` or plain `fn` (run on
+//! `name`, `enabled`, `external_process_ok`; and beyond oslo `fleet`, `timeout` (seconds
+//! a run may take, see [`PeriodicTask::timeout`]) and `overrun` (what follows a run longer
+//! than its spacing, see [`Overrun`]). Tasks may be `async fn` or plain `fn` (run on
 //! tokio's blocking pool), take a context or not, and return `()` or `Result<_, E>`.
 //! Misuse is a compile error with a span, not a runtime surprise.
 //!
@@ -86,7 +88,9 @@
 //! [`ErrorPolicy::Propagate`] for `raise_on_error`, [`Jitter`], [`Concurrency`] for
 //! `run_periodic_tasks_in_parallel`) plus [`IdlePolicy`]: `Oslo` returns exactly oslo's
 //! `idle_for`, `Precise` (the default) sleeps until the earliest next due run so no task
-//! sleeps past its grid point.
+//! sleeps past its grid point. [`Concurrency::Lanes`] runs each task in a lane of its own,
+//! so that a slow task delays only itself (sequential stays the default: it is oslo's, and
+//! tasks of one manager then never run at the same time).
 //!
 //! [`run_external_periodic_tasks`]: PeriodicRunnerBuilder::run_external_periodic_tasks
 //!

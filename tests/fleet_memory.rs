@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use periodic::{
-    ClaimRequest, Claimed, Error, ErrorKind, Fleet, Jitter, LedgerEntry, MemoryLedger,
+    ClaimRequest, Claimed, Concurrency, Error, ErrorKind, Fleet, Jitter, LedgerEntry, MemoryLedger,
     PeriodicRunner, PeriodicTask, RunContext, RunReport, RunnerOptions, TaskLedger, TaskScope,
 };
 use support::Logs;
@@ -51,8 +51,29 @@ fn replica(
     runs: &Runs,
     start: Instant,
 ) -> PeriodicRunner<Replica> {
+    replica_with(
+        options(ledger, holder),
+        holder,
+        task,
+        spacing,
+        work,
+        runs,
+        start,
+    )
+}
+
+/// [`replica`] with its runner's `options`.
+fn replica_with(
+    options: RunnerOptions,
+    holder: &'static str,
+    task: &'static str,
+    spacing: Duration,
+    work: Duration,
+    runs: &Runs,
+    start: Instant,
+) -> PeriodicRunner<Replica> {
     let runner = PeriodicRunner::<Replica>::builder(Replica)
-        .options(options(ledger, holder))
+        .options(options)
         .build()
         .unwrap();
     let runs = Arc::clone(runs);
@@ -158,6 +179,59 @@ async fn two_replicas_run_each_slot_once_on_its_boundary() {
         (entry.token, entry.slot, entry.holder),
         (10, Some(10), None)
     );
+}
+
+/// The same with `Concurrency::Lanes`: each slot runs exactly once, on its boundary, the
+/// claims made by the lanes between passes.
+///
+/// ```text
+/// store    0   10      20      30  ...  100
+/// A, B     P   claim   claim   claim     one of them wins each slot, runs 4 s
+/// ```
+#[tokio::test(start_paused = true)]
+async fn lanes_replicas_run_each_slot_once() {
+    let start = Instant::now();
+    let ledger: Arc<dyn TaskLedger> = Arc::new(MemoryLedger::new());
+    let runs: Runs = Arc::default();
+    let spacing = Duration::from_secs(10);
+    let lanes = |holder| options(&ledger, holder).concurrency(Concurrency::Lanes);
+    let a = replica_with(
+        lanes("a"),
+        "a",
+        "audit",
+        spacing,
+        Duration::from_secs(4),
+        &runs,
+        start,
+    );
+    let b = replica_with(
+        lanes("b"),
+        "b",
+        "audit",
+        spacing,
+        Duration::from_secs(4),
+        &runs,
+        start,
+    );
+    let (da, db) = (drive(a.clone()), drive(b.clone()));
+    tokio::time::sleep(Duration::from_secs(105)).await;
+    da.abort();
+    db.abort();
+    a.abort_lanes();
+    b.abort_lanes();
+
+    let runs = runs.lock().unwrap().clone();
+    let slots: Vec<i64> = runs.iter().map(|r| r.slot).collect();
+    assert_eq!(slots, (1..=10).collect::<Vec<_>>(), "{runs:#?}");
+    for run in &runs {
+        assert_eq!(
+            run.at,
+            spacing * u32::try_from(run.slot).unwrap(),
+            "{run:?}"
+        );
+    }
+    let tokens: Vec<u64> = runs.iter().map(|r| r.token).collect();
+    assert_eq!(tokens, (1..=10).collect::<Vec<_>>());
 }
 
 /// ```text

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use periodic::{
-    BoxError, DownReason, ErrorKind, Jitter, Manager, RunOutcome, RunnerOptions, Service,
-    ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord, Spacing, Stopped,
+    BoxError, Concurrency, DownReason, ErrorKind, Jitter, Manager, RunOutcome, RunnerOptions,
+    Service, ServiceFilter, ServiceGroup, ServiceGroupConfig, ServiceRecord, Spacing, Stopped,
     periodic_tasks,
 };
 use tokio::time::{Instant, sleep};
@@ -321,6 +321,74 @@ async fn graceful_shutdown_timeout_is_enforced() {
         Some(DownReason::Stopped)
     );
     assert!(!manager.events().contains(&"cleanup_host".to_owned()));
+}
+
+// With Concurrency::Lanes a pass does not wait for its runs: the stop waits for the runs
+// the lanes have in progress, within graceful_shutdown_timeout.
+//
+//   0 lane starts the task (takes 40 s)   10 stop requested ... 40 run done -> stopped
+#[tokio::test(start_paused = true)]
+async fn graceful_stop_waits_for_the_runs_of_the_lanes() {
+    let group = group().await;
+    let mut manager = Recording::new();
+    manager.slow_task = secs(40);
+    let running = service(manager, &group)
+        .runner_options(
+            RunnerOptions::new()
+                .jitter(Jitter::None)
+                .concurrency(Concurrency::Lanes),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let manager = Arc::clone(running.manager());
+    sleep(secs(10)).await;
+    let t = Instant::now();
+    assert_eq!(running.stop().await.unwrap(), Stopped::Graceful);
+    assert_eq!(
+        Instant::now() - t,
+        secs(30),
+        "stopped when the run ended, at 40"
+    );
+    let events = manager.events();
+    assert!(events.contains(&"update_available_resource done at 40".to_owned()));
+    assert_eq!(events.last().unwrap(), "cleanup_host");
+}
+
+// A lane's run that outlives graceful_shutdown_timeout is cancelled: it never ends.
+#[tokio::test(start_paused = true)]
+async fn graceful_shutdown_timeout_cancels_the_runs_of_the_lanes() {
+    let group = group().await;
+    let mut manager = Recording::new();
+    manager.slow_task = secs(3600);
+    let running = service(manager, &group)
+        .runner_options(
+            RunnerOptions::new()
+                .jitter(Jitter::None)
+                .concurrency(Concurrency::Lanes),
+        )
+        .graceful_shutdown_timeout(secs(60))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let manager = Arc::clone(running.manager());
+    sleep(secs(1)).await;
+    let t = Instant::now();
+    assert_eq!(running.stop().await.unwrap(), Stopped::TimedOut);
+    assert_eq!(Instant::now() - t, secs(60));
+    sleep(secs(7200)).await;
+    let events = manager.events();
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.starts_with("update_available_resource done")),
+        "{events:?}"
+    );
+    assert_eq!(task_runs(&events).len(), 1, "{events:?}");
 }
 
 // cinder LP#1446750: a manager that is not working stops heartbeating and shows down on

@@ -9,6 +9,7 @@ mod api;
 mod bench_detect;
 mod bench_fleet;
 mod bench_heartbeat;
+mod bench_lanes;
 mod bench_looping;
 mod bench_memory;
 mod error;
@@ -53,6 +54,10 @@ enum BenchCommand {
     Looping(BenchLoopingArgs),
     /// Resident memory per running looping call and per registered task, as JSON.
     Memory(BenchMemoryArgs),
+    /// One slow task beside fast ones in each runner `Concurrency` and in a raw tokio
+    /// loop, one after another: one JSON line per mode with the fast tasks' runs and
+    /// lateness.
+    Lanes(bench_lanes::Args),
     /// N services heartbeating against a service-group store, as JSON.
     Heartbeat(bench_heartbeat::Args),
     /// How long after a kill -9 a service shows down, per liveness driver: prints
@@ -101,6 +106,16 @@ enum IdlePolicyArg {
     Precise,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ConcurrencyArg {
+    /// One task after another in each pass, as oslo.service (the default).
+    Sequential,
+    /// The due tasks of a pass at once; the pass waits for all of them.
+    Concurrent,
+    /// Each task in a lane of its own: a slow task delays only itself.
+    Lanes,
+}
+
 #[derive(Debug, clap::Args)]
 struct SimulateArgs {
     /// The scenario file (JSON).
@@ -108,6 +123,10 @@ struct SimulateArgs {
     /// How long a pass idles: oslo reproduces oslo.service's trace.
     #[arg(long, value_enum)]
     idle_policy: Option<IdlePolicyArg>,
+    /// How the due tasks run: one after another (oslo's pass), all at once, or each in a
+    /// lane of its own (the runner's `Concurrency`).
+    #[arg(long, value_enum, default_value_t = ConcurrencyArg::Sequential)]
+    concurrency: ConcurrencyArg,
     /// Seed for the jitter (when the scenario asks for jitter).
     #[arg(long)]
     seed: Option<u64>,
@@ -153,6 +172,18 @@ fn main() -> ExitCode {
             }
             Err(err) => {
                 eprintln!("periodic bench heartbeat: {}", err.report());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(BenchCommand::Lanes(args)) => match bench_lanes::run(&args) {
+            Ok(reports) => {
+                for report in reports {
+                    println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("periodic bench lanes: {}", err.report());
                 ExitCode::FAILURE
             }
         },
@@ -219,6 +250,11 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
     };
     let options = simulate::Options {
         idle_policy,
+        concurrency: match args.concurrency {
+            ConcurrencyArg::Sequential => periodic::Concurrency::Sequential,
+            ConcurrencyArg::Concurrent => periodic::Concurrency::Concurrent,
+            ConcurrencyArg::Lanes => periodic::Concurrency::Lanes,
+        },
         seed: args.seed,
         max_events: args.max_events,
     };

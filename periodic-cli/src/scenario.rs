@@ -28,6 +28,33 @@ pub(crate) struct TaskSpec {
     /// Every run returns an error.
     #[serde(default)]
     pub(crate) fails: bool,
+    /// Seconds a run may take (`PeriodicTask::timeout`): a longer run is cancelled then.
+    #[serde(default)]
+    pub(crate) timeout: Option<f64>,
+    /// What follows a run longer than the spacing: `"run_once"` (the default), `"skip"` or
+    /// `{"catch_up": N}`.
+    #[serde(default)]
+    pub(crate) overrun: OverrunSpec,
+}
+
+/// A task's `overrun` in a scenario.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum OverrunSpec {
+    #[default]
+    RunOnce,
+    Skip,
+    CatchUp(u32),
+}
+
+impl From<OverrunSpec> for periodic::Overrun {
+    fn from(spec: OverrunSpec) -> Self {
+        match spec {
+            OverrunSpec::RunOnce => periodic::Overrun::RunOnce,
+            OverrunSpec::Skip => periodic::Overrun::Skip,
+            OverrunSpec::CatchUp(most) => periodic::Overrun::CatchUp(most),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -136,6 +163,15 @@ impl Scenario {
                 );
             }
             seconds(&format!("tasks[{i}].duration"), task.duration)?;
+            if let Some(timeout) = task.timeout
+                && !(timeout.is_finite() && (0.001..=MAX_SECONDS).contains(&timeout))
+            {
+                return bad(
+                    format!("tasks[{i}].timeout"),
+                    "must be a number of seconds from 0.001 to 1000000000 (about 31 years); \
+                     leave it out for no limit",
+                );
+            }
         }
         Ok(())
     }
@@ -179,6 +215,28 @@ mod tests {
         assert_eq!(s.periodic_interval_max, None);
         assert_eq!(s.initial_delay, 0.0);
         assert!(!s.jitter);
+    }
+
+    #[test]
+    fn timeout_and_overrun() {
+        let s = Scenario::parse(
+            r#"{"tasks": [{"name": "a", "timeout": 2.5, "overrun": "skip"},
+                          {"name": "b", "overrun": {"catch_up": 3}}], "horizon": 10}"#,
+        )
+        .unwrap();
+        assert_eq!(s.tasks[0].timeout, Some(2.5));
+        assert_eq!(s.tasks[0].overrun, OverrunSpec::Skip);
+        assert_eq!(s.tasks[1].overrun, OverrunSpec::CatchUp(3));
+        assert_eq!(s.tasks[1].timeout, None);
+        assert_eq!(
+            err(r#"{"tasks": [{"name": "a", "timeout": 0}], "horizon": 10}"#),
+            "invalid scenario field `tasks[0].timeout`: must be a number of seconds from 0.001 \
+             to 1000000000 (about 31 years); leave it out for no limit"
+        );
+        assert!(
+            err(r#"{"tasks": [{"name": "a", "overrun": "later"}], "horizon": 10}"#)
+                .starts_with("invalid scenario field `tasks[0].overrun`: unknown variant `later`"),
+        );
     }
 
     #[test]

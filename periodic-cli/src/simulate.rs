@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use periodic::{
-    BoxError, DynamicInterval, IdlePolicy, Jitter, PeriodicRunner, PeriodicTask, RunOutcome,
-    Spacing,
+    BoxError, Concurrency, DynamicInterval, IdlePolicy, Jitter, PeriodicRunner, PeriodicTask,
+    RunOutcome, Spacing,
 };
 use tokio::time::Instant;
 
@@ -65,6 +65,8 @@ struct Simulated;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
     pub(crate) idle_policy: IdlePolicy,
+    /// Sequential (oslo's pass, the default), concurrent, or lanes.
+    pub(crate) concurrency: Concurrency,
     pub(crate) seed: Option<u64>,
     /// The most events handed to the sink (`--max-events`): the simulation stops at the
     /// end of the pass that reaches it.
@@ -140,8 +142,13 @@ async fn simulate(
     }));
 
     let task_sink = Arc::clone(&sink);
+    // Lanes start runs between passes, also after the last pass before the horizon: those
+    // are past the horizon and left out (a pass never starts after it).
+    let lanes = options.concurrency == Concurrency::Lanes;
+    let horizon_s = scenario.horizon;
     let mut builder = PeriodicRunner::<Simulated>::builder(Simulated)
         .idle_policy(options.idle_policy)
+        .concurrency(options.concurrency)
         .run_external_periodic_tasks(scenario.run_external_periodic_tasks)
         .jitter(if scenario.jitter {
             Jitter::Oslo
@@ -149,6 +156,9 @@ async fn simulate(
             Jitter::None
         })
         .on_task_run(move |run| {
+            if lanes && since(run.started) > horizon_s {
+                return;
+            }
             let event = Event::Task {
                 t: since(run.started),
                 task: Arc::clone(&run.name),
@@ -201,7 +211,10 @@ async fn simulate(
         looping = looping.periodic_interval_max(cap);
     }
     let mut call = looping.start();
-    call.wait().await.map_err(Error::Simulation)?;
+    let ended = call.wait().await.map_err(Error::Simulation);
+    // Lanes' runs in progress end and are reported, as a sequential pass's are.
+    runner.stop_lanes().await;
+    ended?;
     if full.load(Ordering::Relaxed) {
         let at = sink
             .lock()
@@ -234,7 +247,12 @@ fn add_tasks(runner: &PeriodicRunner<Simulated>, scenario: &Scenario) -> Result<
         .spacing(Spacing::from_secs_f64(spec.spacing)?)
         .run_immediately(spec.run_immediately)
         .enabled(spec.enabled)
-        .external_process_ok(spec.external_process_ok);
+        .external_process_ok(spec.external_process_ok)
+        .overrun(spec.overrun.into());
+        let task = match spec.timeout {
+            Some(timeout) => task.timeout(Duration::from_secs_f64(timeout)),
+            None => task,
+        };
         runner.add_periodic_task(task)?;
     }
     Ok(())

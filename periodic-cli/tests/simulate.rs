@@ -292,3 +292,127 @@ fn live_random_scenarios_match_oslo() {
     );
     eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
 }
+
+/// The runs of each task of `scenario` with `--concurrency concurrency`: (task, start).
+fn runs_with(scenario: &Path, concurrency: &str) -> Vec<(String, f64)> {
+    let out = periodic()
+        .args([
+            "simulate",
+            scenario.to_str().unwrap(),
+            "--concurrency",
+            concurrency,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse(&String::from_utf8(out.stdout).unwrap())
+        .iter()
+        .filter_map(|e| Some((e["task"].as_str()?.to_owned(), e["t"].as_f64()?)))
+        .collect()
+}
+
+// The issue's scenario: ten tasks every 1 s beside one of 2.5 s every 1 s, 15 s.
+//
+// sequential  slow 0, 2.5, 5 ...; each fast task after it: 2.5, 5, ... (7 of 16)
+// concurrent  every pass waits for slow: all at 0, 2.5, 5, ... (7 of 16)
+// lanes       fast tasks at 0, 1, ... 15 (16 of 16); slow at 0, 2.5, 5, ... 15
+#[test]
+fn concurrency_lanes_keeps_the_fast_tasks_on_time() {
+    let mut tasks = vec![serde_json::json!(
+        {"name": "slow", "spacing": 1, "duration": 2.5, "run_immediately": true}
+    )];
+    for i in 0..10 {
+        tasks.push(
+            serde_json::json!({"name": format!("f{i}"), "spacing": 1, "run_immediately": true}),
+        );
+    }
+    let path = tempdir().join("slow_beside_fast.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({"tasks": tasks, "horizon": 15}).to_string(),
+    )
+    .unwrap();
+    let fast = |runs: &[(String, f64)]| runs.iter().filter(|(n, _)| n != "slow").count();
+    let slow = |runs: &[(String, f64)]| {
+        let mut starts: Vec<f64> = runs
+            .iter()
+            .filter(|(n, _)| n == "slow")
+            .map(|(_, t)| *t)
+            .collect();
+        starts.sort_by(f64::total_cmp);
+        starts
+    };
+
+    let lanes = runs_with(&path, "lanes");
+    assert_eq!(fast(&lanes), 160, "{lanes:?}");
+    for i in 0..10 {
+        let mut starts: Vec<f64> = lanes
+            .iter()
+            .filter(|(n, _)| *n == format!("f{i}"))
+            .map(|(_, t)| *t)
+            .collect();
+        starts.sort_by(f64::total_cmp);
+        assert_eq!(starts, (0..=15).map(f64::from).collect::<Vec<_>>());
+    }
+    assert_eq!(slow(&lanes), [0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0]);
+
+    let sequential = runs_with(&path, "sequential");
+    assert_eq!(fast(&sequential), 70);
+    assert_eq!(slow(&sequential)[..3], [0.0, 2.5, 5.0]);
+    let concurrent = runs_with(&path, "concurrent");
+    assert_eq!(fast(&concurrent), 70);
+    assert_eq!(slow(&concurrent)[..3], [0.0, 2.5, 5.0]);
+}
+
+// `--concurrency sequential` is the default: the same trace, byte for byte.
+#[test]
+fn concurrency_sequential_is_the_default() {
+    for policy in ["oslo", "precise"] {
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "simulate".to_owned(),
+                data("mixed.json").to_str().unwrap().to_owned(),
+                "--idle-policy".to_owned(),
+                policy.to_owned(),
+            ];
+            args.extend(extra.iter().map(|s| (*s).to_owned()));
+            periodic().args(&args).output().unwrap()
+        };
+        let default = run(&[]);
+        let sequential = run(&["--concurrency", "sequential"]);
+        assert!(default.status.success() && sequential.status.success());
+        assert!(!default.stdout.is_empty());
+        assert_eq!(default.stdout, sequential.stdout, "{policy}");
+    }
+}
+
+// A scenario's tasks take `timeout` and `overrun`: a run of 3.5 s every 1 s, timed out at
+// 2 s, then (overrun skip) next at the grid point after it was cancelled.
+//
+// t (s)   0     2  3     5  6 ...
+//         |════x   |════x   |     runs at 0, 3, 6, 9; each fails (timed out)
+#[test]
+fn scenarios_take_timeout_and_overrun() {
+    let path = tempdir().join("timeout_overrun.json");
+    std::fs::write(
+        &path,
+        r#"{"tasks": [{"name": "slow", "spacing": 1, "duration": 3.5, "run_immediately": true,
+                       "timeout": 2, "overrun": "skip"}], "horizon": 10}"#,
+    )
+    .unwrap();
+    let runs = runs_with(&path, "sequential");
+    let starts: Vec<f64> = runs.iter().map(|(_, t)| *t).collect();
+    assert_eq!(starts, [0.0, 3.0, 6.0, 9.0]);
+    let out = periodic()
+        .args(["simulate", path.to_str().unwrap(), "--format", "table"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = table.lines().find(|l| l.contains("slow")).unwrap();
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!((cells[2], cells[3]), ("4", "4"), "{table}");
+}

@@ -32,7 +32,7 @@ pub use looping::{
 };
 pub use periodic::{
     Claim, ClaimRequest, Claimed, Concurrency, DEFAULT_INTERVAL, ErrorPolicy, Fence, Fleet,
-    IdlePolicy, IntoTaskResult, Jitter, LedgerEntry, MAX_FLEET_NAME, PeriodicRunner,
+    IdlePolicy, IntoTaskResult, Jitter, LedgerEntry, MAX_FLEET_NAME, Overrun, PeriodicRunner,
     PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunContext, RunOutcome, RunReport,
     RunnerOptions, Spacing, TaskInfo, TaskLedger, TaskRun, TaskScope, jitter_for, nearest_boundary,
     registered_tasks,
@@ -60,7 +60,7 @@ pub mod __private {
     use std::sync::Arc;
 
     pub use crate::periodic::private::{
-        Fleet, RunContext, Spacing, TaskCall, TaskDescriptor, TaskFailure,
+        Fleet, Overrun, RunContext, Spacing, TaskCall, TaskDescriptor, TaskFailure,
     };
     pub use inventory;
 

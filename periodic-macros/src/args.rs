@@ -3,7 +3,8 @@
 //! - `#[periodic_tasks(crate = path)]`: where the `periodic` crate is, for a renamed
 //!   dependency ([`ImplArgs`]);
 //! - `#[periodic_task(...)]`: `spacing`, `run_immediately`, `name`, `enabled` and
-//!   `external_process_ok`, with oslo.service's defaults ([`TaskArgs`]).
+//!   `external_process_ok`, with oslo.service's defaults, and `fleet`, `timeout` and
+//!   `overrun` ([`TaskArgs`]).
 //!
 //! Syntax errors (a missing comma, a key that is not an identifier) stop the parse; every
 //! other mistake (an unknown or repeated key, a value of the wrong kind) is collected so
@@ -24,9 +25,11 @@ mod kw {
     syn::custom_keyword!(fleet);
     syn::custom_keyword!(enabled);
     syn::custom_keyword!(external_process_ok);
+    syn::custom_keyword!(timeout);
+    syn::custom_keyword!(overrun);
 }
 
-const EXPECTED: &str = "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`";
+const EXPECTED: &str = "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`, `timeout`, `overrun`";
 
 /// The arguments of `#[periodic_tasks(...)]`.
 #[derive(Default)]
@@ -119,6 +122,8 @@ fn unknown_impl_key(arg: &Arg) -> syn::Error {
         "enabled",
         "external_process_ok",
         "fleet",
+        "timeout",
+        "overrun",
         "ticks_between_runs",
     ];
     if task_keys.contains(&key.as_str()) {
@@ -195,6 +200,34 @@ pub(crate) struct TaskArgs {
     pub(crate) external_process_ok: bool,
     /// `fleet` or `fleet = "name"`; `None` for a plain task.
     pub(crate) fleet: Option<FleetArg>,
+    /// `timeout = SECONDS`; `None`: no limit.
+    pub(crate) timeout: Option<std::time::Duration>,
+    /// `overrun = skip | run_once | catch_up(N)`; default `run_once`.
+    pub(crate) overrun: OverrunArg,
+}
+
+/// The `overrun` argument: the runtime's `Overrun`.
+#[derive(Clone, Copy, Default)]
+pub(crate) enum OverrunArg {
+    #[default]
+    RunOnce,
+    Skip,
+    CatchUp(u32),
+}
+
+impl OverrunArg {
+    /// The runtime's `Overrun` under `krate`.
+    pub(crate) fn tokens(self, krate: &TokenStream) -> TokenStream {
+        let overrun = quote!(#krate::__private::Overrun);
+        match self {
+            OverrunArg::RunOnce => quote!(#overrun::RunOnce),
+            OverrunArg::Skip => quote!(#overrun::Skip),
+            OverrunArg::CatchUp(most) => {
+                let most = proc_macro2::Literal::u32_suffixed(most);
+                quote!(#overrun::CatchUp(#most))
+            }
+        }
+    }
 }
 
 /// The `fleet` argument.
@@ -214,6 +247,8 @@ impl Default for TaskArgs {
             enabled: true,
             external_process_ok: false,
             fleet: None,
+            timeout: None,
+            overrun: OverrunArg::RunOnce,
         }
     }
 }
@@ -253,6 +288,8 @@ enum Key {
     Enabled,
     ExternalProcessOk,
     Fleet,
+    Timeout,
+    Overrun,
 }
 
 impl Key {
@@ -264,6 +301,8 @@ impl Key {
             Key::Enabled => "enabled",
             Key::ExternalProcessOk => "external_process_ok",
             Key::Fleet => "fleet",
+            Key::Timeout => "timeout",
+            Key::Overrun => "overrun",
         }
     }
 }
@@ -338,6 +377,12 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
             }
             Key::Name => args.name = errors.check(name(&arg)),
             Key::Fleet => args.fleet = errors.check(fleet(&arg)),
+            Key::Timeout => args.timeout = errors.check(timeout(&arg)),
+            Key::Overrun => {
+                if let Some(overrun) = errors.check(overrun(&arg)) {
+                    args.overrun = overrun;
+                }
+            }
         }
     }
     if let Some(expr) = runtime_spacing {
@@ -377,6 +422,10 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
         Some(Key::ExternalProcessOk)
     } else if lookahead.peek(kw::fleet) {
         Some(Key::Fleet)
+    } else if lookahead.peek(kw::timeout) {
+        Some(Key::Timeout)
+    } else if lookahead.peek(kw::overrun) {
+        Some(Key::Overrun)
     } else if input.peek(Ident::peek_any) {
         None
     } else if input.peek(syn::LitInt) || input.peek(syn::LitFloat) {
@@ -614,6 +663,93 @@ fn fleet(arg: &Arg) -> syn::Result<FleetArg> {
             "`fleet` must be a string literal: `fleet = \"name\"`, or `fleet` alone for the \
              service's own fleet (its binary)",
         )),
+    }
+}
+
+/// `timeout = SECONDS`: a positive number literal of seconds (`timeout = 30`,
+/// `timeout = 0.5`). A suffix other than a number type's is refused, so that
+/// `timeout = 500ms` cannot silently mean 500 seconds.
+fn timeout(arg: &Arg) -> syn::Result<std::time::Duration> {
+    const HINT: &str = "`timeout` must be a number of seconds above 0: `timeout = 30` or \
+                        `timeout = 0.5`";
+    let Some((_, value)) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            "`timeout` needs a value in seconds: `timeout = 30`",
+        ));
+    };
+    let value = ungroup(value);
+    let (digits, suffix) = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => (int.base10_digits(), int.suffix()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(float),
+            ..
+        }) => (float.base10_digits(), float.suffix()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
+            return Err(syn::Error::new_spanned(
+                s,
+                format!(
+                    "`timeout` must be a number of seconds, not a string: `timeout = {}`",
+                    s.value().trim()
+                ),
+            ));
+        }
+        other => return Err(syn::Error::new_spanned(other, HINT)),
+    };
+    let number_types = [
+        "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64",
+    ];
+    if !number_types.contains(&suffix) {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!("`timeout` is a number of seconds: `{suffix}` is not a unit it takes; {HINT}"),
+        ));
+    }
+    match digits
+        .parse::<f64>()
+        .map(std::time::Duration::try_from_secs_f64)
+    {
+        Ok(Ok(timeout)) if !timeout.is_zero() => Ok(timeout),
+        _ => Err(syn::Error::new_spanned(value, HINT)),
+    }
+}
+
+/// `overrun = skip`, `overrun = run_once` or `overrun = catch_up(N)` (`N` a positive
+/// integer literal).
+fn overrun(arg: &Arg) -> syn::Result<OverrunArg> {
+    const CHOICES: &str = "`overrun` is one of `skip`, `run_once` (the default) or \
+                           `catch_up(N)` with N the most runs made up, e.g. `catch_up(3)`";
+    let Some((_, value)) = &arg.value else {
+        return Err(syn::Error::new_spanned(&arg.key, CHOICES));
+    };
+    match ungroup(value) {
+        Expr::Path(path) if path.path.is_ident("skip") => Ok(OverrunArg::Skip),
+        Expr::Path(path) if path.path.is_ident("run_once") => Ok(OverrunArg::RunOnce),
+        Expr::Call(call) if matches!(ungroup(&call.func), Expr::Path(f) if f.path.is_ident("catch_up")) =>
+        {
+            let most = match call.args.iter().map(ungroup).collect::<Vec<_>>()[..] {
+                [
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Int(int), ..
+                    }),
+                ] if int.suffix().is_empty() || int.suffix() == "u32" => {
+                    int.base10_parse::<u32>().ok().filter(|n| *n > 0)
+                }
+                _ => None,
+            };
+            most.map(OverrunArg::CatchUp).ok_or_else(|| {
+                syn::Error::new_spanned(
+                    &call.args,
+                    "`catch_up` takes the most runs made up, an integer from 1: `catch_up(3)`",
+                )
+            })
+        }
+        other => Err(syn::Error::new_spanned(other, CHOICES)),
     }
 }
 

@@ -134,6 +134,15 @@ fn registration(
     let krate = args.krate(Span::call_site());
     let spacing = task.args.spacing.tokens(&krate);
     let fleet = fleet_tokens(&krate, task);
+    let overrun = task.args.overrun.tokens(&krate);
+    let timeout = task.args.timeout.map_or_else(
+        || quote!(::core::option::Option::None),
+        |timeout| {
+            let secs = proc_macro2::Literal::u64_suffixed(timeout.as_secs());
+            let nanos = proc_macro2::Literal::u32_suffixed(timeout.subsec_nanos());
+            quote!(::core::option::Option::Some(::core::time::Duration::new(#secs, #nanos)))
+        },
+    );
     quote! {
         #(#impl_cfgs)*
         #(#cfgs)*
@@ -156,6 +165,8 @@ fn registration(
                     line: #line,
                     column: #column,
                     fleet: #fleet,
+                    timeout: #timeout,
+                    overrun: #overrun,
                     call: __periodic_task,
                 }
             }

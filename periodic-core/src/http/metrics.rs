@@ -70,6 +70,8 @@ pub(crate) struct TaskMetrics {
     registry: Registry,
     runs: Family<TaskLabels, Counter>,
     failures: Family<TaskLabels, Counter>,
+    timeouts: Family<TaskLabels, Counter>,
+    overruns: Family<TaskLabels, Counter>,
     duration: HistogramFamily,
     lateness: HistogramFamily,
     last_started: Mutex<HashMap<Arc<str>, Instant>>,
@@ -96,6 +98,8 @@ impl TaskMetrics {
     pub(crate) fn new(binary: &str, host: &str) -> Arc<TaskMetrics> {
         let runs = Family::<TaskLabels, Counter>::default();
         let failures = Family::<TaskLabels, Counter>::default();
+        let timeouts = Family::<TaskLabels, Counter>::default();
+        let overruns = Family::<TaskLabels, Counter>::default();
         let duration: HistogramFamily = Family::new_with_constructor(duration_histogram);
         let lateness: HistogramFamily = Family::new_with_constructor(lateness_histogram);
         let mut registry = Registry::default();
@@ -108,6 +112,16 @@ impl TaskMetrics {
             "periodic_task_failures",
             "Runs of a periodic task that returned an error or panicked",
             failures.clone(),
+        );
+        registry.register(
+            "periodic_task_timeouts",
+            "Async runs of a periodic task cancelled at its timeout (also counted as failures)",
+            timeouts.clone(),
+        );
+        registry.register(
+            "periodic_task_overruns",
+            "Blocking runs of a periodic task that went past its timeout (they cannot be cancelled)",
+            overruns.clone(),
         );
         registry.register_with_unit(
             "periodic_task_duration",
@@ -127,6 +141,8 @@ impl TaskMetrics {
             registry,
             runs,
             failures,
+            timeouts,
+            overruns,
             duration,
             lateness,
             last_started: Mutex::new(HashMap::new()),
@@ -143,6 +159,12 @@ impl TaskMetrics {
         self.runs.get_or_create(&labels).inc();
         if run.outcome != RunOutcome::Succeeded {
             self.failures.get_or_create(&labels).inc();
+        }
+        if run.outcome == RunOutcome::TimedOut {
+            self.timeouts.get_or_create(&labels).inc();
+        }
+        if run.overran {
+            self.overruns.get_or_create(&labels).inc();
         }
         self.duration
             .get_or_create(&labels)
@@ -345,4 +367,64 @@ async fn scrape(state: &AppState) -> Registry {
         store_up,
     );
     registry
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use prometheus_client::encoding::text::encode;
+    use tokio::time::Instant;
+
+    use super::TaskMetrics;
+    use crate::periodic::{RunOutcome, TaskRun};
+
+    fn run(outcome: RunOutcome, overran: bool) -> TaskRun {
+        let now = Instant::now();
+        TaskRun {
+            name: "sync".into(),
+            full_name: "Compute.sync".into(),
+            due: now,
+            started: now,
+            duration: Duration::from_secs(3),
+            outcome,
+            overran,
+        }
+    }
+
+    fn sample(text: &str, name: &str) -> Option<String> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}{{")))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    }
+
+    // A timed-out run counts as a run, a failure and a timeout; an overrunning blocking
+    // run that succeeded counts as an overrun only.
+    #[test]
+    fn timeouts_and_overruns_are_counted() {
+        let metrics = TaskMetrics::new("nova-compute", "node-1");
+        metrics.observe(&run(RunOutcome::TimedOut, false));
+        metrics.observe(&run(RunOutcome::Succeeded, true));
+        metrics.observe(&run(RunOutcome::Succeeded, false));
+        let mut text = String::new();
+        encode(&mut text, &metrics.registry).unwrap();
+        assert_eq!(
+            sample(&text, "periodic_task_runs_total").as_deref(),
+            Some("3"),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, "periodic_task_failures_total").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            sample(&text, "periodic_task_timeouts_total").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            sample(&text, "periodic_task_overruns_total").as_deref(),
+            Some("1")
+        );
+    }
 }

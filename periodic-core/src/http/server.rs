@@ -87,7 +87,8 @@ use crate::servicegroup::ServiceGroup;
 /// task is overdue and `null` for a task that does not run.
 ///
 /// **`/metrics`** (labels `task`, `binary`, `host`): `periodic_task_runs_total`,
-/// `periodic_task_failures_total`, the histograms `periodic_task_duration_seconds` and
+/// `periodic_task_failures_total`, `periodic_task_timeouts_total` (async runs cancelled at
+/// their timeout), `periodic_task_overruns_total` (blocking runs past it), the histograms `periodic_task_duration_seconds` and
 /// `periodic_task_lateness_seconds` (fed by every finished run); the heartbeat's
 /// `periodic_heartbeat_reports_total`, `periodic_heartbeat_failures_total` and
 /// `periodic_heartbeat_age_seconds` (absent before the first accepted report); and, from

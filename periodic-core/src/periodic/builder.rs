@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::fleet::FleetRuntime;
 use super::info::TaskRun;
+use super::lane_control::LaneControl;
 use super::options::RunnerOptions;
 use super::pass::Shared;
 use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
@@ -183,6 +184,8 @@ where
                 enabled: desc.enabled,
                 external_process_ok: desc.external_process_ok,
                 fleet: desc.fleet.clone(),
+                timeout: desc.timeout,
+                overrun: desc.overrun,
                 func: TaskFn::Registered(desc.call),
             };
             state.push(spec, origin)?;
@@ -195,6 +198,7 @@ where
         Ok(PeriodicRunner::from_shared(Shared {
             fleet,
             resumed: std::sync::atomic::AtomicBool::new(false),
+            lanes: LaneControl::default(),
             manager: self.manager,
             manager_any,
             owner_name,

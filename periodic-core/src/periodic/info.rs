@@ -18,6 +18,9 @@ pub enum RunOutcome {
     Failed,
     /// The task panicked.
     Panicked,
+    /// The run went past the task's [`timeout`](crate::PeriodicTask::timeout) and was
+    /// cancelled (an async run; a blocking one cannot be, see [`TaskRun::overran`]).
+    TimedOut,
 }
 
 /// One finished run, handed to the observers set with
@@ -38,6 +41,9 @@ pub struct TaskRun {
     pub duration: Duration,
     /// How it ended.
     pub outcome: RunOutcome,
+    /// A blocking run that went past the task's [`timeout`](crate::PeriodicTask::timeout):
+    /// it could not be cancelled and ran to its end (its outcome is its own).
+    pub overran: bool,
 }
 
 impl TaskRun {
@@ -101,4 +107,6 @@ pub struct TaskInfo {
     pub fleet_token: Option<u64>,
     /// The last slot this runner won, for a fleet task.
     pub fleet_slot: Option<i64>,
+    /// The longest a run may take ([`PeriodicTask::timeout`](crate::PeriodicTask::timeout)).
+    pub timeout: Option<Duration>,
 }

@@ -428,6 +428,7 @@ pub(crate) fn outcome_text(outcome: RunOutcome) -> &'static str {
         RunOutcome::Succeeded => "succeeded",
         RunOutcome::Failed => "failed",
         RunOutcome::Panicked => "panicked",
+        RunOutcome::TimedOut => "timed_out",
     }
 }
 

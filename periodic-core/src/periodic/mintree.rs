@@ -48,7 +48,6 @@ impl MinTree {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn get(&self, index: usize) -> u64 {
         self.nodes[self.leaves + index]
     }

@@ -16,7 +16,9 @@
 //! | `fleet.rs` | the runner's side of the ledger: store clock, claims, leases held, resume |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
 //! | `run_task.rs` | the one helper that runs a task, and a fleet run with its lease held |
+//! | `lane_control.rs` | what a runner shares with its lanes: tracker, stop tokens, failure |
 //! | `pass.rs` | one pass, sequential or concurrent; claims of due fleet tasks; resume |
+//! | `lanes.rs` | [`Concurrency::Lanes`]: the lanes' pass, and each task's lane |
 //! | `runner.rs` | [`PeriodicRunner`] |
 //! | `builder.rs` | [`PeriodicRunnerBuilder`], `PeriodicRunner::builder` and `::new` |
 //!
@@ -25,6 +27,8 @@
 mod builder;
 mod fleet;
 mod info;
+mod lane_control;
+mod lanes;
 pub(crate) mod ledger;
 mod mintree;
 mod options;
@@ -46,7 +50,7 @@ pub use ledger::{
     TaskScope,
 };
 pub use options::RunnerOptions;
-pub use policy::{Concurrency, ErrorPolicy, IdlePolicy};
+pub use policy::{Concurrency, ErrorPolicy, IdlePolicy, Overrun};
 pub use registry::{RegisteredTask, registered_tasks};
 pub use run::{Fleet, RunContext};
 pub use runner::PeriodicRunner;
@@ -55,6 +59,7 @@ pub use spacing::Spacing;
 pub use task::{IntoTaskResult, PeriodicTask};
 
 pub(crate) mod private {
+    pub use super::policy::Overrun;
     pub use super::registry::TaskDescriptor;
     pub use super::run::{Fleet, RunContext};
     pub use super::spacing::Spacing;

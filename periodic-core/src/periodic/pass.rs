@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::fleet::{FleetRuntime, Job, Won};
 use super::info::{RunOutcome, TaskRun};
+use super::lane_control::LaneControl;
 use super::ledger::TaskScope;
 use super::mintree::NEVER;
 use super::options::RunnerOptions;
@@ -40,25 +41,28 @@ pub(super) struct Shared<M, C> {
     pub(super) fleet: Option<Arc<FleetRuntime>>,
     /// Whether the first pass has read where the ledger says the tasks stand.
     pub(super) resumed: std::sync::atomic::AtomicBool,
+    /// The lanes of a [`Concurrency::Lanes`] runner.
+    pub(super) lanes: LaneControl,
 }
 
 /// Which run of which task: what a pass needs to account for a run.
-struct RunOf {
+pub(super) struct RunOf {
     index: usize,
-    name: Arc<str>,
+    pub(super) name: Arc<str>,
     full_name: Arc<str>,
-    due: Instant,
+    pub(super) due: Instant,
     /// A fleet task's runs are recorded when their lease is released, not by the writer of
     /// plain runs.
     fleet: bool,
 }
 
 /// A task launched by a pass: its run, ready to start.
-struct Launched {
-    of: RunOf,
-    call: TaskCall,
-    guard: InFlight,
-    holding: Option<Holding>,
+pub(super) struct Launched {
+    pub(super) of: RunOf,
+    pub(super) call: TaskCall,
+    pub(super) guard: InFlight,
+    pub(super) holding: Option<Holding>,
+    pub(super) timeout: Option<Duration>,
 }
 
 impl<M, C> Shared<M, C>
@@ -73,20 +77,29 @@ where
     }
 
     /// One pass with `policy`; returns how long to idle before the next one.
+    /// (The lanes' pass is `lanes.rs`'s `lanes_pass`.)
     pub(super) async fn run_pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
-        let _pass = self.pass.lock().await;
+        let _pass = self.begin_pass().await;
+        if self.options.concurrency == Concurrency::Concurrent {
+            self.concurrent_pass(&ctx, policy).await
+        } else {
+            self.sequential_pass(&ctx, policy).await
+        }
+    }
+
+    /// Takes the pass lock (passes do not overlap) and, before the first pass, reads
+    /// where the ledger says the tasks stand.
+    pub(super) async fn begin_pass(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        let pass = self.pass.lock().await;
         if !self.resumed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             self.resume().await;
         }
-        match self.options.concurrency {
-            Concurrency::Sequential => self.sequential_pass(&ctx, policy).await,
-            Concurrency::Concurrent => self.concurrent_pass(&ctx, policy).await,
-        }
+        pass
     }
 
     /// Picks task `index` to run now (see [`State::begin_run`]) and builds its call; a
     /// task whose call panics while it is built fails like one whose run panics.
-    fn launch(
+    pub(super) fn launch(
         &self,
         state: &mut State<M, C>,
         index: usize,
@@ -146,6 +159,7 @@ where
             call,
             guard: begun.guard,
             holding,
+            timeout: slot.timeout,
         }
     }
 
@@ -168,7 +182,7 @@ where
 
     /// Claims the slot of every fleet task among `indices`: the winners with their claim
     /// and next due time; the others are moved to their next slot.
-    async fn claim(&self, indices: &[usize]) -> HashMap<usize, (Won, Instant)> {
+    pub(super) async fn claim(&self, indices: &[usize]) -> HashMap<usize, (Won, Instant)> {
         let jobs = self.jobs(indices);
         let mut won = HashMap::new();
         let Some(fleet) = &self.fleet else {
@@ -239,7 +253,7 @@ where
 
     /// Accounts for a finished run: counters, log lines, the observers. Returns the error
     /// to propagate, if the policy says so.
-    fn finish(&self, of: RunOf, ran: Ran, policy: ErrorPolicy) -> Option<Error> {
+    pub(super) fn finish(&self, of: RunOf, ran: Ran, policy: ErrorPolicy) -> Option<Error> {
         let RunOf {
             index,
             name,
@@ -249,12 +263,16 @@ where
         } = of;
         let outcome = outcome_of(&ran.result);
         let duration = ran.ended.saturating_duration_since(ran.started);
-        self.state().record(
-            index,
-            outcome != RunOutcome::Succeeded,
-            duration,
-            ran.started.saturating_duration_since(due),
-        );
+        {
+            let mut state = self.state();
+            state.record(
+                index,
+                outcome != RunOutcome::Succeeded,
+                duration,
+                ran.started.saturating_duration_since(due),
+            );
+            state.skip_missed(index, ran.ended);
+        }
         if !fleet && let Some(runtime) = &self.fleet {
             runtime.record_plain(
                 Arc::clone(&name),
@@ -272,6 +290,7 @@ where
                 started: ran.started,
                 duration,
                 outcome,
+                overran: ran.overran,
             };
             for observer in &self.options.observers {
                 observer(&run);
@@ -296,7 +315,9 @@ where
                 let err = Error::new(ErrorKind::Task, message);
                 Some(match failure {
                     TaskFailure::Error(source) => err.with_source(source),
-                    TaskFailure::Message(_) | TaskFailure::Panic(_) => err,
+                    TaskFailure::Message(_) | TaskFailure::Panic(_) | TaskFailure::TimedOut(_) => {
+                        err
+                    }
                 })
             }
         }
@@ -352,10 +373,19 @@ where
                 call,
                 guard,
                 holding,
+                timeout,
             } = launched;
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
-            let ran =
-                run_launched(self.fleet.clone(), call, guard, holding, &of.name, of.due).await;
+            let ran = run_launched(
+                self.fleet.clone(),
+                call,
+                guard,
+                holding,
+                &of.name,
+                of.due,
+                timeout,
+            )
+            .await;
             now = ran.ended;
             if let Some(err) = self.finish(of, ran, policy) {
                 return Err(err);
@@ -412,13 +442,15 @@ where
             call,
             guard,
             holding,
+            timeout,
         } in launched
         {
             tracing::debug!(task = %of.full_name, "Running periodic task {}", of.full_name);
             let fleet = self.fleet.clone();
             let (name, due) = (Arc::clone(&of.name), of.due);
-            let handle = set
-                .spawn(async move { run_launched(fleet, call, guard, holding, &name, due).await });
+            let handle = set.spawn(async move {
+                run_launched(fleet, call, guard, holding, &name, due, timeout).await
+            });
             waiting.insert(handle.id(), of);
         }
         let mut first_error = None;
@@ -441,6 +473,7 @@ where
                             started: at,
                             ended: at,
                             result: Err(failure),
+                            overran: false,
                         },
                     )
                 }
@@ -472,7 +505,7 @@ where
 }
 
 /// oslo's warning for a task whose previous run has not ended.
-fn skip_in_flight(full_name: &str) {
+pub(super) fn skip_in_flight(full_name: &str) {
     tracing::warn!(
         task = %full_name,
         "Skipping periodic task {full_name} because its previous run is still in progress"
@@ -481,7 +514,7 @@ fn skip_in_flight(full_name: &str) {
 
 /// Time from `now_ns` until `due_ns` for a task that is not due (`due_ns > now_ns`), or the
 /// default interval for an empty segment.
-fn remaining(due_ns: u64, now_ns: u64) -> Duration {
+pub(super) fn remaining(due_ns: u64, now_ns: u64) -> Duration {
     if due_ns == NEVER {
         DEFAULT_INTERVAL
     } else {

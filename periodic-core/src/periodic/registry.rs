@@ -41,6 +41,10 @@ pub struct TaskDescriptor {
     pub column: u32,
     /// `fleet` or `fleet = "name"`: the task runs once per slot across its fleet.
     pub fleet: Option<Fleet>,
+    /// `timeout = SECONDS`: the longest a run may take.
+    pub timeout: Option<std::time::Duration>,
+    /// `overrun = skip | run_once | catch_up(N)`.
+    pub overrun: super::policy::Overrun,
     /// Builds one invocation from the (type-erased) manager and context, and the run's
     /// context.
     pub call: fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>, RunContext) -> TaskCall,
@@ -94,6 +98,10 @@ pub struct RegisteredTask {
     pub external_process_ok: bool,
     /// `fleet` or `fleet = "name"`.
     pub fleet: Option<Fleet>,
+    /// `timeout = SECONDS`.
+    pub timeout: Option<std::time::Duration>,
+    /// `overrun = skip | run_once | catch_up(N)`.
+    pub overrun: super::policy::Overrun,
     /// Source file of the method.
     pub file: &'static str,
     /// Source line of the method.
@@ -126,6 +134,8 @@ pub fn registered_tasks() -> Vec<RegisteredTask> {
             enabled: d.enabled,
             external_process_ok: d.external_process_ok,
             fleet: d.fleet.clone(),
+            timeout: d.timeout,
+            overrun: d.overrun,
             file: d.file,
             line: d.line,
         })

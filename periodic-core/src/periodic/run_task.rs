@@ -4,6 +4,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt as _;
 use tokio::time::Instant;
@@ -28,6 +29,8 @@ pub(super) struct Ran {
     pub(super) started: Instant,
     pub(super) ended: Instant,
     pub(super) result: TaskResult,
+    /// A blocking run went past its timeout (it cannot be cancelled).
+    pub(super) overran: bool,
 }
 
 /// How a run ended, as counted.
@@ -35,6 +38,7 @@ pub(super) fn outcome_of(result: &TaskResult) -> RunOutcome {
     match result {
         Ok(()) => RunOutcome::Succeeded,
         Err(f) if f.is_panic() => RunOutcome::Panicked,
+        Err(TaskFailure::TimedOut(_)) => RunOutcome::TimedOut,
         Err(_) => RunOutcome::Failed,
     }
 }
@@ -48,9 +52,10 @@ pub(super) async fn run_launched(
     holding: Option<Holding>,
     name: &str,
     due: Instant,
+    timeout: Option<Duration>,
 ) -> Ran {
     let (Some(holding), Some(fleet)) = (holding, fleet) else {
-        return run_timed(call, guard).await;
+        return run_timed(call, guard, timeout, name).await;
     };
     let (ran, lost) = fleet
         .hold(
@@ -58,7 +63,7 @@ pub(super) async fn run_launched(
             &holding.cancel,
             name,
             &holding.fleet,
-            run_timed(call, guard),
+            run_timed(call, guard, timeout, name),
         )
         .await;
     let report = RunReport::new(
@@ -78,24 +83,58 @@ pub(super) async fn run_launched(
 /// this future is dropped first, an async run ends with it, while a blocking run goes on
 /// to its end on its thread and keeps the task marked in flight until then. A sequential
 /// pass awaits this in place, a concurrent one spawns it.
-pub(super) async fn run_timed(call: TaskCall, guard: InFlight) -> Ran {
+///
+/// With a `timeout`, an async run still going then is dropped and fails with
+/// [`TaskFailure::TimedOut`]; a blocking run is warned about (task `name`) and awaited to
+/// its end, with [`Ran::overran`] set.
+pub(super) async fn run_timed(
+    call: TaskCall,
+    guard: InFlight,
+    timeout: Option<Duration>,
+    name: &str,
+) -> Ran {
     let started = Instant::now();
+    let mut overran = false;
     let result = match call {
         TaskCall::Async(fut) => {
-            let result = match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(result) => result,
-                Err(payload) => Err(TaskFailure::from_panic(&*payload)),
+            let caught = async {
+                match AssertUnwindSafe(fut).catch_unwind().await {
+                    Ok(result) => result,
+                    Err(payload) => Err(TaskFailure::from_panic(&*payload)),
+                }
+            };
+            let result = match timeout {
+                None => caught.await,
+                Some(timeout) => tokio::time::timeout(timeout, caught)
+                    .await
+                    .unwrap_or(Err(TaskFailure::TimedOut(timeout))),
             };
             drop(guard);
             result
         }
         TaskCall::Blocking(f) => {
-            let joined = tokio::task::spawn_blocking(move || {
+            let mut handle = tokio::task::spawn_blocking(move || {
                 let result = f();
                 drop(guard);
                 result
-            })
-            .await;
+            });
+            let joined = match timeout {
+                None => handle.await,
+                Some(timeout) => {
+                    if let Ok(joined) = tokio::time::timeout(timeout, &mut handle).await {
+                        joined
+                    } else {
+                        overran = true;
+                        tracing::warn!(
+                            task = %name,
+                            timeout = ?timeout,
+                            "Periodic task {name} is overrunning its timeout of {timeout:?}: \
+                             a blocking run cannot be cancelled, it goes on to its end"
+                        );
+                        handle.await
+                    }
+                }
+            };
             match joined {
                 Ok(result) => result,
                 Err(err) if err.is_panic() => Err(TaskFailure::from_panic(&*err.into_panic())),
@@ -107,5 +146,6 @@ pub(super) async fn run_timed(call: TaskCall, guard: InFlight) -> Ran {
         started,
         ended: Instant::now(),
         result,
+        overran,
     }
 }

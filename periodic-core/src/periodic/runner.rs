@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::info::TaskInfo;
 use super::pass::Shared;
-use super::policy::ErrorPolicy;
+use super::policy::{Concurrency, ErrorPolicy};
 use super::slots::{SlotSpec, TaskFn};
 use super::spacing::Spacing;
 use super::task::PeriodicTask;
@@ -159,6 +159,8 @@ where
             enabled: task.enabled,
             external_process_ok: task.external_process_ok,
             fleet: task.fleet,
+            timeout: task.timeout,
+            overrun: task.overrun,
             func: TaskFn::Added(task.func),
         };
         self.shared.state().push(spec, now)
@@ -255,10 +257,11 @@ where
     ///
     /// Cancelling a pass drops the run in progress (a blocking run goes on to its end on
     /// the blocking pool). A task's last run is advanced before it starts, so a cancelled
-    /// run is not repeated early.
+    /// run is not repeated early. With [`Concurrency::Lanes`] a pass only starts runs: they
+    /// go on in their lanes whatever happens to the pass (see
+    /// [`stop_lanes`](Self::stop_lanes)).
     pub async fn run_periodic_tasks(&self, ctx: impl Into<Arc<C>>) -> Result<Duration> {
-        self.shared
-            .run_pass(ctx.into(), self.shared.options.error_policy)
+        self.pass(ctx.into(), self.shared.options.error_policy)
             .await
     }
 
@@ -277,6 +280,60 @@ where
         ctx: impl Into<Arc<C>>,
         policy: ErrorPolicy,
     ) -> Result<Duration> {
-        self.shared.run_pass(ctx.into(), policy).await
+        self.pass(ctx.into(), policy).await
+    }
+
+    async fn pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
+        if self.shared.options.concurrency == Concurrency::Lanes {
+            self.shared.lanes_pass(ctx, policy).await
+        } else {
+            self.shared.run_pass(ctx, policy).await
+        }
+    }
+
+    /// Stops the lanes of a [`Concurrency::Lanes`] runner: no lane starts another run,
+    /// and this returns when the runs in progress have ended. A later pass starts lanes
+    /// again. Without lanes it returns at once. A [`Service`](crate::Service) calls it
+    /// when it stops, within its `graceful_shutdown_timeout`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the lanes are stopped at the first poll; cancelling only stops the
+    /// waiting (the runs in progress go on; [`abort_lanes`](Self::abort_lanes) drops
+    /// them).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use periodic::{Concurrency, PeriodicRunner, PeriodicTask};
+    ///
+    /// struct Manager;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let runner = PeriodicRunner::<Manager>::builder(Manager)
+    ///     .concurrency(Concurrency::Lanes)
+    ///     .build()?;
+    /// runner.add_periodic_task(
+    ///     PeriodicTask::new("slow", |_m: Arc<Manager>, _c: Arc<()>| async {
+    ///         tokio::time::sleep(Duration::from_secs(5)).await;
+    ///     })
+    ///     .spacing(Duration::from_secs(1))
+    ///     .run_immediately(true),
+    /// )?;
+    /// runner.run_periodic_tasks(()).await?; // starts `slow` in its lane, returns at once
+    /// runner.stop_lanes().await;            // returns when the run has ended, at t = 5 s
+    /// assert_eq!(runner.task("slow").unwrap().runs, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn stop_lanes(&self) {
+        self.shared.stop_lanes().await;
+    }
+
+    /// Stops the lanes of a [`Concurrency::Lanes`] runner at once: their async runs in
+    /// progress are dropped (cancelled at their next `.await`); a blocking run cannot be
+    /// cancelled and goes on to its end on its thread. A later pass starts lanes again.
+    pub fn abort_lanes(&self) {
+        self.shared.abort_lanes();
     }
 }

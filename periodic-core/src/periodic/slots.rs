@@ -15,6 +15,7 @@ use super::info::TaskInfo;
 use super::ledger::TaskScope;
 use super::mintree::{MinTree, NEVER};
 use super::options::{JitterSource, RunnerOptions};
+use super::policy::Overrun;
 use super::run::Fleet;
 use super::schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
 use super::spacing::Spacing;
@@ -42,6 +43,8 @@ pub(super) struct SlotSpec<M, C> {
     pub(super) enabled: bool,
     pub(super) external_process_ok: bool,
     pub(super) fleet: Option<Fleet>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) overrun: Overrun,
     pub(super) func: TaskFn<M, C>,
 }
 
@@ -83,6 +86,10 @@ pub(super) struct Slot<M, C> {
     due: Instant,
     pub(super) func: TaskFn<M, C>,
     pub(super) fleet: Option<FleetOf>,
+    /// The longest a run may take.
+    pub(super) timeout: Option<Duration>,
+    /// What follows a run that outlasted its spacing.
+    overrun: Overrun,
     stats: Stats,
     pub(super) in_flight: Arc<AtomicBool>,
 }
@@ -154,6 +161,9 @@ pub(super) struct State<M, C> {
     pub(super) due: MinTree,
     /// The shortest interval of a runnable task (oslo's `idle_for` starts from it).
     pub(super) min_interval: Option<Duration>,
+    /// [`Concurrency::Lanes`](crate::Concurrency::Lanes): when the last pass said the next
+    /// one comes; a lane keeps its task until then.
+    pub(super) wake: Option<Instant>,
 }
 
 impl<M, C> State<M, C> {
@@ -175,6 +185,7 @@ impl<M, C> State<M, C> {
             by_name: HashMap::new(),
             due: MinTree::new(),
             min_interval: None,
+            wake: None,
         }
     }
 
@@ -203,6 +214,12 @@ impl<M, C> State<M, C> {
         }
         let full_name: Arc<str> = format!("{}.{}", self.owner, spec.name).into();
         let interval = spec.spacing.checked_interval(&full_name)?;
+        if spec.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("periodic task {full_name}: a timeout must be above zero"),
+            ));
+        }
         let fleet = match &spec.fleet {
             None => None,
             Some(fleet) => Some(self.fleet_of(fleet, &full_name)?),
@@ -234,6 +251,8 @@ impl<M, C> State<M, C> {
             due,
             func: spec.func,
             fleet,
+            timeout: spec.timeout,
+            overrun: spec.overrun,
             stats: Stats::default(),
             in_flight: Arc::new(AtomicBool::new(false)),
         });
@@ -393,7 +412,18 @@ impl<M, C> State<M, C> {
             (Jitter::Oslo, Some(_)) => jitter_for(interval, self.uniform.draw()),
             _ => Duration::ZERO,
         };
-        let last = nearest_boundary(previous, interval, now, jitter);
+        let mut last = nearest_boundary(previous, interval, now, jitter);
+        if let (Overrun::CatchUp(most), Some(_)) = (slot.overrun, previous)
+            && most > 1
+            && slot.due < last
+        {
+            // Behind: this run serves the oldest missed grid point within the bound, and
+            // the next one is due at once until the task is back on its grid.
+            let oldest = last
+                .checked_sub(interval.saturating_mul(most - 1))
+                .unwrap_or(slot.due);
+            last = slot.due.max(oldest);
+        }
         let next_due = last + interval;
         let next_ns = self.ns(next_due);
         self.due.set(index, next_ns);
@@ -424,6 +454,49 @@ impl<M, C> State<M, C> {
             slot.stats.last_duration = Some(duration);
             slot.stats.last_lateness = Some(lateness);
         }
+    }
+
+    /// After a run of task `index` that ended at `ended`: with [`Overrun::Skip`], when its
+    /// next due time passed while it ran, moves it to the first grid point after `ended`
+    /// (a fleet task keeps its next slot).
+    pub(super) fn skip_missed(&mut self, index: usize, ended: Instant) {
+        let slot = &mut self.slots[index];
+        if slot.overrun != Overrun::Skip || slot.fleet.is_some() || slot.due > ended {
+            return;
+        }
+        let interval_ns = slot.interval.as_nanos().max(1);
+        let behind = (ended - slot.due).as_nanos() / interval_ns + 1;
+        let step = u32::try_from(behind).unwrap_or(u32::MAX);
+        slot.due += slot.interval.saturating_mul(step);
+        let (due, runnable) = (slot.due, slot.runnable);
+        // A task its lane holds stays hidden; the lane reads the new due time.
+        if runnable && self.due.get(index) != NEVER {
+            let value = self.ns(due);
+            self.due.set(index, value);
+        }
+    }
+
+    /// Hides task `index` from the index of due times while a lane holds it, so that
+    /// passes neither start it nor wait for it.
+    pub(super) fn hide(&mut self, index: usize) {
+        self.due.set(index, NEVER);
+    }
+
+    /// Shows task `index` in the index of due times again (a lane hands it back).
+    pub(super) fn show(&mut self, index: usize) {
+        let slot = &self.slots[index];
+        let value = if slot.runnable {
+            self.ns(slot.due)
+        } else {
+            NEVER
+        };
+        self.due.set(index, value);
+    }
+
+    /// Task `index`'s next due time, and whether it runs at all.
+    pub(super) fn due_of(&self, index: usize) -> (Instant, bool) {
+        let slot = &self.slots[index];
+        (slot.due, slot.runnable)
     }
 
     /// Whether a run of task `index` is in progress.
@@ -459,6 +532,7 @@ impl<M, C> State<M, C> {
             last_lateness: slot.stats.last_lateness,
             running: slot.in_flight.load(Ordering::Acquire),
             fleet: slot.fleet.as_ref().map(|f| f.name.to_string()),
+            timeout: slot.timeout,
             fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
             fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
         }

@@ -1,6 +1,7 @@
 //! What a periodic task is at run time: its call, its result, its failures, and tasks added
 //! at run time.
 
+use super::policy::Overrun;
 use super::run::{Fleet, RunContext};
 use super::spacing::Spacing;
 use crate::error::BoxError;
@@ -22,6 +23,8 @@ pub enum TaskFailure {
     Message(String),
     /// The task panicked; the panic payload's text.
     Panic(String),
+    /// The async run went past the task's timeout and was cancelled.
+    TimedOut(std::time::Duration),
 }
 
 impl TaskFailure {
@@ -47,6 +50,9 @@ impl fmt::Display for TaskFailure {
             TaskFailure::Error(e) => f.write_str(&crate::error::report(e.as_ref())),
             TaskFailure::Message(m) => f.write_str(m),
             TaskFailure::Panic(m) => write!(f, "panicked: {m}"),
+            TaskFailure::TimedOut(after) => {
+                write!(f, "timed out after {after:?} and was cancelled")
+            }
         }
     }
 }
@@ -57,6 +63,7 @@ impl fmt::Debug for TaskFailure {
             TaskFailure::Error(e) => f.debug_tuple("Error").field(e).finish(),
             TaskFailure::Message(m) => f.debug_tuple("Message").field(m).finish(),
             TaskFailure::Panic(m) => f.debug_tuple("Panic").field(m).finish(),
+            TaskFailure::TimedOut(after) => f.debug_tuple("TimedOut").field(after).finish(),
         }
     }
 }
@@ -145,6 +152,8 @@ pub struct PeriodicTask<M, C = ()> {
     pub(crate) enabled: bool,
     pub(crate) external_process_ok: bool,
     pub(crate) fleet: Option<Fleet>,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) overrun: Overrun,
     pub(crate) func: AddedFn<M, C>,
 }
 
@@ -250,6 +259,8 @@ where
             enabled: true,
             external_process_ok: false,
             fleet: None,
+            timeout: None,
+            overrun: Overrun::RunOnce,
             func,
         }
     }
@@ -310,6 +321,48 @@ impl<M, C> PeriodicTask<M, C> {
         self
     }
 
+    /// The longest a run may take (the runtime form of `#[periodic_task(timeout = 30)]`;
+    /// default: no limit). An async run still going at the timeout is cancelled (dropped
+    /// at its next `.await`), logged as failed and counted as
+    /// [`RunOutcome::TimedOut`](crate::RunOutcome::TimedOut) (in `/metrics`:
+    /// `periodic_task_timeouts`). A blocking
+    /// run cannot be cancelled: at the timeout a warning says it is overrunning, it runs
+    /// to its end, and its [`TaskRun::overran`](crate::TaskRun::overran) is set
+    /// (`periodic_task_overruns`). A zero timeout is refused when the task is added.
+    ///
+    /// ```text
+    /// spacing 10 s, timeout 3 s, a run that would take 5 s
+    /// t (s)     0        3         10       13
+    /// async     |═══════x|          |═══════x|       cancelled at 3 s: TimedOut
+    /// blocking  |═══════!════|      |═══════!════|   warned at 3 s, ends at 5 s: overran
+    /// ```
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use periodic::PeriodicTask;
+    ///
+    /// # struct Manager;
+    /// let task = PeriodicTask::<Manager>::new("sync_power_states", |_m: Arc<Manager>, _c: Arc<()>| async {})
+    ///     .spacing(Duration::from_secs(600))
+    ///     .timeout(Duration::from_secs(120));
+    /// # let _ = task;
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// What follows a run that outlasts the spacing (the runtime form of
+    /// `#[periodic_task(overrun = skip)]`, `run_once` or `catch_up(N)`); default
+    /// [`Overrun::RunOnce`], oslo's. See [`Overrun`] for the timelines.
+    #[must_use]
+    pub fn overrun(mut self, overrun: Overrun) -> Self {
+        self.overrun = overrun;
+        self
+    }
+
     /// The task's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -325,6 +378,8 @@ impl<M, C> fmt::Debug for PeriodicTask<M, C> {
             .field("enabled", &self.enabled)
             .field("external_process_ok", &self.external_process_ok)
             .field("fleet", &self.fleet)
+            .field("timeout", &self.timeout)
+            .field("overrun", &self.overrun)
             .finish_non_exhaustive()
     }
 }

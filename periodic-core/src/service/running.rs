@@ -233,6 +233,7 @@ impl<M: Manager> RunningService<M> {
             live,
             tasks,
             options,
+            runner,
             #[cfg(feature = "http")]
             api,
             ..
@@ -242,7 +243,10 @@ impl<M: Manager> RunningService<M> {
             &record,
             &group,
             &live,
-            &tasks,
+            Work {
+                tasks: &tasks,
+                runner: &runner,
+            },
             &options,
             #[cfg(feature = "http")]
             api,
@@ -258,6 +262,7 @@ impl<M: Manager> RunningService<M> {
             // Cancel what is async; blocking work cannot be cancelled and is left to the
             // process exit.
             drop(tasks.stop(Shutdown::Immediate));
+            runner.abort_lanes();
             leave_at_once(&record, &group, &live).await;
             Stopped::Interrupted
         };
@@ -390,22 +395,35 @@ const INTERRUPTED_LEAVE_TIMEOUT: Duration = Duration::from_millis(50);
 /// The graceful stop: the API, the tasks (bounded by `graceful_shutdown_timeout`), leaving
 /// the group (bounded by [`LEAVE_TIMEOUT`]), then `cleanup_host` after a graceful stop.
 /// Never [`Stopped::Interrupted`].
+/// What a graceful stop waits for: the task group (the periodic timer, the manager's own
+/// timers and tasks) and the runs the runner's lanes have in progress.
+struct Work<'a, M: Manager> {
+    tasks: &'a TaskGroup,
+    runner: &'a PeriodicRunner<M, M::Context>,
+}
+
 async fn stop_gracefully<M: Manager>(
     manager: Arc<M>,
     record: &ServiceRecord,
     group: &ServiceGroup,
     live: &Live,
-    tasks: &TaskGroup,
+    work: Work<'_, M>,
     options: &ServiceOptions,
     #[cfg(feature = "http")] api: Option<crate::http::ApiServer>,
 ) -> Stopped {
+    let Work { tasks, runner } = work;
     #[cfg(feature = "http")]
     if let Some(api) = api
         && let Err(err) = api.shutdown().await
     {
         tracing::warn!(error = %err.report(), "HTTP API did not stop cleanly");
     }
-    let graceful = tasks.stop(Shutdown::Graceful);
+    // The periodic timer first (no pass starts any more), then the runs the runner's
+    // lanes have in progress (Concurrency::Lanes).
+    let graceful = async {
+        tasks.stop(Shutdown::Graceful).await;
+        runner.stop_lanes().await;
+    };
     let timeout = options.graceful_shutdown_timeout;
     let finished = if timeout.is_zero() {
         graceful.await;
@@ -423,6 +441,7 @@ async fn stop_gracefully<M: Manager>(
         // Cancel what is async; blocking work cannot be cancelled and is left to the
         // process exit.
         drop(tasks.stop(Shutdown::Immediate));
+        runner.abort_lanes();
         Stopped::TimedOut
     };
     let heartbeat = live.heartbeat().take();

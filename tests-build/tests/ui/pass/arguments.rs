@@ -36,6 +36,21 @@ impl Manager {
     #[periodic_task(run_immediately = false)]
     async fn run_later(&self) {}
 
+    #[periodic_task(spacing = 60, timeout = 30)]
+    async fn with_timeout(&self) {}
+
+    #[periodic_task(spacing = 60, timeout = 0.25)]
+    fn blocking_with_timeout(&self) {}
+
+    #[periodic_task(spacing = 60, overrun = skip)]
+    async fn overrun_skip(&self) {}
+
+    #[periodic_task(spacing = 60, overrun = run_once)]
+    async fn overrun_run_once(&self) {}
+
+    #[periodic_task(spacing = 60, overrun = catch_up(3))]
+    async fn overrun_catch_up(&self) {}
+
     #[periodic_task(run_immediately = true, external_process_ok)]
     async fn flags(&self) {}
 
