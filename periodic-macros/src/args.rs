@@ -16,6 +16,7 @@ use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 
 use crate::errors::Errors;
+use crate::seconds;
 
 mod kw {
     syn::custom_keyword!(spacing);
@@ -455,9 +456,7 @@ fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
         },
         _ => return Err(Invalid::NotLiteral(Box::new(value.clone()))),
     };
-    let magnitude = match lit {
-        Lit::Int(int) => int.base10_digits().parse::<f64>().ok(),
-        Lit::Float(float) => float.base10_digits().parse::<f64>().ok(),
+    let seconds = match lit {
         Lit::Str(s) => {
             return Err(Invalid::Error(syn::Error::new_spanned(
                 s,
@@ -467,21 +466,7 @@ fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
                 ),
             )));
         }
-        other => {
-            return Err(Invalid::Error(syn::Error::new_spanned(
-                other,
-                "`spacing` must be a number of seconds: `spacing = 60` or `spacing = 0.5`",
-            )));
-        }
-    };
-    let seconds = match magnitude {
-        Some(seconds) if seconds.is_finite() => seconds,
-        _ => {
-            return Err(Invalid::Error(syn::Error::new_spanned(
-                value,
-                "`spacing` is out of range for an `f64` number of seconds",
-            )));
-        }
+        lit => seconds::seconds("spacing", lit).map_err(Invalid::Error)?,
     };
     // A positive spacing becomes a `Duration` of at least a nanosecond, as the runtime's
     // `Spacing::from_secs_f64` requires (0 and negatives keep oslo's meanings).
