@@ -108,8 +108,10 @@ fn resident_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map(|pages| pages * 4096)
-        .unwrap_or_else(|| fail("cannot read /proc/self/statm (Linux only)"))
+        .map_or_else(
+            || fail("cannot read /proc/self/statm (Linux only)"),
+            |pages| pages * 4096,
+        )
 }
 
 fn per_item(bytes: u64, count: usize) -> f64 {
@@ -130,7 +132,7 @@ fn main() {
     .unwrap_or_else(|err| fail(&format!("cannot start the tokio runtime: {err}")));
     match args.only.as_deref() {
         Some("looping") => runtime.block_on(looping(&args)),
-        Some("register") => runtime.block_on(register(&args)),
+        Some("register") => register(&args),
         Some(other) => fail(&format!("--only: `{other}` is not `looping` or `register`")),
         // Each part in a process of its own: resident memory does not shrink when memory
         // is freed, and a part measured after another would reuse the memory it freed.
@@ -308,7 +310,7 @@ where
 #[derive(Debug)]
 struct Manager;
 
-async fn register(args: &Args) {
+fn register(args: &Args) {
     let n = args.tasks;
     let spacing = |i: usize| 60 + (i as u64 % 3540);
 
