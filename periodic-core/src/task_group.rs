@@ -111,9 +111,9 @@ pub(crate) struct GroupShared {
     tokens: Mutex<GroupTokens>,
 }
 
-/// What every timer's and task's signals derive from (a timer's stop token is a child of
-/// `timers_stop`; the others are shared clones). Each is replaced once cancelled, so that
-/// what is added after a stop runs normally.
+/// What every timer's and task's signals derive from (shared clones: a timer's own stop is
+/// a flag of its call). Each is replaced once cancelled, so that what is added after a
+/// stop runs normally.
 struct GroupTokens {
     timers_stop: CancellationToken,
     timers_abort: CancellationToken,
@@ -122,12 +122,12 @@ struct GroupTokens {
 
 /// What the group hands each of its timers (the looping module does not know groups).
 impl TimerHost for GroupShared {
-    /// A timer's next run: its own stop token, a child of the group's, and the group's
-    /// abort token.
+    /// A timer's next run: the group's stop and abort tokens as they are now (clones: a
+    /// token replaced after a stop does not reach the timers started before it).
     fn run_tokens(&self) -> RunTokens {
         let tokens = self.tokens();
         RunTokens {
-            stop: tokens.timers_stop.child_token(),
+            group_stop: Some(tokens.timers_stop.clone()),
             group_abort: Some(tokens.timers_abort.clone()),
         }
     }

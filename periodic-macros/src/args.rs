@@ -17,6 +17,7 @@ use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 
 use crate::errors::Errors;
+use crate::seconds;
 
 mod kw {
     syn::custom_keyword!(spacing);
@@ -504,9 +505,7 @@ fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
         },
         _ => return Err(Invalid::NotLiteral(Box::new(value.clone()))),
     };
-    let magnitude = match lit {
-        Lit::Int(int) => int.base10_digits().parse::<f64>().ok(),
-        Lit::Float(float) => float.base10_digits().parse::<f64>().ok(),
+    let seconds = match lit {
         Lit::Str(s) => {
             return Err(Invalid::Error(syn::Error::new_spanned(
                 s,
@@ -516,21 +515,7 @@ fn spacing(arg: &Arg) -> Result<Spacing, Invalid> {
                 ),
             )));
         }
-        other => {
-            return Err(Invalid::Error(syn::Error::new_spanned(
-                other,
-                "`spacing` must be a number of seconds: `spacing = 60` or `spacing = 0.5`",
-            )));
-        }
-    };
-    let seconds = match magnitude {
-        Some(seconds) if seconds.is_finite() => seconds,
-        _ => {
-            return Err(Invalid::Error(syn::Error::new_spanned(
-                value,
-                "`spacing` is out of range for an `f64` number of seconds",
-            )));
-        }
+        lit => seconds::seconds("spacing", lit).map_err(Invalid::Error)?,
     };
     // A positive spacing becomes a `Duration` of at least a nanosecond, as the runtime's
     // `Spacing::from_secs_f64` requires (0 and negatives keep oslo's meanings).
@@ -667,11 +652,11 @@ fn fleet(arg: &Arg) -> syn::Result<FleetArg> {
 }
 
 /// `timeout = SECONDS`: a positive number literal of seconds (`timeout = 30`,
-/// `timeout = 0.5`). A suffix other than a number type's is refused, so that
-/// `timeout = 500ms` cannot silently mean 500 seconds.
+/// `timeout = 0.5`) or of a unit, as `spacing` takes them (`timeout = 500ms`,
+/// `timeout = 5m`); any other suffix is refused (see `seconds`).
 fn timeout(arg: &Arg) -> syn::Result<std::time::Duration> {
-    const HINT: &str = "`timeout` must be a number of seconds above 0: `timeout = 30` or \
-                        `timeout = 0.5`";
+    const HINT: &str = "`timeout` must be above 0: `timeout = 30` (seconds), \
+                        `timeout = 500ms` or `timeout = 5m`";
     let Some((_, value)) = &arg.value else {
         return Err(syn::Error::new_spanned(
             &arg.key,
@@ -679,14 +664,7 @@ fn timeout(arg: &Arg) -> syn::Result<std::time::Duration> {
         ));
     };
     let value = ungroup(value);
-    let (digits, suffix) = match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(int), ..
-        }) => (int.base10_digits(), int.suffix()),
-        Expr::Lit(ExprLit {
-            lit: Lit::Float(float),
-            ..
-        }) => (float.base10_digits(), float.suffix()),
+    let seconds = match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
         }) => {
@@ -698,23 +676,11 @@ fn timeout(arg: &Arg) -> syn::Result<std::time::Duration> {
                 ),
             ));
         }
+        Expr::Lit(ExprLit { lit, .. }) => seconds::seconds("timeout", lit)?,
         other => return Err(syn::Error::new_spanned(other, HINT)),
     };
-    let number_types = [
-        "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-        "f32", "f64",
-    ];
-    if !number_types.contains(&suffix) {
-        return Err(syn::Error::new_spanned(
-            value,
-            format!("`timeout` is a number of seconds: `{suffix}` is not a unit it takes; {HINT}"),
-        ));
-    }
-    match digits
-        .parse::<f64>()
-        .map(std::time::Duration::try_from_secs_f64)
-    {
-        Ok(Ok(timeout)) if !timeout.is_zero() => Ok(timeout),
+    match std::time::Duration::try_from_secs_f64(seconds) {
+        Ok(timeout) if !timeout.is_zero() => Ok(timeout),
         _ => Err(syn::Error::new_spanned(value, HINT)),
     }
 }

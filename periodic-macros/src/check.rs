@@ -42,21 +42,36 @@ pub(crate) struct Task {
 /// name (the last segment of its path).
 pub(crate) fn impl_block(item: &ItemImpl, errors: &mut Errors) -> Option<String> {
     let mut ok = true;
+    let name = match &*item.self_ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.unraw().to_string()),
+        _ => None,
+    };
+    // Hints name the user's own type, so that they do not read as the `periodic::Manager`
+    // trait.
+    let ty = name.as_deref().unwrap_or("ComputeManager");
     if let Some((_, path, for_token)) = &item.trait_ {
         ok = false;
         errors.push(syn::Error::new_spanned(
             quote!(#path #for_token),
-            "`#[periodic_tasks]` goes on an inherent impl block (`impl Manager { ... }`), \
-             not on an implementation of a trait",
+            format!(
+                "`#[periodic_tasks]` goes on an inherent impl block of the type whose methods \
+                 are the tasks (`impl {ty} {{ ... }}`), not on an implementation of a trait"
+            ),
         ));
     }
     if !item.generics.params.is_empty() {
         ok = false;
         errors.push(syn::Error::new_spanned(
             &item.generics,
-            "`#[periodic_tasks]` does not support generic impl blocks: tasks are registered \
-             for one concrete manager type at compile time; write the impl for a concrete \
-             type (`impl Manager<Real> { ... }`)",
+            format!(
+                "`#[periodic_tasks]` does not support generic impl blocks: tasks are registered \
+                 for one concrete manager type at compile time; write the impl for a concrete \
+                 type (`impl {ty}<Real> {{ ... }}`, with the type argument your service uses)"
+            ),
         ));
     } else if let Some(lifetime) = named_lifetime(item.self_ty.to_token_stream()) {
         ok = false;
@@ -66,14 +81,6 @@ pub(crate) fn impl_block(item: &ItemImpl, errors: &mut Errors) -> Option<String>
              owns the manager (`Arc<Manager>`), so it must be `'static`",
         ));
     }
-    let name = match &*item.self_ty {
-        Type::Path(path) if path.qself.is_none() => path
-            .path
-            .segments
-            .last()
-            .map(|segment| segment.ident.unraw().to_string()),
-        _ => None,
-    };
     if name.is_none() {
         ok = false;
         errors.push(syn::Error::new_spanned(

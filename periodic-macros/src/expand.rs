@@ -30,10 +30,19 @@ pub(crate) fn periodic_tasks(args: TokenStream, input: TokenStream) -> TokenStre
     let mut item = match item {
         Item::Impl(item) => item,
         mut other => {
+            // Named after the item when it is a type (the user's own manager type), so
+            // that the hint does not read as the `periodic::Manager` trait.
+            let ty = match &other {
+                Item::Struct(item) => item.ident.unraw().to_string(),
+                Item::Enum(item) => item.ident.unraw().to_string(),
+                _ => "ComputeManager".to_owned(),
+            };
             errors.push(syn::Error::new(
                 Span::call_site(),
-                "`#[periodic_tasks]` goes on an impl block of the manager type: \
-                 `#[periodic_tasks] impl Manager { ... }`",
+                format!(
+                    "`#[periodic_tasks]` goes on an inherent impl block of the type whose \
+                     methods are the tasks: `#[periodic_tasks] impl {ty} {{ ... }}`"
+                ),
             ));
             strip_trait_helpers(&mut other);
             return with_errors(other.into_token_stream(), errors);

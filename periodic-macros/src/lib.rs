@@ -14,6 +14,7 @@ mod ast;
 mod check;
 mod errors;
 mod expand;
+mod seconds;
 
 use proc_macro::TokenStream;
 

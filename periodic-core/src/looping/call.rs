@@ -185,9 +185,9 @@ impl<T: Send + 'static, E: Send + 'static> LoopingCall<T, E> {
         };
         let tokens = match &self.host {
             Some(host) => host.run_tokens(),
-            None => RunTokens::standalone(),
+            None => RunTokens::default(),
         };
-        self.control.begin(tokens.stop.clone());
+        self.control.begin();
         let ctx = RunCtx {
             tokens,
             control: Arc::clone(&self.control),

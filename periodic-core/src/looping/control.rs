@@ -1,78 +1,84 @@
-//! Stopping and aborting a looping call: the signals of one run ([`RunTokens`]), the
-//! state a call shares with its loop and its handles ([`Control`]), and [`StopHandle`].
+//! Stopping and aborting a looping call: the signals of a group that owns it
+//! ([`RunTokens`]), the state a call shares with its loop and its handles ([`Control`]), and
+//! [`StopHandle`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
 
-use tokio::sync::Notify;
+use futures::task::AtomicWaker;
 use tokio_util::sync::CancellationToken;
 
-/// The signals of one run: `stop` ends the loop at its next sleep (a running callee
-/// finishes first); an abort also drops a running callee, see [`Control::abort`].
+/// The signals of a group that owns the call (see
+/// [`TimerHost`](super::host::TimerHost)): its stop and abort tokens (clones, not
+/// children: no allocation per timer). A call that no group owns has neither, and is
+/// stopped through its [`Control`] alone.
+#[derive(Default)]
 pub(crate) struct RunTokens {
-    pub(crate) stop: CancellationToken,
-    /// For a timer of a group (see [`TimerHost`](super::host::TimerHost)): the group's
-    /// abort token (a clone, not a child: no allocation per timer).
+    /// Cancelled when the group stops its timers: the loop ends at its next sleep.
+    pub(crate) group_stop: Option<CancellationToken>,
+    /// Cancelled when the group aborts its timers: a running callee is dropped too.
     pub(crate) group_abort: Option<CancellationToken>,
 }
 
-impl RunTokens {
-    /// The signals of a call that no group owns: a stop token of its own.
-    pub(crate) fn standalone() -> Self {
-        RunTokens {
-            stop: CancellationToken::new(),
-            group_abort: None,
-        }
-    }
-}
+/// Set by [`Control::stop`] (and by an abort).
+const STOPPED: u8 = 1;
+/// Set by [`Control::abort`].
+const ABORTED: u8 = 2;
 
 /// Shared by a [`LoopingCall`](super::LoopingCall), its [`StopHandle`]s and its running
 /// loop.
 ///
-/// An abort is a flag plus a notification rather than a second token, which saves an
-/// allocation per running call (the budget is 1 KiB per call).
+/// Two flags and the loop's waker: the loop reads the flags with one atomic load per run
+/// (no lock) and registers its waker only when it is about to wait, and a stop or an abort
+/// sets a flag and wakes it. No token and no notification list per call: a running call
+/// costs one small allocation for this, and nothing per run.
 #[derive(Default)]
 pub(crate) struct Control {
-    /// The stop token of the current run.
-    stop: Mutex<Option<CancellationToken>>,
-    /// Set by `abort()`, cleared by `start()`.
-    aborted: AtomicBool,
-    /// Wakes a loop whose callee is running when `abort()` is called.
-    abort: Notify,
+    /// `STOPPED` and `ABORTED` of the current run; cleared by `begin`.
+    flags: AtomicU8,
+    /// The running loop's task, woken by a stop or an abort.
+    waker: AtomicWaker,
 }
 
 impl Control {
-    /// A new run starts with `stop` as its stop token; an earlier abort is forgotten.
-    pub(crate) fn begin(&self, stop: CancellationToken) {
-        let mut current = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
-        *current = Some(stop);
-        self.aborted.store(false, Ordering::SeqCst);
+    /// A new run starts: an earlier stop or abort is forgotten.
+    pub(crate) fn begin(&self) {
+        self.flags.store(0, Ordering::SeqCst);
     }
 
     pub(crate) fn stop(&self) {
-        let current = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(stop) = current.as_ref() {
-            stop.cancel();
-        }
+        self.flags.fetch_or(STOPPED, Ordering::SeqCst);
+        self.waker.wake();
     }
 
     pub(crate) fn abort(&self) {
-        // (Before the first start this sets only the flag, which `begin` clears.)
-        self.aborted.store(true, Ordering::SeqCst);
-        self.stop();
-        self.abort.notify_waiters();
+        // (Before the first start this sets only the flags, which `begin` clears.)
+        self.flags.fetch_or(STOPPED | ABORTED, Ordering::SeqCst);
+        self.waker.wake();
+    }
+
+    /// Whether [`stop`](Self::stop) or [`abort`](Self::abort) was called since the run
+    /// began.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.flags.load(Ordering::SeqCst) & STOPPED != 0
     }
 
     /// Whether [`abort`](Self::abort) was called since the run began.
     pub(crate) fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::SeqCst)
+        self.flags.load(Ordering::SeqCst) & ABORTED != 0
     }
 
-    /// Resolves at the next [`abort`](Self::abort) (register it before reading
-    /// [`is_aborted`](Self::is_aborted), so that an abort in between is not missed).
-    pub(crate) fn aborted(&self) -> tokio::sync::futures::Notified<'_> {
-        self.abort.notified()
+    /// Arranges for the task polling with `cx` to be woken by the next stop or abort, and
+    /// says whether `flag` (`is_stopped` or `is_aborted`) is already set: registered
+    /// before the flag is read, so that a stop in between is not missed.
+    pub(crate) fn poll_flag(&self, cx: &Context<'_>, flag: fn(&Self) -> bool) -> Poll<()> {
+        self.waker.register(cx.waker());
+        if flag(self) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -80,11 +86,11 @@ impl Control {
 /// [`LoopingCall::stop_handle`](super::LoopingCall::stop_handle). Cheap to clone.
 #[derive(Clone)]
 pub struct StopHandle {
-    control: Arc<Control>,
+    control: std::sync::Arc<Control>,
 }
 
 impl StopHandle {
-    pub(crate) fn new(control: Arc<Control>) -> Self {
+    pub(crate) fn new(control: std::sync::Arc<Control>) -> Self {
         StopHandle { control }
     }
 

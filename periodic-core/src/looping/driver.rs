@@ -9,11 +9,11 @@ use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use futures::FutureExt as _;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::callee::{Callee, IntoControlFlow as _};
 use super::control::{Control, RunTokens};
@@ -32,6 +32,7 @@ pub(crate) fn default_name<F>() -> Cow<'static, str> {
 
 /// What a loop gets when it starts.
 pub(crate) struct RunCtx {
+    /// The signals of the group that owns the call, if any.
     pub(crate) tokens: RunTokens,
     pub(crate) control: Arc<Control>,
     /// The group whose timer this is, if any: the loop is spawned on its tracker and the
@@ -43,8 +44,15 @@ pub(crate) struct RunCtx {
 }
 
 impl RunCtx {
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.tokens.stop.is_cancelled()
+    /// Whether the call or its group was stopped: one atomic load for a call that no group
+    /// owns.
+    fn is_stopped(&self) -> bool {
+        self.control.is_stopped()
+            || self
+                .tokens
+                .group_stop
+                .as_ref()
+                .is_some_and(CancellationToken::is_cancelled)
     }
 
     /// Calls `poll` (a poll of the callee) inside the host's
@@ -55,14 +63,39 @@ impl RunCtx {
             None => poll(),
         }
     }
+}
 
-    fn is_aborted(&self) -> bool {
-        self.control.is_aborted()
-            || self
-                .tokens
-                .group_abort
+/// A group's stop and abort as futures made once per loop, so that waiting on them
+/// registers no new waiter per run. Boxed: a call that no group owns has neither and pays
+/// two pointers in its loop's state.
+struct GroupSignals {
+    stopped: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    aborted: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+}
+
+impl GroupSignals {
+    fn new(tokens: &RunTokens) -> Self {
+        let watch = |token: &Option<CancellationToken>| {
+            token
                 .as_ref()
-                .is_some_and(CancellationToken::is_cancelled)
+                .map(|token| Box::pin(token.clone().cancelled_owned()))
+        };
+        GroupSignals {
+            stopped: watch(&tokens.group_stop),
+            aborted: watch(&tokens.group_abort),
+        }
+    }
+
+    fn poll_stopped(&mut self, cx: &mut Context<'_>) -> bool {
+        self.stopped
+            .as_mut()
+            .is_some_and(|stopped| stopped.as_mut().poll(cx).is_ready())
+    }
+
+    fn poll_aborted(&mut self, cx: &mut Context<'_>) -> bool {
+        self.aborted
+            .as_mut()
+            .is_some_and(|aborted| aborted.as_mut().poll(cx).is_ready())
     }
 }
 
@@ -81,20 +114,24 @@ where
     F: Callee<P::Continue>,
 {
     /// Runs the loop until it breaks, fails or is stopped.
+    ///
+    /// What a run costs the loop itself, as little as a raw `tokio::time::interval` loop:
+    /// one timer entry for the whole loop, moved to each deadline with `Sleep::reset`;
+    /// stops and aborts read from atomic flags, and the task's waker registered for them
+    /// only when the loop is about to wait.
     pub(crate) async fn run(&mut self, ctx: &RunCtx) -> Outcome<F::Break, F::Error> {
         let kind = self.policy.kind();
         let mut deadline = self.policy.first(ctx.started);
+        let mut sleep = pin!(tokio::time::sleep_until(deadline));
+        let mut group = GroupSignals::new(&ctx.tokens);
         loop {
-            // Sleep until the deadline (at once if it has passed) unless stopped. A new
-            // `Sleep` each time costs no allocation (its timer entry is inline) and keeps
-            // it out of the loop's state while the callee runs.
+            // Sleep until the deadline (at once if it has passed) unless stopped.
             let slept = if self.spin.is_zero() {
-                sleep_unless_stopped(pin!(tokio::time::sleep_until(deadline)), &ctx.tokens.stop)
-                    .await
+                sleep_unless_stopped(sleep.as_mut(), ctx, &mut group).await
             } else {
                 // Boxed so that the rarely used spin does not grow every loop's state.
-                let wait = Box::pin(super::timer::wait_until(deadline, self.spin));
-                sleep_unless_stopped(wait, &ctx.tokens.stop).await
+                let mut wait = Box::pin(super::timer::wait_until(deadline, self.spin));
+                sleep_unless_stopped(wait.as_mut(), ctx, &mut group).await
             };
             if !slept {
                 return Ok(None);
@@ -107,13 +144,6 @@ where
                 let callee = &mut self.callee;
                 let mut run =
                     pin!(AssertUnwindSafe(async move { callee.call().await }).catch_unwind());
-                let mut aborted = pin!(ctx.control.aborted());
-                let mut group_aborted = pin!(
-                    ctx.tokens
-                        .group_abort
-                        .as_ref()
-                        .map(CancellationToken::cancelled)
-                );
                 poll_fn(|cx| {
                     // The callee comes first: a run that ends as it is aborted keeps its
                     // result. It runs inside its group, if it has one.
@@ -122,14 +152,9 @@ where
                     if let Poll::Ready(result) = polled {
                         return Poll::Ready(Some(result));
                     }
-                    // Registered for the notification before the flag is read, so that an
-                    // abort in between is not missed.
-                    let notified = aborted.as_mut().poll(cx).is_ready();
-                    let group = group_aborted
-                        .as_mut()
-                        .as_pin_mut()
-                        .is_some_and(|group| group.poll(cx).is_ready());
-                    if notified || group || ctx.is_aborted() {
+                    // Only a callee that waits registers for an abort.
+                    let aborted = ctx.control.poll_flag(cx, Control::is_aborted).is_ready();
+                    if aborted || group.poll_aborted(cx) {
                         Poll::Ready(None)
                     } else {
                         Poll::Pending
@@ -162,6 +187,9 @@ where
                 Ok(idle) => {
                     log_sleep(kind, &self.name, idle.secs);
                     deadline = idle.until;
+                    if self.spin.is_zero() {
+                        sleep.as_mut().reset(deadline);
+                    }
                 }
                 Err(Failure {
                     kind: error_kind,
@@ -188,17 +216,24 @@ where
     }
 }
 
-/// Waits for `sleep` unless `stop` is cancelled first: `true` when the sleep ended.
-/// (A new sleep each time costs no allocation for tokio's timer, whose entry is inline,
-/// and keeps it out of the loop's state while the callee runs.)
-async fn sleep_unless_stopped(
-    mut sleep: impl Future<Output = ()> + Unpin,
-    stop: &CancellationToken,
+/// Waits for `sleep` unless the call or its group is stopped first: `true` when the sleep
+/// ended. A stop is read before the deadline, so that a stop and a deadline that come
+/// together end the loop.
+async fn sleep_unless_stopped<S: Future<Output = ()>>(
+    mut sleep: Pin<&mut S>,
+    ctx: &RunCtx,
+    group: &mut GroupSignals,
 ) -> bool {
-    let mut stopped = pin!(stop.cancelled());
-    poll_fn(|cx| match stopped.as_mut().poll(cx) {
-        Poll::Ready(()) => Poll::Ready(false),
-        Poll::Pending => Pin::new(&mut sleep).poll(cx).map(|()| true),
+    poll_fn(|cx| {
+        if ctx.control.is_stopped() || group.poll_stopped(cx) {
+            return Poll::Ready(false);
+        }
+        if sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(true);
+        }
+        ctx.control
+            .poll_flag(cx, Control::is_stopped)
+            .map(|()| false)
     })
     .await
 }

@@ -10,8 +10,7 @@ use super::control::RunTokens;
 /// [`start`](super::LoopingCall::start), for the run's signals and where to spawn the
 /// loop, and polls its callee inside [`enter`](Self::enter).
 pub(crate) trait TimerHost: Send + Sync + 'static {
-    /// The signals of a timer's next run: its own stop token, tied to the group's, and the
-    /// group's abort token.
+    /// The signals of a timer's next run: the group's stop and abort tokens.
     fn run_tokens(&self) -> RunTokens;
 
     /// Tracks the timers' tasks, so that the group can wait for them.

@@ -17,7 +17,7 @@ use super::{Attempt, BackOff, DynamicInterval, FixedInterval, LoopingCall};
 fn ctx() -> RunCtx {
     RunCtx {
         tokens: RunTokens {
-            stop: CancellationToken::new(),
+            group_stop: Some(CancellationToken::new()),
             group_abort: Some(CancellationToken::new()),
         },
         control: Arc::default(),

@@ -12,7 +12,9 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 ///
 /// oslo.service adds `int(spacing * U / 20)` whole seconds, `U` uniform in `[0, 1)`, so
 /// that tasks of many processes drift apart (LP#1326020). The jitter is truncated, so
-/// spacings of 20 s or less never get any.
+/// spacings of 20 s or less never get any, and the runner does not draw for them (a
+/// [`jitter_source`](crate::RunnerOptions::jitter_source) is still called for every run
+/// after the first, as oslo calls `random.random()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Jitter {

@@ -72,10 +72,6 @@ pub(super) struct Slot<M, C> {
     pub(super) name: Arc<str>,
     pub(super) full_name: Arc<str>,
     spacing: Spacing,
-    /// The time between runs in effect: the spacing's, or [`DEFAULT_INTERVAL`] when it
-    /// is disabled (the slot then never becomes due, so the value only keeps the
-    /// arithmetic of a later `set_spacing` total).
-    interval: Duration,
     enabled: bool,
     /// Enabled, spacing not disabled, and not an external task of a runner that skips
     /// those.
@@ -85,13 +81,39 @@ pub(super) struct Slot<M, C> {
     last_run: Option<Instant>,
     due: Instant,
     pub(super) func: TaskFn<M, C>,
-    pub(super) fleet: Option<FleetOf>,
+    /// Boxed: few tasks are fleet tasks, and inline it would double every slot.
+    pub(super) fleet: Option<Box<FleetOf>>,
     /// The longest a run may take.
     pub(super) timeout: Option<Duration>,
     /// What follows a run that outlasted its spacing.
     overrun: Overrun,
     stats: Stats,
-    pub(super) in_flight: Arc<AtomicBool>,
+    /// Set while a run is in progress; made at the first run, so that a task that never
+    /// runs here (disabled, or not due yet) does not pay for it.
+    in_flight: Option<Arc<AtomicBool>>,
+}
+
+impl<M, C> Slot<M, C> {
+    /// The time between runs in effect: the spacing's, or [`DEFAULT_INTERVAL`] when it
+    /// is disabled (the slot then never becomes due, so the value only keeps the
+    /// arithmetic of a later `set_spacing` total). Derived, not stored: a slot is kept
+    /// small (see `a_slot_is_small`).
+    fn interval(&self) -> Duration {
+        self.spacing.interval().unwrap_or(DEFAULT_INTERVAL)
+    }
+
+    /// Marks a run in progress until the returned guard is dropped.
+    fn mark_in_flight(&mut self) -> InFlight {
+        let flag = self.in_flight.get_or_insert_with(Arc::default);
+        flag.store(true, Ordering::Release);
+        InFlight(Arc::clone(flag))
+    }
+
+    fn is_in_flight(&self) -> bool {
+        self.in_flight
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Acquire))
+    }
 }
 
 /// Clears a task's in-flight flag when the run ends, however it ends (also when a pass is
@@ -110,6 +132,9 @@ pub(super) struct Begun {
     pub(super) guard: InFlight,
 }
 
+/// The longest interval oslo's jitter leaves at 0 whatever the draw.
+const NO_JITTER_UP_TO: Duration = Duration::from_secs(20);
+
 /// The source of the uniform draws in `[0, 1)` behind oslo's jitter.
 enum Uniform {
     Rng(Box<StdRng>),
@@ -122,6 +147,16 @@ impl Uniform {
             (Some(draw), _) => Uniform::Custom(Arc::clone(draw)),
             (None, Some(seed)) => Uniform::Rng(Box::new(StdRng::seed_from_u64(seed))),
             (None, None) => Uniform::Rng(Box::new(StdRng::from_os_rng())),
+        }
+    }
+
+    /// Whether a draw can change the jitter of `interval`: not for 20 s or less, where
+    /// oslo's `int(spacing * u / 20)` is 0 for every `u` in `[0, 1)`. A custom source is
+    /// always asked.
+    fn needed_for(&self, interval: Duration) -> bool {
+        match self {
+            Uniform::Rng(_) => interval > NO_JITTER_UP_TO,
+            Uniform::Custom(_) => true,
         }
     }
 
@@ -155,7 +190,9 @@ pub(super) struct State<M, C> {
     default_fleet: Arc<str>,
     /// Whether the runner has a task ledger (a fleet task needs one).
     has_ledger: bool,
-    by_name: HashMap<Arc<str>, usize>,
+    /// foldhash rather than SipHash: the names are the program's own, not an attacker's,
+    /// and hashing them was a tenth of the time of adding a task.
+    by_name: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
     /// The due time of each runnable slot (nanoseconds since `origin`), [`NEVER`] for the
     /// others.
     pub(super) due: MinTree,
@@ -182,7 +219,7 @@ impl<M, C> State<M, C> {
             slots: Vec::new(),
             default_fleet,
             has_ledger: options.task_ledger.is_some(),
-            by_name: HashMap::new(),
+            by_name: HashMap::default(),
             due: MinTree::new(),
             min_interval: None,
             wake: None,
@@ -222,7 +259,7 @@ impl<M, C> State<M, C> {
         }
         let fleet = match &spec.fleet {
             None => None,
-            Some(fleet) => Some(self.fleet_of(fleet, &full_name)?),
+            Some(fleet) => Some(Box::new(self.fleet_of(fleet, &full_name)?)),
         };
         if interval.is_none() {
             tracing::info!(task = %spec.name, "Skipping periodic task {} because its interval is negative", spec.name);
@@ -242,7 +279,6 @@ impl<M, C> State<M, C> {
             name: Arc::clone(&spec.name),
             full_name,
             spacing: spec.spacing,
-            interval,
             enabled: spec.enabled,
             runnable,
             run_immediately: spec.run_immediately,
@@ -254,7 +290,7 @@ impl<M, C> State<M, C> {
             timeout: spec.timeout,
             overrun: spec.overrun,
             stats: Stats::default(),
-            in_flight: Arc::new(AtomicBool::new(false)),
+            in_flight: None,
         });
         self.by_name.insert(spec.name, index);
         let value = if runnable { self.ns(due) } else { NEVER };
@@ -310,7 +346,7 @@ impl<M, C> State<M, C> {
 
     /// The time between runs of task `index` in effect.
     pub(super) fn interval(&self, index: usize) -> Duration {
-        self.slots[index].interval
+        self.slots[index].interval()
     }
 
     /// Whether task `index` is `run_immediately`.
@@ -344,10 +380,9 @@ impl<M, C> State<M, C> {
             fleet.slot = Some(slot);
             fleet.token = Some(token);
         }
-        entry.in_flight.store(true, Ordering::Release);
         Begun {
             due,
-            guard: InFlight(Arc::clone(&entry.in_flight)),
+            guard: entry.mark_in_flight(),
         }
     }
 
@@ -382,11 +417,10 @@ impl<M, C> State<M, C> {
         }
         let slot = &mut self.slots[index];
         slot.spacing = spacing;
-        slot.interval = interval.unwrap_or(DEFAULT_INTERVAL);
         slot.runnable = runnable;
         // A task that has not run yet keeps its anchor (creation time or "immediately").
         let anchor_due = match slot.last_run {
-            Some(last) => last + slot.interval,
+            Some(last) => last + slot.interval(),
             None => slot.due.min(now),
         };
         slot.due = anchor_due;
@@ -396,7 +430,7 @@ impl<M, C> State<M, C> {
             .slots
             .iter()
             .filter(|s| s.runnable)
-            .map(|s| s.interval)
+            .map(Slot::interval)
             .min();
         Ok(())
     }
@@ -405,11 +439,16 @@ impl<M, C> State<M, C> {
     /// (plus oslo's jitter) and its due time one interval on, and marks it in flight.
     pub(super) fn begin_run(&mut self, index: usize, now: Instant) -> Begun {
         let slot = &self.slots[index];
-        let interval = slot.interval;
+        let interval = slot.interval();
         let previous = slot.last_run;
-        // oslo draws the random number only for a task that has run before.
+        // oslo draws the random number only for a task that has run before. Its jitter is
+        // whole seconds of at most a twentieth of the interval, so an interval of 20 s or
+        // less never gets any: the generator is not asked (a custom source still is, as
+        // oslo's `random.random()` is, so that a replayed sequence stays in step).
         let jitter = match (self.jitter, previous) {
-            (Jitter::Oslo, Some(_)) => jitter_for(interval, self.uniform.draw()),
+            (Jitter::Oslo, Some(_)) if self.uniform.needed_for(interval) => {
+                jitter_for(interval, self.uniform.draw())
+            }
             _ => Duration::ZERO,
         };
         let mut last = nearest_boundary(previous, interval, now, jitter);
@@ -431,10 +470,9 @@ impl<M, C> State<M, C> {
         let due = slot.due;
         slot.last_run = Some(last);
         slot.due = next_due;
-        slot.in_flight.store(true, Ordering::Release);
         Begun {
             due,
-            guard: InFlight(Arc::clone(&slot.in_flight)),
+            guard: slot.mark_in_flight(),
         }
     }
 
@@ -464,10 +502,10 @@ impl<M, C> State<M, C> {
         if slot.overrun != Overrun::Skip || slot.fleet.is_some() || slot.due > ended {
             return;
         }
-        let interval_ns = slot.interval.as_nanos().max(1);
+        let interval_ns = slot.interval().as_nanos().max(1);
         let behind = (ended - slot.due).as_nanos() / interval_ns + 1;
         let step = u32::try_from(behind).unwrap_or(u32::MAX);
-        slot.due += slot.interval.saturating_mul(step);
+        slot.due += slot.interval().saturating_mul(step);
         let (due, runnable) = (slot.due, slot.runnable);
         // A task its lane holds stays hidden; the lane reads the new due time.
         if runnable && self.due.get(index) != NEVER {
@@ -501,7 +539,7 @@ impl<M, C> State<M, C> {
 
     /// Whether a run of task `index` is in progress.
     pub(super) fn in_flight(&self, index: usize) -> bool {
-        self.slots[index].in_flight.load(Ordering::Acquire)
+        self.slots[index].is_in_flight()
     }
 
     /// Every task's snapshot, in pass order.
@@ -519,7 +557,7 @@ impl<M, C> State<M, C> {
             name: slot.name.to_string(),
             full_name: slot.full_name.to_string(),
             spacing: slot.spacing,
-            interval: (!slot.spacing.is_disabled()).then_some(slot.interval),
+            interval: slot.spacing.interval(),
             enabled: slot.enabled,
             runnable: slot.runnable,
             run_immediately: slot.run_immediately,
@@ -530,11 +568,73 @@ impl<M, C> State<M, C> {
             failures: slot.stats.failures,
             last_duration: slot.stats.last_duration,
             last_lateness: slot.stats.last_lateness,
-            running: slot.in_flight.load(Ordering::Acquire),
+            running: slot.is_in_flight(),
             fleet: slot.fleet.as_ref().map(|f| f.name.to_string()),
             timeout: slot.timeout,
             fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
             fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What one registered task costs in the table, before its name and the index: the
+    /// budget is 256 bytes per task in all (see `benches/cost.rs`).
+    #[test]
+    fn a_slot_is_small() {
+        let slot = size_of::<Slot<(), ()>>();
+        println!(
+            "slot {slot} B (stats {}, func {}, fleet {}, spacing {})",
+            size_of::<Stats>(),
+            size_of::<TaskFn<(), ()>>(),
+            size_of::<Option<Box<FleetOf>>>(),
+            size_of::<Spacing>()
+        );
+        assert!(slot <= 168, "a slot takes {slot} bytes");
+    }
+
+    fn task(name: &str, every: u64) -> SlotSpec<(), ()> {
+        SlotSpec {
+            name: name.into(),
+            spacing: Spacing::Every(Duration::from_secs(every)),
+            run_immediately: true,
+            enabled: true,
+            external_process_ok: false,
+            fleet: None,
+            func: TaskFn::Added(Box::new(|_, _, _| TaskCall::Blocking(Box::new(|| Ok(()))))),
+        }
+    }
+
+    /// A task of 20 s or less never gets oslo's jitter, so its runs leave the seeded
+    /// generator untouched: the first draw after them is the generator's first value. A
+    /// longer task does draw.
+    #[test]
+    fn no_draw_where_the_jitter_is_always_zero() {
+        let options = RunnerOptions::new().seed(7);
+        let first = StdRng::seed_from_u64(7).random::<f64>();
+        // Compared bit for bit: the same draw of the same generator.
+        let first = first.to_bits();
+        let next_draw = |state: &mut State<(), ()>| match &mut state.uniform {
+            Uniform::Rng(rng) => rng.random::<f64>().to_bits(),
+            Uniform::Custom(_) => unreachable!("a seeded runner"),
+        };
+        let origin = Instant::now();
+        let mut state = State::new("Manager".into(), origin, &options);
+        state.push(task("short", 20), origin).unwrap();
+        state.push(task("long", 21), origin).unwrap();
+        for k in 0..3 {
+            drop(state.begin_run(0, origin + Duration::from_secs(20 * k)));
+        }
+        assert_eq!(next_draw(&mut state), first);
+
+        let mut state = State::new("Manager".into(), origin, &options);
+        state.push(task("long", 21), origin).unwrap();
+        for k in 0..2 {
+            drop(state.begin_run(0, origin + Duration::from_secs(21 * k)));
+        }
+        assert_ne!(next_draw(&mut state), first);
     }
 }

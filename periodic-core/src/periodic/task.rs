@@ -116,7 +116,9 @@ impl<T, E: Into<BoxError>> IntoTaskResult for Result<T, E> {
     }
 }
 
-pub(crate) type AddedFn<M, C> = Arc<dyn Fn(Arc<M>, Arc<C>, RunContext) -> TaskCall + Send + Sync>;
+/// The call of a task added at run time. Boxed, not shared: the runner calls it in place,
+/// and a closure that captures nothing then costs no allocation.
+pub(crate) type AddedFn<M, C> = Box<dyn Fn(Arc<M>, Arc<C>, RunContext) -> TaskCall + Send + Sync>;
 
 /// A periodic task added at run time with
 /// [`PeriodicRunner::add_periodic_task`](crate::PeriodicRunner::add_periodic_task), oslo's
@@ -170,7 +172,7 @@ where
         Fut: Future<Output = R> + Send + 'static,
         R: IntoTaskResult,
     {
-        let func: AddedFn<M, C> = Arc::new(move |manager, ctx, _run| {
+        let func: AddedFn<M, C> = Box::new(move |manager, ctx, _run| {
             let fut = f(manager, ctx);
             TaskCall::Async(Box::pin(async move {
                 fut.await.into_task_result().map_err(TaskFailure::Error)
@@ -202,7 +204,7 @@ where
         R: IntoTaskResult,
     {
         let f = Arc::new(f);
-        let func: AddedFn<M, C> = Arc::new(move |manager, ctx, _run| {
+        let func: AddedFn<M, C> = Box::new(move |manager, ctx, _run| {
             let f = Arc::clone(&f);
             TaskCall::Blocking(Box::new(move || {
                 f(manager, ctx)
@@ -242,7 +244,7 @@ where
         Fut: Future<Output = R> + Send + 'static,
         R: IntoTaskResult,
     {
-        let func: AddedFn<M, C> = Arc::new(move |manager, ctx, run| {
+        let func: AddedFn<M, C> = Box::new(move |manager, ctx, run| {
             let fut = f(manager, ctx, run);
             TaskCall::Async(Box::pin(async move {
                 fut.await.into_task_result().map_err(TaskFailure::Error)

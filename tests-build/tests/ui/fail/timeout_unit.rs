@@ -4,7 +4,7 @@ struct Manager;
 
 #[periodic_tasks]
 impl Manager {
-    #[periodic_task(spacing = 60, timeout = 500ms)]
+    #[periodic_task(spacing = 60, timeout = 500us)]
     async fn audit(&self) {}
 }
 
