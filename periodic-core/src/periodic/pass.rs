@@ -159,7 +159,7 @@ where
             call,
             guard: begun.guard,
             holding,
-            timeout: slot.timeout,
+            timeout: slot.timeout(),
         }
     }
 

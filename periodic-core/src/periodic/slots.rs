@@ -83,17 +83,36 @@ pub(super) struct Slot<M, C> {
     pub(super) func: TaskFn<M, C>,
     /// Boxed: few tasks are fleet tasks, and inline it would double every slot.
     pub(super) fleet: Option<Box<FleetOf>>,
-    /// The longest a run may take.
-    pub(super) timeout: Option<Duration>,
-    /// What follows a run that outlasted its spacing.
-    overrun: Overrun,
+    /// The task's timeout and overrun policy; boxed, and `None` for the defaults (no
+    /// timeout, `Overrun::RunOnce`), as most tasks have them: inline they would add 24
+    /// bytes to every slot.
+    limits: Option<Box<Limits>>,
     stats: Stats,
     /// Set while a run is in progress; made at the first run, so that a task that never
     /// runs here (disabled, or not due yet) does not pay for it.
     in_flight: Option<Arc<AtomicBool>>,
 }
 
+/// The run limits of a task that has any (see [`Slot`]'s `limits`).
+#[derive(Debug)]
+struct Limits {
+    timeout: Option<Duration>,
+    overrun: Overrun,
+}
+
 impl<M, C> Slot<M, C> {
+    /// The longest a run may take.
+    pub(super) fn timeout(&self) -> Option<Duration> {
+        self.limits.as_ref().and_then(|limits| limits.timeout)
+    }
+
+    /// What follows a run that outlasted its spacing.
+    fn overrun(&self) -> Overrun {
+        self.limits
+            .as_ref()
+            .map_or_else(Overrun::default, |limits| limits.overrun)
+    }
+
     /// The time between runs in effect: the spacing's, or [`DEFAULT_INTERVAL`] when it
     /// is disabled (the slot then never becomes due, so the value only keeps the
     /// arithmetic of a later `set_spacing` total). Derived, not stored: a slot is kept
@@ -287,8 +306,12 @@ impl<M, C> State<M, C> {
             due,
             func: spec.func,
             fleet,
-            timeout: spec.timeout,
-            overrun: spec.overrun,
+            limits: (spec.timeout.is_some() || spec.overrun != Overrun::default()).then(|| {
+                Box::new(Limits {
+                    timeout: spec.timeout,
+                    overrun: spec.overrun,
+                })
+            }),
             stats: Stats::default(),
             in_flight: None,
         });
@@ -452,7 +475,7 @@ impl<M, C> State<M, C> {
             _ => Duration::ZERO,
         };
         let mut last = nearest_boundary(previous, interval, now, jitter);
-        if let (Overrun::CatchUp(most), Some(_)) = (slot.overrun, previous)
+        if let (Overrun::CatchUp(most), Some(_)) = (slot.overrun(), previous)
             && most > 1
             && slot.due < last
         {
@@ -499,7 +522,7 @@ impl<M, C> State<M, C> {
     /// (a fleet task keeps its next slot).
     pub(super) fn skip_missed(&mut self, index: usize, ended: Instant) {
         let slot = &mut self.slots[index];
-        if slot.overrun != Overrun::Skip || slot.fleet.is_some() || slot.due > ended {
+        if slot.overrun() != Overrun::Skip || slot.fleet.is_some() || slot.due > ended {
             return;
         }
         let interval_ns = slot.interval().as_nanos().max(1);
@@ -570,7 +593,7 @@ impl<M, C> State<M, C> {
             last_lateness: slot.stats.last_lateness,
             running: slot.is_in_flight(),
             fleet: slot.fleet.as_ref().map(|f| f.name.to_string()),
-            timeout: slot.timeout,
+            timeout: slot.timeout(),
             fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
             fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
         }
@@ -582,7 +605,8 @@ mod tests {
     use super::*;
 
     /// What one registered task costs in the table, before its name and the index: the
-    /// budget is 256 bytes per task in all (see `benches/cost.rs`).
+    /// budget is 256 bytes per task in all (see `benches/cost.rs`). 168 bytes before
+    /// timeouts and overrun policies; their box adds 8 (inline they would add 24).
     #[test]
     fn a_slot_is_small() {
         let slot = size_of::<Slot<(), ()>>();
@@ -593,7 +617,7 @@ mod tests {
             size_of::<Option<Box<FleetOf>>>(),
             size_of::<Spacing>()
         );
-        assert!(slot <= 168, "a slot takes {slot} bytes");
+        assert!(slot <= 176, "a slot takes {slot} bytes");
     }
 
     fn task(name: &str, every: u64) -> SlotSpec<(), ()> {
@@ -604,6 +628,8 @@ mod tests {
             enabled: true,
             external_process_ok: false,
             fleet: None,
+            timeout: None,
+            overrun: Overrun::default(),
             func: TaskFn::Added(Box::new(|_, _, _| TaskCall::Blocking(Box::new(|| Ok(()))))),
         }
     }
