@@ -49,6 +49,12 @@ async fn ledger_settles_fleet_runs() {
 }
 
 #[tokio::test]
+async fn fleet_runner_prepares_its_rows() {
+    let file = TempDb::new();
+    scenarios::fleet_runner_prepares_its_rows(&file.url(), &db()).await;
+}
+
+#[tokio::test]
 async fn ledger_records_runs() {
     let file = TempDb::new();
     scenarios::ledger_records_runs(&file.url(), &db()).await;

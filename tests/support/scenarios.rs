@@ -928,6 +928,38 @@ pub async fn fleet_runners_run_each_slot_once(url: &str, base: &ServiceGroupConf
     }
 }
 
+/// A fleet runner creates its tasks' ledger rows before its first pass, not in the first
+/// claim at a slot boundary: after one pass of a task not due for an hour, its row is
+/// there, never claimed (token 0, no holder).
+pub async fn fleet_runner_prepares_its_rows(url: &str, base: &ServiceGroupConfig) {
+    struct Replica;
+    let fleet = unique("prepared");
+    let ledger = ledger_of(url, base).await;
+    let runner = periodic::PeriodicRunner::<Replica>::builder(Replica)
+        .options(periodic::RunnerOptions::new().task_ledger(Arc::clone(&ledger)))
+        .build()
+        .unwrap();
+    for name in ["hourly_a", "hourly_b"] {
+        runner
+            .add_periodic_task(
+                periodic::PeriodicTask::new(name, |_m: Arc<Replica>, _c: Arc<()>| async {})
+                    .spacing(Duration::from_secs(3600))
+                    .fleet(periodic::Fleet::named(fleet.clone())),
+            )
+            .unwrap();
+    }
+    let scope = TaskScope::fleet(&fleet).unwrap();
+    assert!(ledger.entries(Some(&scope)).await.unwrap().is_empty());
+    let idle = runner.run_periodic_tasks(()).await.unwrap();
+    assert!(idle > Duration::ZERO);
+    let entries = ledger.entries(Some(&scope)).await.unwrap();
+    let tasks: Vec<(&str, u64, bool)> = entries
+        .iter()
+        .map(|e| (e.task.as_str(), e.token, e.holder.is_none()))
+        .collect();
+    assert_eq!(tasks, [("hourly_a", 0, true), ("hourly_b", 0, true)]);
+}
+
 /// `(holder, slot, token, cancelled)` of each finished run of `sweep`.
 type SweepRuns = Arc<std::sync::Mutex<Vec<(&'static str, i64, u64, bool)>>>;
 

@@ -202,6 +202,11 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn fleet_runner_prepares_its_rows() {
+            on_scratch!(|url| scenarios::fleet_runner_prepares_its_rows(url, &db()).await);
+        }
+
+        #[tokio::test]
         async fn ledger_records_runs() {
             on_scratch!(|url| scenarios::ledger_records_runs(url, &db()).await);
         }

@@ -364,6 +364,24 @@ impl FleetRuntime {
 
     /// Reads where the runner stands in the ledger: the service's plain tasks and the
     /// fleets in `scopes`. `None` (logged) if the ledger cannot be read.
+    /// Creates the ledger rows of the fleet tasks `Resume` found none for (a first start),
+    /// so that ten replicas starting at once do not all create them in their first claim
+    /// at the same boundary. A failure is only logged: the claim creates them then.
+    pub(super) async fn prepare(&self, resume: &Resume, tasks: &[(TaskScope, Arc<str>)]) {
+        let mut missing: BTreeMap<&TaskScope, Vec<&str>> = BTreeMap::new();
+        for (scope, task) in tasks {
+            let key = (scope.as_str().to_owned(), task.to_string());
+            if !resume.entries.contains_key(&key) {
+                missing.entry(scope).or_default().push(task);
+            }
+        }
+        for (scope, tasks) in missing {
+            if let Err(error) = self.ledger.prepare(scope, &tasks).await {
+                tracing::debug!(error = %error.report(), "Cannot create the ledger rows of {} fleet tasks yet", tasks.len());
+            }
+        }
+    }
+
     pub(super) async fn resume(&self, scopes: Vec<TaskScope>) -> Option<Resume> {
         let mut entries = HashMap::new();
         let mut store_ms = None;

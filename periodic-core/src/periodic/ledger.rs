@@ -392,6 +392,18 @@ pub trait TaskLedger: fmt::Debug + Send + Sync {
         report: &'a RunReport,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Creates the rows of `tasks` in `scope` that do not exist yet, so that the first
+    /// claim at a slot boundary has less to do: a runner calls it once, before its first
+    /// pass. Optional: the default does nothing (a claim creates what it needs).
+    fn prepare<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        tasks: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (scope, tasks);
+        Box::pin(async { Ok(()) })
+    }
+
     /// After a fleet run ended: records it (when `report` is given; `None` when its lease
     /// was lost) and ends the lease of `claim`. `false` if `claim`'s token is no longer the
     /// row's. The default is [`record`](Self::record) then [`release`](Self::release) (the

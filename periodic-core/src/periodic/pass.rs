@@ -213,20 +213,19 @@ where
         let Some(fleet) = &self.fleet else {
             return;
         };
-        let scopes: Vec<TaskScope> = {
-            let state = self.state();
-            let mut scopes: Vec<TaskScope> = state
-                .slots
-                .iter()
-                .filter_map(|slot| Some(slot.fleet.as_ref()?.scope.clone()))
-                .collect();
-            scopes.sort();
-            scopes.dedup();
-            scopes
-        };
+        let tasks: Vec<(TaskScope, Arc<str>)> = self
+            .state()
+            .slots
+            .iter()
+            .filter_map(|slot| Some((slot.fleet.as_ref()?.scope.clone(), Arc::clone(&slot.name))))
+            .collect();
+        let mut scopes: Vec<TaskScope> = tasks.iter().map(|(scope, _)| scope.clone()).collect();
+        scopes.sort();
+        scopes.dedup();
         let Some(resume) = fleet.resume(scopes).await else {
             return;
         };
+        fleet.prepare(&resume, &tasks).await;
         let mut state = self.state();
         for index in 0..state.slots.len() {
             let interval = state.interval(index);

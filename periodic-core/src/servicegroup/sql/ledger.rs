@@ -662,6 +662,19 @@ impl TaskLedger for SqlLedger {
         Box::pin(self.record_run(scope, task, report))
     }
 
+    fn prepare<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        tasks: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            for chunk in tasks.chunks(BATCH) {
+                self.ensure_rows(scope.as_str(), chunk).await?;
+            }
+            Ok(())
+        })
+    }
+
     fn settle<'a>(
         &'a self,
         _scope: &'a TaskScope,
