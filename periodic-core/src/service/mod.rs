@@ -15,9 +15,11 @@ mod builder;
 mod instance;
 mod manager;
 mod options;
+mod reload;
 mod running;
 
 pub use builder::{Service, ServiceBuilder};
 pub use manager::Manager;
 pub use options::{DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, default_host};
+pub use reload::{Reload, ReloadReport, Reloaded};
 pub use running::{RunningService, Stopped};
