@@ -391,20 +391,16 @@ fn configuration(args: &Args) -> Result<(Config, Option<ConfigFile>), periodic::
     let mut base = Config::default();
     // A demo: the first pass comes sooner than nova's 60 s.
     base.periodic_fuzzy_delay = Duration::from_secs(5);
-    match &args.config {
-        Some(path) => {
-            let flags = args.clone();
-            let file = ConfigFile::new(path)
-                .base(base)
-                .overrides(move |config| apply_flags(&flags, config));
-            Ok((file.load()?, Some(file)))
-        }
-        None => {
-            base.update_from_env()?;
-            apply_flags(args, &mut base)?;
-            Ok((base, None))
-        }
-    }
+    let Some(path) = &args.config else {
+        base.update_from_env()?;
+        apply_flags(args, &mut base)?;
+        return Ok((base, None));
+    };
+    let flags = args.clone();
+    let file = ConfigFile::new(path)
+        .base(base)
+        .overrides(move |config| apply_flags(&flags, config));
+    Ok((file.load()?, Some(file)))
 }
 
 /// The flags, over the file and the environment.
@@ -525,7 +521,7 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     });
     // host, periodic_*, run_external_periodic_tasks, graceful_shutdown_timeout and the
     // [periodic_task_spacing] overrides, as `periodic service` reads them too.
-    // With --config, SIGHUP re-reads the file (the spacings change at once).
+    // With --config, SIGHUP re-reads the file (the spacings change from the next pass).
     let builder = Service::builder(manager, "periodic-compute", "compute");
     let builder = match &file {
         Some(file) => file.apply_to_service(&config, builder),

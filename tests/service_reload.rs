@@ -178,24 +178,7 @@ async fn a_reload_applies_the_spacings_and_names_what_needs_a_restart() {
     );
     assert!(running.periodic_tasks_running());
 
-    // An invalid file: the same error as at start, nothing changes.
-    write(&path, "[periodic_task_spacing]\nwork = \"often\"\n");
-    let err = running.reload().unwrap_err();
-    let at_start = file.load().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert_eq!(err.report(), at_start.report());
-    assert!(err.to_string().contains("`work`"), "{err}");
-    assert_eq!(spacing("work"), Spacing::Every(secs(5)));
-
-    // A spacing for no task of the service: refused, nothing changes.
-    write(
-        &path,
-        "[periodic_task_spacing]\nwork = 7\nno_such_task = 5\n",
-    );
-    let err = running.reload().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains("`no_such_task`"), "{err}");
-    assert_eq!(spacing("work"), Spacing::Every(secs(5)));
+    refused_reloads_change_nothing(&running, &file);
 
     // Without `work`: back to its declared 10 s; audit keeps its 120 s.
     write(&path, "[periodic_task_spacing]\naudit = 120\n");
@@ -217,6 +200,31 @@ async fn a_reload_applies_the_spacings_and_names_what_needs_a_restart() {
     let id = running.record().id;
     assert!(group.status(id).await.unwrap().is_up());
     running.stop().await.unwrap();
+}
+
+/// An invalid file and a spacing for no task: the reload is refused, the spacing of
+/// `work` stays 5 s.
+fn refused_reloads_change_nothing(running: &periodic::RunningService<Worker>, file: &ConfigFile) {
+    let path = file.path();
+    let spacing = |name: &str| running.runner().task(name).unwrap().spacing;
+    // An invalid file: the same error as at start, nothing changes.
+    write(path, "[periodic_task_spacing]\nwork = \"often\"\n");
+    let err = running.reload().unwrap_err();
+    let at_start = file.load().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(err.report(), at_start.report());
+    assert!(err.to_string().contains("`work`"), "{err}");
+    assert_eq!(spacing("work"), Spacing::Every(secs(5)));
+
+    // A spacing for no task of the service: refused, nothing changes.
+    write(
+        path,
+        "[periodic_task_spacing]\nwork = 7\nno_such_task = 5\n",
+    );
+    let err = running.reload().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("`no_such_task`"), "{err}");
+    assert_eq!(spacing("work"), Spacing::Every(secs(5)));
 }
 
 #[tokio::test(start_paused = true)]
@@ -329,6 +337,61 @@ fn lines_with(log: &Mutex<String>, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The child on the file at `path`, once it has reported twice (its signal handlers
+/// are installed by then): the child, its log, the group and its row's id.
+async fn start_child(
+    path: &Path,
+    db: &TempDb,
+    deadline: std::time::Instant,
+) -> (Reaped, Arc<Mutex<String>>, ServiceGroup, i64) {
+    let mut child = Reaped(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+            .env(CHILD, path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let log = collect(child.0.stderr.take().unwrap());
+    let group_config = ServiceGroupConfig::default()
+        .report_interval(Duration::from_millis(200))
+        .service_down_time(secs(60));
+    let mut group = None;
+    let id = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never reported"
+        );
+        assert!(child.0.try_wait().unwrap().is_none(), "the child exited");
+        if group.is_none() {
+            group = ServiceGroup::open_existing(&db.url(), group_config.clone())
+                .await
+                .ok();
+        }
+        if let Some(g) = &group
+            && let Ok(s) = g.find("reload-child", "periodic-worker").await
+            && s.report_count >= 2
+        {
+            break s.id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    (child, log, group.unwrap(), id)
+}
+
+/// The child, killed if a failed assertion leaves it running.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn sighup_reloads_a_real_process_and_keeps_it_up() {
     let db = TempDb::new();
@@ -343,40 +406,9 @@ async fn sighup_reloads_a_real_process_and_keeps_it_up() {
         )
     };
     write(&path, &valid(1, 0.2));
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env(CHILD, &path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let log = collect(child.stderr.take().unwrap());
-    let group_config = ServiceGroupConfig::default()
-        .report_interval(Duration::from_millis(200))
-        .service_down_time(secs(60));
     let deadline = std::time::Instant::now() + secs(60);
-    let mut group = None;
-    let id = loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the child never reported"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "the child exited");
-        if group.is_none() {
-            group = ServiceGroup::open_existing(&db.url(), group_config.clone())
-                .await
-                .ok();
-        }
-        if let Some(g) = &group
-            && let Ok(s) = g.find("reload-child", "periodic-worker").await
-            && s.report_count >= 2
-        {
-            break s.id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let group = group.unwrap();
+    let (mut child, log, group, id) = start_child(&path, &db, deadline).await;
+    let pid = child.0.id();
     // Waits (bounded) for `n` lines containing `text`; the child must keep running and
     // reporting meanwhile.
     let wait_for_lines = |text: &'static str, n: usize| {
@@ -395,9 +427,9 @@ async fn sighup_reloads_a_real_process_and_keeps_it_up() {
             }
         }
     };
-    let still_up = |child: &mut std::process::Child| {
+    let still_up = |child: &mut Reaped| {
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.0.try_wait().unwrap().is_none(),
             "SIGHUP ended the service"
         );
     };
@@ -450,7 +482,7 @@ async fn sighup_reloads_a_real_process_and_keeps_it_up() {
             std::time::Instant::now() < deadline,
             "SIGTERM did not stop it"
         );
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -21,8 +21,8 @@ type Overrides = Arc<dyn Fn(&mut Config) -> Result<()> + Send + Sync>;
 /// ```
 ///
 /// On SIGHUP ([`RunningService::reload`](crate::RunningService::reload)) the
-/// `[periodic_task_spacing]` table is applied at once (a removed entry returns its task
-/// to its declared spacing); every other option that differs from the configuration the
+/// `[periodic_task_spacing]` table is applied to the runner at once and takes effect from
+/// its next pass (a removed entry returns its task to its declared spacing); every other option that differs from the configuration the
 /// service started with is named in one log line, `Configuration changed but needs a
 /// restart: report_interval, [database] connection`. A file that cannot be read or
 /// parsed keeps the old configuration, with the same error text as at start. Log levels

@@ -8,7 +8,7 @@
 //! | signal | effect |
 //! |--------|--------|
 //! | SIGTERM, SIGINT, SIGQUIT | graceful stop; a second one ends the stop at once |
-//! | SIGHUP | ignored with a warning: no live reload yet, restart to apply a new configuration |
+//! | SIGHUP | re-reads the configuration file ([`RunningService::reload`]): new task spacings apply from the next pass, other changed options are named as needing a restart, an invalid file keeps the old configuration |
 //! | SIGUSR1 | a state dump in the log: heartbeat counters, one line per periodic task |
 
 mod builder;

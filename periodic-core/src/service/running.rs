@@ -299,14 +299,17 @@ impl<M: Manager> RunningService<M> {
     /// | signal  | what the service does |
     /// |---------|-----------------------|
     /// | SIGTERM, SIGINT, SIGQUIT | graceful stop as above (the record shows `stopped`) |
-    /// | SIGHUP  | logs `Caught SIGHUP: reload not supported, ignoring` and keeps running |
+    /// | SIGHUP  | re-reads the configuration ([`reload`](Self::reload)): one line for what was applied, one naming what needs a restart, or one error line keeping the old configuration; keeps running |
     /// | SIGUSR1 | logs a state dump: the heartbeat's counters, one line per periodic task |
     ///
     /// # Differences from oslo.service
     ///
-    /// oslo.service reloads its mutable options on SIGHUP; this port does not reload yet
-    /// and ignores SIGHUP rather than dying of it (restart the service to apply a changed
-    /// configuration). oslo leaves SIGQUIT and SIGUSR1 at their default (the process dies
+    /// oslo.service reloads its mutable options on SIGHUP (and restarts the service's
+    /// workers under a `ProcessLauncher`); here only the periodic task spacings are
+    /// mutable, applied without a restart, and the other changed options are named in
+    /// one line (see `ConfigFile`, feature `config`). A service without a configuration
+    /// source logs that there is nothing to re-read. Log levels are not a configuration
+    /// option (oslo's `debug` is); `RUST_LOG` is read once. oslo leaves SIGQUIT and SIGUSR1 at their default (the process dies
     /// at once, or dumps core, and its record stays `up` for `service_down_time`); here
     /// SIGQUIT stops gracefully and SIGUSR1 logs the state, as oslo's Guru Meditation
     /// Report does on SIGUSR2.
@@ -359,9 +362,13 @@ impl<M: Manager> RunningService<M> {
     /// named in the report, not applied. SIGHUP calls this under
     /// [`run_until_signal`](Self::run_until_signal).
     ///
+    /// The timer keeps the sleep it started before the reload: a shorter spacing takes
+    /// effect at its next wake-up (when the next task is due by the old spacings, at most
+    /// `periodic_interval_max` later).
+    ///
     /// ```text
-    /// spacing 10 s   run        run        SIGHUP: spacing 30 s      run
-    ///   |──────────────|──────────|──── 12 s ──|── (30 s after the last run) ──|
+    /// spacing 30 s   run 0     run 30 | reload: 5 s   run 60 (the planned wake-up)  65  70
+    ///                  |─────────|─────|────────────────|───────────────────────────|───|
     /// ```
     ///
     /// Returns `Ok(None)` when the service has nothing to re-read.
