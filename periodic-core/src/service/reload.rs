@@ -19,7 +19,7 @@ use crate::periodic::{PeriodicRunner, Spacing};
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use periodic::{Reload, Reloaded, Spacing};
+/// use periodic::{Manager, Reload, Reloaded, Service, Spacing};
 ///
 /// /// Spacings from somewhere else (a key-value store, a control plane, ...).
 /// struct FromElsewhere;
@@ -30,9 +30,18 @@ use crate::periodic::{PeriodicRunner, Spacing};
 ///     }
 ///     fn reload(&self) -> periodic::Result<Reloaded> {
 ///         let spacing = BTreeMap::from([("poll".to_owned(), Spacing::Disabled)]);
-///         Ok(Reloaded::new(spacing))
+///         Ok(Reloaded::new(spacing).needs_restart(["report_interval"]))
 ///     }
 /// }
+///
+/// struct Poller;
+/// impl Manager for Poller {
+///     type Context = ();
+///     fn context(&self) {}
+/// }
+///
+/// let builder = Service::builder(Poller, "poller", "poll").reload(FromElsewhere);
+/// # let _ = builder;
 /// ```
 pub trait Reload: Send + Sync + 'static {
     /// What is re-read, for the log lines (a file's path).
