@@ -51,13 +51,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use periodic::{
-    BoxError, Config, LivenessDriver, Manager, Service, ServiceGroup, ServiceRecord, default_host,
-    periodic_tasks,
+    BoxError, Config, ConfigFile, LivenessDriver, Manager, Service, ServiceGroup, ServiceRecord,
+    default_host, periodic_tasks,
 };
 use sysinfo::{Disks, System};
 
 /// A small nova-compute on the `periodic` framework.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "compute_manager", about)]
 struct Args {
     /// A configuration file (TOML, oslo's option names; see periodic.example.toml).
@@ -385,15 +385,26 @@ impl ComputeManager {
     async fn cleanup_running_deleted_instances(&self, _ctx: &RequestContext) {}
 }
 
-/// This example's defaults < the `--config` file < `PERIODIC_*` < flags.
-fn configuration(args: &Args) -> Result<Config, periodic::Error> {
-    let mut config = Config::default();
+/// This example's defaults < the `--config` file < `PERIODIC_*` < flags; with a file,
+/// the [`ConfigFile`] that SIGHUP re-reads with the same environment and flags on top.
+fn configuration(args: &Args) -> Result<(Config, Option<ConfigFile>), periodic::Error> {
+    let mut base = Config::default();
     // A demo: the first pass comes sooner than nova's 60 s.
-    config.periodic_fuzzy_delay = Duration::from_secs(5);
-    if let Some(path) = &args.config {
-        config.update_from_file(path)?;
-    }
-    config.update_from_env()?;
+    base.periodic_fuzzy_delay = Duration::from_secs(5);
+    let Some(path) = &args.config else {
+        base.update_from_env()?;
+        apply_flags(args, &mut base)?;
+        return Ok((base, None));
+    };
+    let flags = args.clone();
+    let file = ConfigFile::new(path)
+        .base(base)
+        .overrides(move |config| apply_flags(&flags, config));
+    Ok((file.load()?, Some(file)))
+}
+
+/// The flags, over the file and the environment.
+fn apply_flags(args: &Args, config: &mut Config) -> Result<(), periodic::Error> {
     if let Some(host) = &args.host {
         config.host = Some(host.clone());
     }
@@ -439,7 +450,7 @@ fn configuration(args: &Args) -> Result<Config, periodic::Error> {
     if args.no_external_tasks {
         config.run_external_periodic_tasks = false;
     }
-    Ok(config)
+    Ok(())
 }
 
 /// Why the compute manager could not run: the library's errors, and its own
@@ -474,7 +485,7 @@ impl RunError {
 }
 
 async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
-    let config = configuration(&args)?;
+    let (config, file) = configuration(&args)?;
     let host = config.host.clone().unwrap_or_else(default_host);
     let db_url = config.database_url();
 
@@ -510,8 +521,13 @@ async fn run(args: Args) -> Result<periodic::Stopped, RunError> {
     });
     // host, periodic_*, run_external_periodic_tasks, graceful_shutdown_timeout and the
     // [periodic_task_spacing] overrides, as `periodic service` reads them too.
-    let builder = config
-        .apply_to_service(Service::builder(manager, "periodic-compute", "compute"))
+    // With --config, SIGHUP re-reads the file (the spacings change from the next pass).
+    let builder = Service::builder(manager, "periodic-compute", "compute");
+    let builder = match &file {
+        Some(file) => file.apply_to_service(&config, builder),
+        None => config.apply_to_service(builder),
+    };
+    let builder = builder
         .host(host.clone())
         .availability_zone(args.availability_zone);
     #[cfg(feature = "http")]

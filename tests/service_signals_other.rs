@@ -8,8 +8,8 @@
 //! ```text
 //! child up   SIGHUP         SIGUSR1        SIGQUIT     exit 0
 //!    |─ beats ─|── beats ─────|── beats ──────|── stop ───|   record: stopped
-//!              "reload not     "State dump:"
-//!               supported"
+//!              "no config     "State dump:"
+//!               to re-read"
 //! ```
 
 #![cfg(unix)]
@@ -157,7 +157,7 @@ async fn hup_and_usr1_keep_it_running_and_quit_stops_it() {
         .read_to_string(&mut log)
         .unwrap();
     assert!(
-        log.contains("Caught SIGHUP: reload not supported, ignoring"),
+        log.contains("Caught SIGHUP: no configuration file to re-read"),
         "{log}"
     );
     assert!(log.contains("State dump: task work"), "{log}");

@@ -19,8 +19,8 @@ mod task_group;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub use config::{
-    ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, EtcdOptions,
-    ZookeeperOptions,
+    ApiOptions, CacheOptions, Config, ConfigFile, DEFAULT_DATABASE_URL, DatabaseOptions,
+    EtcdOptions, ZookeeperOptions,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 #[cfg(feature = "http")]
@@ -38,8 +38,8 @@ pub use periodic::{
     registered_tasks,
 };
 pub use service::{
-    DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, RunningService,
-    Service, ServiceBuilder, Stopped, default_host,
+    DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, Reload, ReloadReport,
+    Reloaded, RunningService, Service, ServiceBuilder, Stopped, default_host,
 };
 pub use servicegroup::{
     ClockSkew, DEFAULT_CLOCK_SKEW_WARNING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REPORT_INTERVAL,

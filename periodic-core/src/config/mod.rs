@@ -19,8 +19,10 @@
 mod env;
 mod file;
 mod options;
+mod reload;
 
 pub use options::{
     ApiOptions, CacheOptions, Config, DEFAULT_DATABASE_URL, DatabaseOptions, EtcdOptions,
     ZookeeperOptions,
 };
+pub use reload::ConfigFile;

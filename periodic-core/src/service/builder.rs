@@ -10,6 +10,7 @@ use rand::{Rng as _, SeedableRng as _};
 
 use super::manager::Manager;
 use super::options::ServiceOptions;
+use super::reload::{Reload, Reloader};
 use super::running::RunningService;
 use crate::error::{Error, ErrorKind, Result};
 use crate::looping::{DynamicInterval, OnError};
@@ -185,6 +186,10 @@ impl<M: Manager> Service<M> {
         hook("pre_start_hook", manager.pre_start_hook(&record).await)?;
         let ledger = fleet_ledger.or_else(|| group.ledger());
         let runner = build_runner(&manager, &options, ledger, record.id, observer)?;
+        let reloader = match &options.reload {
+            Some(source) => Some(reloader(&manager, &options, source)?),
+            None => None,
+        };
         hook("post_start_hook", manager.post_start_hook().await)?;
 
         let probe = Arc::clone(&manager);
@@ -211,7 +216,7 @@ impl<M: Manager> Service<M> {
             None
         };
         let running = RunningService::new(
-            manager, record, group, heartbeat, runner, tasks, periodic, options,
+            manager, record, group, heartbeat, runner, tasks, periodic, options, reloader,
         );
         #[cfg(feature = "http")]
         let running = match api {
@@ -283,6 +288,35 @@ fn build_runner<M: Manager>(
     PeriodicRunner::<M, M::Context>::builder(Arc::clone(manager))
         .options(runner)
         .build()
+}
+
+/// What SIGHUP needs: the source, each task's declared spacing (from a runner built
+/// without the spacing overrides, never run) and the overrides in effect.
+fn reloader<M: Manager>(
+    manager: &Arc<M>,
+    options: &ServiceOptions,
+    source: &super::options::ReloadSource,
+) -> Result<Reloader> {
+    let mut declared_options = RunnerOptions::new()
+        .run_external_periodic_tasks(options.runner.run_external_periodic_tasks)
+        .task_ledger(Arc::new(MemoryLedger::new()) as Arc<dyn TaskLedger>);
+    if let Some(fleet) = &options.runner.default_fleet {
+        declared_options = declared_options.default_fleet(fleet.clone());
+    } else {
+        declared_options = declared_options.default_fleet(options.binary.clone());
+    }
+    let declared = PeriodicRunner::<M, M::Context>::builder(Arc::clone(manager))
+        .options(declared_options)
+        .build()?
+        .tasks()
+        .into_iter()
+        .map(|task| (task.name, task.spacing))
+        .collect();
+    Ok(Reloader::new(
+        Arc::clone(&source.0),
+        declared,
+        &options.runner.spacing_overrides,
+    ))
 }
 
 /// nova: `tg.add_dynamic_timer(self.periodic_tasks, initial_delay=randint(0,
@@ -471,6 +505,17 @@ impl<M: Manager> ServiceBuilder<M> {
         spacing: impl Into<Spacing>,
     ) -> Self {
         self.options.runner = self.options.runner.spacing_override(name, spacing);
+        self
+    }
+
+    /// What the service re-reads on SIGHUP (default: nothing; SIGHUP then logs that
+    /// there is nothing to re-read). `ConfigFile::apply_to_service` (feature `config`)
+    /// sets it for a configuration file. See
+    /// [`RunningService::reload`](crate::RunningService::reload) for what a reload
+    /// changes.
+    #[must_use]
+    pub fn reload(mut self, source: impl Reload) -> Self {
+        self.options.reload = Some(super::options::ReloadSource(Arc::new(source)));
         self
     }
 

@@ -37,6 +37,18 @@ pub(crate) struct ServiceOptions {
     pub(crate) api: Option<crate::http::ApiServerOptions>,
     /// Where fleet tasks claim their slots when not in the group's store.
     pub(crate) fleet_store: Option<StoreUrl>,
+    /// What SIGHUP re-reads.
+    pub(crate) reload: Option<ReloadSource>,
+}
+
+/// A [`Reload`](super::reload::Reload) shared by clones of the options.
+#[derive(Clone)]
+pub(crate) struct ReloadSource(pub(crate) std::sync::Arc<dyn super::reload::Reload>);
+
+impl std::fmt::Debug for ReloadSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.origin())
+    }
 }
 
 /// A store URL whose `Debug` hides the password.
@@ -67,6 +79,7 @@ impl ServiceOptions {
             #[cfg(feature = "http")]
             api: None,
             fleet_store: None,
+            reload: None,
         }
     }
 }

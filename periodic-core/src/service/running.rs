@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::manager::Manager;
 use super::options::ServiceOptions;
+use super::reload::{ReloadReport, Reloader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::looping::LoopingCall;
 use crate::periodic::PeriodicRunner;
@@ -51,6 +52,7 @@ pub struct RunningService<M: Manager> {
     runner: PeriodicRunner<M, M::Context>,
     tasks: TaskGroup,
     options: ServiceOptions,
+    reloader: Option<Reloader>,
     #[cfg(feature = "http")]
     api: Option<crate::http::ApiServer>,
 }
@@ -100,6 +102,7 @@ impl<M: Manager> RunningService<M> {
         tasks: TaskGroup,
         periodic: Option<LoopingCall<(), Error>>,
         options: ServiceOptions,
+        reloader: Option<Reloader>,
     ) -> Self {
         RunningService {
             manager,
@@ -112,6 +115,7 @@ impl<M: Manager> RunningService<M> {
             runner,
             tasks,
             options,
+            reloader,
             #[cfg(feature = "http")]
             api: None,
         }
@@ -295,14 +299,17 @@ impl<M: Manager> RunningService<M> {
     /// | signal  | what the service does |
     /// |---------|-----------------------|
     /// | SIGTERM, SIGINT, SIGQUIT | graceful stop as above (the record shows `stopped`) |
-    /// | SIGHUP  | logs `Caught SIGHUP: reload not supported, ignoring` and keeps running |
+    /// | SIGHUP  | re-reads the configuration ([`reload`](Self::reload)): one line for what was applied, one naming what needs a restart, or one error line keeping the old configuration; keeps running |
     /// | SIGUSR1 | logs a state dump: the heartbeat's counters, one line per periodic task |
     ///
     /// # Differences from oslo.service
     ///
-    /// oslo.service reloads its mutable options on SIGHUP; this port does not reload yet
-    /// and ignores SIGHUP rather than dying of it (restart the service to apply a changed
-    /// configuration). oslo leaves SIGQUIT and SIGUSR1 at their default (the process dies
+    /// oslo.service reloads its mutable options on SIGHUP (and restarts the service's
+    /// workers under a `ProcessLauncher`); here only the periodic task spacings are
+    /// mutable, applied without a restart, and the other changed options are named in
+    /// one line (see `ConfigFile`, feature `config`). A service without a configuration
+    /// source logs that there is nothing to re-read. Log levels are not a configuration
+    /// option (oslo's `debug` is); `RUST_LOG` is read once. oslo leaves SIGQUIT and SIGUSR1 at their default (the process dies
     /// at once, or dumps core, and its record stays `up` for `service_down_time`); here
     /// SIGQUIT stops gracefully and SIGUSR1 logs the state, as oslo's Guru Meditation
     /// Report does on SIGUSR2.
@@ -324,7 +331,7 @@ impl<M: Manager> RunningService<M> {
         let name = loop {
             match signals.next().await {
                 Asked::Stop(name) => break name,
-                Asked::Reload => reload_ignored(),
+                Asked::Reload => self.on_sighup(),
                 Asked::Dump => self.dump_state(),
             }
         };
@@ -333,13 +340,82 @@ impl<M: Manager> RunningService<M> {
             let again = loop {
                 match signals.next().await {
                     Asked::Stop(name) => break name,
-                    Asked::Reload => reload_ignored(),
+                    Asked::Reload => tracing::info!(
+                        signal = "SIGHUP",
+                        "Caught SIGHUP while stopping: not reloading"
+                    ),
                     Asked::Dump => tracing::info!(signal = "SIGUSR1", "Caught SIGUSR1: stopping"),
                 }
             };
             tracing::warn!(signal = again, "Caught {again} again, exiting at once");
         })
         .await
+    }
+
+    /// Re-reads the configuration set with
+    /// [`ServiceBuilder::reload`](crate::ServiceBuilder::reload) (a
+    /// `ConfigFile` for a service started from a file) and applies what can change at
+    /// run time: the spacing overrides. A task whose spacing changed is next due one new
+    /// spacing after its last run (see [`PeriodicRunner::set_spacing`]); a task whose
+    /// override was removed returns to its declared spacing. The heartbeat, the timer
+    /// and running tasks are not touched. Options that changed but need a restart are
+    /// named in the report, not applied. SIGHUP calls this under
+    /// [`run_until_signal`](Self::run_until_signal).
+    ///
+    /// The timer keeps the sleep it started before the reload: a shorter spacing takes
+    /// effect at its next wake-up (when the next task is due by the old spacings, at most
+    /// `periodic_interval_max` later).
+    ///
+    /// ```text
+    /// spacing 30 s   run 0     run 30 | reload: 5 s   run 60 (the planned wake-up)  65  70
+    ///                  |─────────|─────|────────────────|───────────────────────────|───|
+    /// ```
+    ///
+    /// Returns `Ok(None)` when the service has nothing to re-read.
+    ///
+    /// # Errors
+    ///
+    /// The source's error (a file that cannot be read or parsed, a bad value: the same
+    /// text as at start), or [`ErrorKind::Config`] when a spacing names no task of the
+    /// service. Nothing changed then: the service keeps the configuration it had.
+    pub fn reload(&self) -> Result<Option<ReloadReport>> {
+        match &self.reloader {
+            Some(reloader) => reloader.reload(&self.runner).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// SIGHUP: [`reload`](Self::reload), with one line for what was applied, one for
+    /// what needs a restart, or one for why nothing was; never die of it.
+    fn on_sighup(&self) {
+        let origin = self.reloader.as_ref().map(Reloader::origin);
+        match (self.reload(), origin) {
+            (Ok(None), _) | (_, None) => tracing::info!(
+                signal = "SIGHUP",
+                "Caught SIGHUP: no configuration file to re-read, keeping the configuration"
+            ),
+            (Ok(Some(report)), Some(origin)) => {
+                tracing::info!(
+                    signal = "SIGHUP",
+                    origin = %origin,
+                    "Caught SIGHUP: reloaded {origin}: {report}"
+                );
+                if !report.needs_restart.is_empty() {
+                    tracing::warn!(
+                        signal = "SIGHUP",
+                        origin = %origin,
+                        "Configuration changed but needs a restart: {}",
+                        report.needs_restart.join(", ")
+                    );
+                }
+            }
+            (Err(err), Some(origin)) => tracing::error!(
+                signal = "SIGHUP",
+                origin = %origin,
+                "Caught SIGHUP: keeping the old configuration: {}",
+                err.report()
+            ),
+        }
     }
 
     /// SIGUSR1: the heartbeat's counters and each periodic task's state, in the log.
@@ -377,15 +453,6 @@ impl<M: Manager> RunningService<M> {
             );
         }
     }
-}
-
-/// SIGHUP: no live reload yet; never die of it.
-fn reload_ignored() {
-    tracing::warn!(
-        signal = "SIGHUP",
-        "Caught SIGHUP: reload not supported, ignoring (restart the service to apply a \
-         changed configuration)"
-    );
 }
 
 /// How long an interrupted stop waits for the store to mark the service stopped: short
