@@ -71,6 +71,74 @@ pub(super) fn apply(config: &mut Config, name: &str, value: &str) -> Result<()> 
     Ok(())
 }
 
+/// Reading the configuration from its environment source: here, beside the parser it
+/// calls, so that `options.rs` (the type) does not import its readers.
+impl Config {
+    /// Overrides the options that `PERIODIC_*` environment variables set (see the table
+    /// in the [`Config` docs](Config#the-environment)); empty variables count as
+    /// unset.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the variable when its value
+    /// cannot be used, e.g. ``environment variable PERIODIC_REPORT_INTERVAL=`ten`:
+    /// expected a number of seconds, 0 or more``. Nothing changes on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use periodic::Config;
+    ///
+    /// let mut config = Config::default();
+    /// config.update_from_env()?;
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn update_from_env(&mut self) -> Result<()> {
+        self.update_from_env_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    /// As [`update_from_env`](Self::update_from_env), from the given `(name, value)`
+    /// pairs instead of the process's environment (for tests and embedding). Names other
+    /// than the documented ones are ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`update_from_env`](Self::update_from_env).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use periodic::Config;
+    ///
+    /// let mut config = Config::default();
+    /// config.update_from_env_vars([("PERIODIC_DATABASE_URL", "sqlite:///var/lib/periodic.db")])?;
+    /// assert_eq!(config.database.connection, "sqlite:///var/lib/periodic.db");
+    ///
+    /// let err = config.update_from_env_vars([("PERIODIC_PERIODIC_ENABLE", "maybe")]).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "environment variable PERIODIC_PERIODIC_ENABLE=`maybe`: expected a boolean (true/false, yes/no, on/off, 1/0)"
+    /// );
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn update_from_env_vars<I, K, V>(&mut self, vars: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut next = self.clone();
+        for (name, value) in vars {
+            apply(&mut next, name.as_ref(), value.as_ref())?;
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

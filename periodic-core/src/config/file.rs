@@ -421,6 +421,43 @@ impl<'de> Deserialize<'de> for Servers {
     }
 }
 
+/// Reading the configuration from its TOML source: here, beside the parser it
+/// calls, so that `options.rs` (the type) does not import its readers.
+impl Config {
+    /// Overrides the options that the TOML `text` sets; the others keep their values.
+    /// `origin` (usually the file's name) starts every error message. Nothing changes on
+    /// error.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config), naming `origin`, the section, the
+    /// key and the line: a TOML syntax error, an unknown section or key (the message lists
+    /// the valid ones), a value of the wrong type or out of range (a negative duration,
+    /// an unknown driver, an empty `connection`, a malformed `bind` address).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use periodic::{Config, Spacing};
+    ///
+    /// let mut config = Config::default();
+    /// config.update_from_toml("[periodic_task_spacing]\n_sync_power_states = 300\n", "x.toml")?;
+    /// assert_eq!(
+    ///     config.periodic_task_spacing["_sync_power_states"],
+    ///     Spacing::Every(Duration::from_secs(300))
+    /// );
+    /// assert_eq!(config.report_interval, Duration::from_secs(10)); // untouched
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn update_from_toml(&mut self, text: &str, origin: &str) -> Result<()> {
+        let mut next = self.clone();
+        apply(&mut next, text, origin)?;
+        *self = next;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,8 @@
 //! | `os_services.rs` | `GET`/`PUT`/`DELETE /os-services`, nova's view and 400 texts |
 //! | `health.rs` | `GET /healthz` |
 //! | `tasks.rs` | `GET /tasks` |
-//! | `metrics.rs` | `GET /metrics` and the runner's observer |
+//! | `metrics.rs` | `GET /metrics` |
+//! | `task_metrics.rs` | the runner's observer: per-task counters and histograms |
 //! | `discovery.rs` | `GET /` and `GET /v2.1`: version documents for keystoneauth |
 //! | `fault.rs` | nova's error bodies |
 //! | `seconds.rs` | durations in JSON, to the microsecond |
@@ -40,11 +41,12 @@ mod os_services;
 mod seconds;
 mod server;
 mod state;
+mod task_metrics;
 mod tasks;
 
 pub use options::{ApiAuth, ApiServerOptions, DEFAULT_API_BIND};
 pub use server::ApiServer;
 
-pub(crate) use metrics::TaskMetrics;
 pub(crate) use server::{Bound, check_bind_policy};
 pub(crate) use state::{Embedded, Liveness};
+pub(crate) use task_metrics::TaskMetrics;

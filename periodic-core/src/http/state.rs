@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::auth::Auth;
 use super::fault::Fault;
-use super::metrics::TaskMetrics;
+use super::task_metrics::TaskMetrics;
 use crate::error::{Error, ErrorKind};
 use crate::periodic::TaskInfo;
 use crate::servicegroup::{HeartbeatStats, ServiceGroup};
