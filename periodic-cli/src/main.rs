@@ -21,6 +21,14 @@ mod table;
 mod task_list;
 mod timeline;
 
+/// jemalloc, with its background purging thread, instead of the system allocator: glibc
+/// keeps what a burst of allocations freed in its per-thread arenas (`periodic api serve`
+/// stayed ~90 MiB above idle after floods of unfinished requests), jemalloc hands freed
+/// pages back to the system within seconds. BENCHMARKS.md compares glibc, mimalloc and
+/// jemalloc on the same floods. A program that embeds the library picks its own allocator.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// oslo.service-style periodic tasks and service heartbeats: tools.
 #[derive(Debug, Parser)]
 #[command(name = "periodic", version, about)]
