@@ -85,7 +85,14 @@ async fn scenario(url: &str) {
         .auth(ApiAuth::Token("s3cret".to_owned()));
     let server = ApiServer::start(group.clone(), options).await.unwrap();
     let api = Api::new(server.local_addr());
+    reads(&api).await;
+    controls(&api).await;
+    server.shutdown().await.unwrap();
+    group.close().await;
+}
 
+/// The reads: the whole ledger, the filters, the recent runs, bad queries.
+async fn reads(api: &Api) {
     // The whole ledger, ordered by scope then task.
     let answer = api.get("/task-ledger").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -157,7 +164,10 @@ async fn scenario(url: &str) {
         assert_eq!(answer.status, 400, "{bad}: {}", answer.text);
         answer.fault("badRequest");
     }
+}
 
+/// The controls, with the token; nova's faults.
+async fn controls(api: &Api) {
     // Controls: writes need the token.
     let pause = r#"{"scope": "fleet/nova-scheduler", "task": "heal", "reason": "maintenance"}"#;
     let answer = api
@@ -232,9 +242,6 @@ async fn scenario(url: &str) {
     }
     let answer = api.call("GET", "/task-ledger/run", &[], None).await;
     assert_eq!(answer.status, 405, "{}", answer.text);
-
-    server.shutdown().await.unwrap();
-    group.close().await;
 }
 
 #[tokio::test]
