@@ -54,15 +54,19 @@ enum TaskCommand {
 
 /// Which task a control names.
 #[derive(Debug, clap::Args)]
-#[group(id = "owner", required = true, multiple = false, args = ["service", "fleet"])]
 struct ControlArgs {
     /// The task's name (as `periodic task list` shows it).
     name: String,
     /// A plain task of the service with this id (`periodic service list`).
-    #[arg(long, value_name = "ID")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "fleet",
+        conflicts_with = "fleet"
+    )]
     service: Option<i64>,
     /// A fleet task of this fleet.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", required_unless_present = "service")]
     fleet: Option<String>,
 }
 
