@@ -154,9 +154,7 @@ fn lists_the_ledger_as_a_table_and_as_json() {
     );
 }
 
-/// `periodic task run|pause|resume`: one line on success, visible in `task list`; one
-/// error line and exit 1 for an unknown task, an unknown service id, a bad reason, a
-/// missing `--service`/`--fleet`, and a store that is not there.
+/// `periodic task run|pause|resume`: one line on success, visible in `task list`.
 #[test]
 fn controls_a_task_and_list_shows_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -231,7 +229,14 @@ fn controls_a_task_and_list_shows_it() {
         "json",
     ]);
     assert!(json.contains("\"paused\": false"), "{json}");
+}
 
+/// A control that fails: one error line and exit 1.
+#[test]
+fn a_failed_control_is_one_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("periodic.db").display());
+    let id = prepare(&url).to_string();
     for (args, expected) in [
         (
             vec!["task", "run", "nope", "--fleet", "nova-scheduler"],
