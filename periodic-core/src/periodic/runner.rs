@@ -263,7 +263,15 @@ where
     /// context.
     ///
     /// A task is due when its last run plus its spacing is not after now (exactly at the
-    /// boundary counts). Before a task runs its last run moves to
+    /// boundary counts).
+    ///
+    /// With a [task ledger](crate::RunnerOptions::task_ledger) the runner also follows the
+    /// operator's controls ([`TaskControl`](crate::TaskControl)): a task paused in the
+    /// ledger is skipped (moved to its next due time or slot), and a run-now request the
+    /// runner takes runs first in the pass, once, with a new fencing token, its schedule
+    /// unchanged. The controls are read in the background every 500 ms (PostgreSQL: at
+    /// once, on `NOTIFY`), and the idle time returned is at most 500 ms, so that a
+    /// request is picked up within a second. Before a task runs its last run moves to
     /// [`nearest_boundary`](crate::nearest_boundary), so a failing or slow task is not
     /// retried early. Async tasks are awaited; blocking (`fn`) tasks run on tokio's
     /// blocking pool. A panicking task counts as a failed one: it never takes the runner
