@@ -19,6 +19,7 @@
 //! | `run_task.rs` | the one helper that runs a task, and a fleet run with its lease held |
 //! | `lane_control.rs` | what a runner shares with its lanes: tracker, stop tokens, failure |
 //! | `pass.rs` | one pass, sequential or concurrent; claims of due fleet tasks; resume |
+//! | `control_pass.rs` | the pass's side of the controls: paused tasks skipped, run-now requests run |
 //! | `lanes.rs` | [`Concurrency::Lanes`]: the lanes' pass, and each task's lane |
 //! | `runner.rs` | [`PeriodicRunner`] |
 //! | `builder.rs` | [`PeriodicRunnerBuilder`], `PeriodicRunner::builder` and `::new` |
@@ -26,6 +27,7 @@
 //! A file imports only files above it in this table.
 
 mod builder;
+mod control_pass;
 mod controls;
 mod fleet;
 mod info;
