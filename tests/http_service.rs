@@ -188,10 +188,12 @@ async fn tasks_lists_the_schedule_and_counters() {
             "running",
             "fleet",
             "fleet_slot",
-            "fleet_token"
+            "fleet_token",
+            "paused"
         ])
     );
     assert!(update["fleet"].is_null() && update["fleet_token"].is_null());
+    assert_eq!(update["paused"], false);
     assert_eq!(update["full_name"], "Compute.update_available_resource");
     assert_eq!(update["spacing"], 1.0);
     assert_eq!(update["enabled"], true);
@@ -591,6 +593,57 @@ async fn tasks_and_metrics_show_fleet_tokens() {
         ),
         vec![0.0],
         "{text}"
+    );
+    running.stop().await.unwrap();
+}
+
+/// A service's own API serves `/task-ledger` of its runner's ledger; a pause written to
+/// that ledger reaches the running service within a second: `/tasks` shows it, and the
+/// task stops running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_serves_its_task_ledger_and_follows_a_pause() {
+    let skew = Skew::default();
+    let (running, api, _) = start(Setup::default(), &skew).await;
+    tasks_until(&api, |t| {
+        task(t, "update_available_resource")["runs"].as_u64() >= Some(1)
+    })
+    .await;
+    let ledger = running.runner().task_ledger().expect("the group's ledger");
+    let scope = periodic::TaskScope::service("node-1", "nova-compute");
+    let listed = api.get("/task-ledger?kind=service&runs=1").await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let body = listed.json();
+    let entry = body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["task"] == "update_available_resource")
+        .unwrap_or_else(|| panic!("{body}"))
+        .clone();
+    assert_eq!(entry["scope"], scope.as_str());
+    assert_eq!(entry["recent_runs"].as_array().unwrap().len(), 1, "{entry}");
+
+    let pause = periodic::TaskControl::pause(Some("maintenance")).unwrap();
+    ledger
+        .control(&scope, "update_available_resource", &pause)
+        .await
+        .unwrap();
+    let tasks = tasks_until(&api, |t| {
+        task(t, "update_available_resource")["paused"] == true
+    })
+    .await;
+    let runs = task(&tasks, "update_available_resource")["runs"]
+        .as_u64()
+        .unwrap();
+    // The task runs every second; paused, it does not.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let later = api.get("/tasks").await.json();
+    assert!(
+        task(&later, "update_available_resource")["runs"]
+            .as_u64()
+            .unwrap()
+            <= runs + 1,
+        "a paused task ran on: {later}"
     );
     running.stop().await.unwrap();
 }

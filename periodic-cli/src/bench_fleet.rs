@@ -18,8 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use periodic::{
-    ClaimRequest, Claimed, Concurrency, Fleet, Jitter, LedgerEntry, PeriodicRunner, PeriodicTask,
-    RunContext, RunReport, RunnerOptions, ServiceGroup, ServiceGroupConfig, TaskLedger, TaskScope,
+    Claim, ClaimRequest, Claimed, Concurrency, ControlState, Fleet, Jitter, LedgerEntry,
+    PeriodicRunner, PeriodicTask, RunContext, RunReport, RunnerOptions, ServiceGroup,
+    ServiceGroupConfig, TaskLedger, TaskScope,
 };
 use serde::Serialize;
 
@@ -202,7 +203,7 @@ fn count(args: &Args, replicas: &[Replica], kills: &[Instant]) -> Report {
         {
             let f: Vec<&str> = line.split(' ').collect();
             match f.as_slice() {
-                ["run", task, slot] => {
+                ["run", task, slot, ..] => {
                     if let (Ok(task), Ok(slot)) = (task.parse(), slot.parse()) {
                         *starts.entry((task, slot)).or_default() += 1;
                         runs_at.push((*at, task));
@@ -314,6 +315,40 @@ impl TaskLedger for Timed {
     ) -> BoxFuture<'a, periodic::Result<Vec<LedgerEntry>>> {
         self.0.entries(scope)
     }
+    fn prepare<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        tasks: &'a [&'a str],
+    ) -> BoxFuture<'a, periodic::Result<()>> {
+        self.0.prepare(scope, tasks)
+    }
+    fn settle<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        claim: &'a Claim,
+        report: Option<&'a RunReport>,
+    ) -> BoxFuture<'a, periodic::Result<bool>> {
+        self.0.settle(scope, task, claim, report)
+    }
+    fn controls<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+    ) -> BoxFuture<'a, periodic::Result<Vec<ControlState>>> {
+        self.0.controls(scope)
+    }
+    fn take_run_request<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        holder: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, periodic::Result<Option<Claim>>> {
+        self.0.take_run_request(scope, task, holder, lease)
+    }
+    fn control_signals(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        self.0.control_signals()
+    }
 }
 
 struct Bench;
@@ -341,7 +376,11 @@ pub(crate) fn replica(args: &ReplicaArgs) -> Result<(), Error> {
                 PeriodicTask::with_run_context(
                     task.to_string(),
                     move |_m: Arc<Bench>, _c: Arc<()>, run: RunContext| async move {
-                        println!("run {task} {}", run.slot().unwrap_or_default());
+                        println!(
+                            "run {task} {} {}",
+                            run.slot().unwrap_or_default(),
+                            run.token().unwrap_or_default()
+                        );
                     },
                 )
                 .spacing(Duration::from_secs(args.spacing))

@@ -153,3 +153,134 @@ fn lists_the_ledger_as_a_table_and_as_json() {
         "{err}"
     );
 }
+
+/// `periodic task run|pause|resume`: one line on success, visible in `task list`.
+#[test]
+fn controls_a_task_and_list_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("periodic.db").display());
+    let id = prepare(&url);
+    let id = id.to_string();
+
+    let out = ok(&[
+        "task",
+        "pause",
+        "clean_up",
+        "--fleet",
+        "nova-scheduler",
+        "--reason",
+        "maintenance",
+        "--db",
+        &url,
+    ]);
+    assert_eq!(
+        out,
+        "paused fleet/nova-scheduler clean_up (reason: maintenance)\n"
+    );
+    let out = ok(&["task", "run", "audit", "--service", &id, "--db", &url]);
+    assert_eq!(out, "run requested service/n1/nova-scheduler audit\n");
+
+    let table = ok(&["task", "list", "--db", &url]);
+    assert!(
+        table.lines().nth(1).unwrap().contains("| Paused "),
+        "{table}"
+    );
+    let fleet_row = table.lines().find(|l| l.contains("clean_up")).unwrap();
+    assert!(fleet_row.contains("| yes (maintenance) "), "{fleet_row}");
+    let json = ok(&["task", "list", "--db", &url, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let find = |task: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["task"] == task)
+            .unwrap()
+            .clone()
+    };
+    let clean_up = find("clean_up");
+    assert_eq!(clean_up["paused"], true);
+    assert_eq!(clean_up["paused_reason"], "maintenance");
+    assert!(clean_up["next_due"].is_null());
+    let audit = find("audit");
+    assert_eq!(audit["paused"], false);
+    assert!(
+        audit["run_requested"].as_str().unwrap().ends_with('Z'),
+        "{audit}"
+    );
+
+    let out = ok(&[
+        "task",
+        "resume",
+        "clean_up",
+        "--fleet",
+        "nova-scheduler",
+        "--db",
+        &url,
+    ]);
+    assert_eq!(out, "resumed fleet/nova-scheduler clean_up\n");
+    let json = ok(&[
+        "task",
+        "list",
+        "--db",
+        &url,
+        "--fleet",
+        "nova-scheduler",
+        "--format",
+        "json",
+    ]);
+    assert!(json.contains("\"paused\": false"), "{json}");
+}
+
+/// A control that fails: one error line and exit 1.
+#[test]
+fn a_failed_control_is_one_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("periodic.db").display());
+    let id = prepare(&url).to_string();
+    for (args, expected) in [
+        (
+            vec!["task", "run", "nope", "--fleet", "nova-scheduler"],
+            "periodic task run: Task nope could not be found in fleet/nova-scheduler.",
+        ),
+        (
+            vec!["task", "pause", "audit", "--service", "9999"],
+            "periodic task pause: ",
+        ),
+        (
+            vec!["task", "resume", "x", "--fleet", ""],
+            "periodic task resume: ",
+        ),
+    ] {
+        let mut args = args;
+        args.extend(["--db", &url]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with(expected) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+    let long = "x".repeat(256);
+    let out = run(&[
+        "task",
+        "pause",
+        "audit",
+        "--service",
+        &id,
+        "--reason",
+        &long,
+        "--db",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("256 characters"), "{err}");
+    // Neither --service nor --fleet: clap's usage error.
+    let out = run(&["task", "run", "audit", "--db", &url]);
+    assert!(!out.status.success());
+    let missing = format!("sqlite://{}", dir.path().join("missing.db").display());
+    let out = run(&["task", "run", "audit", "--fleet", "f", "--db", &missing]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+}

@@ -212,7 +212,9 @@ impl RunnerOptions {
 impl RunnerOptions {
     /// The task ledger: where fleet tasks claim their slots and where runs are recorded
     /// (a [`Service`](crate::Service) sets its group's). A runner with a fleet task and no
-    /// ledger cannot be built.
+    /// ledger cannot be built. A runner with a ledger follows the operator's controls
+    /// kept there ([`TaskControl`](crate::TaskControl): pause, resume, run now; see
+    /// [`PeriodicRunner::run_periodic_tasks`](crate::PeriodicRunner::run_periodic_tasks)).
     ///
     /// ```
     /// use std::sync::Arc;

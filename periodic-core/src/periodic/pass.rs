@@ -47,13 +47,13 @@ pub(super) struct Shared<M, C> {
 
 /// Which run of which task: what a pass needs to account for a run.
 pub(super) struct RunOf {
-    index: usize,
+    pub(super) index: usize,
     pub(super) name: Arc<str>,
-    full_name: Arc<str>,
+    pub(super) full_name: Arc<str>,
     pub(super) due: Instant,
     /// A fleet task's runs are recorded when their lease is released, not by the writer of
     /// plain runs.
-    fleet: bool,
+    pub(super) fleet: bool,
 }
 
 /// A task launched by a pass: its run, ready to start.
@@ -80,10 +80,15 @@ where
     /// (The lanes' pass is `lanes.rs`'s `lanes_pass`.)
     pub(super) async fn run_pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
         let _pass = self.begin_pass().await;
-        if self.options.concurrency == Concurrency::Concurrent {
+        let requested = self.run_requests(&ctx, policy).await;
+        let idle = if self.options.concurrency == Concurrency::Concurrent {
             self.concurrent_pass(&ctx, policy).await
         } else {
             self.sequential_pass(&ctx, policy).await
+        };
+        match requested {
+            Some(err) => Err(err),
+            None => idle,
         }
     }
 
@@ -93,8 +98,34 @@ where
         let pass = self.pass.lock().await;
         if !self.resumed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             self.resume().await;
+            if let Some(fleet) = &self.fleet {
+                fleet.watch_controls(self.scopes()).await;
+            }
         }
         pass
+    }
+
+    /// Task `index`'s call for `run`; a call that panics while it is built fails like a
+    /// run that panics.
+    pub(super) fn call_of(
+        &self,
+        state: &State<M, C>,
+        index: usize,
+        ctx: &Arc<C>,
+        run: RunContext,
+    ) -> TaskCall {
+        let slot = &state.slots[index];
+        std::panic::catch_unwind(AssertUnwindSafe(|| match &slot.func {
+            TaskFn::Registered(f) => {
+                let ctx_any: Arc<dyn Any + Send + Sync> = ctx.clone();
+                f(Arc::clone(&self.manager_any), ctx_any, run)
+            }
+            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx), run),
+        }))
+        .unwrap_or_else(|payload| {
+            let failure = TaskFailure::from_panic(&*payload);
+            TaskCall::Async(Box::pin(async move { Err(failure) }))
+        })
     }
 
     /// Picks task `index` to run now (see [`State::begin_run`]) and builds its call; a
@@ -136,18 +167,8 @@ where
                 (begun, run, Some(holding))
             }
         };
+        let call = self.call_of(state, index, ctx, run);
         let slot = &state.slots[index];
-        let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &slot.func {
-            TaskFn::Registered(f) => {
-                let ctx_any: Arc<dyn Any + Send + Sync> = ctx.clone();
-                f(Arc::clone(&self.manager_any), ctx_any, run)
-            }
-            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx), run),
-        }))
-        .unwrap_or_else(|payload| {
-            let failure = TaskFailure::from_panic(&*payload);
-            TaskCall::Async(Box::pin(async move { Err(failure) }))
-        });
         Launched {
             of: RunOf {
                 index,
@@ -213,13 +234,24 @@ where
         let Some(fleet) = &self.fleet else {
             return;
         };
-        let tasks: Vec<(TaskScope, Arc<str>)> = self
-            .state()
-            .slots
+        // Every task's row (plain ones too, so that an operator can pause a task that
+        // has not run yet), and the fleets' scopes to read.
+        let tasks: Vec<(TaskScope, Arc<str>)> = {
+            let state = self.state();
+            (0..state.slots.len())
+                .filter_map(|index| {
+                    Some((
+                        self.scope_of(&state, index)?,
+                        Arc::clone(&state.slots[index].name),
+                    ))
+                })
+                .collect()
+        };
+        let mut scopes: Vec<TaskScope> = tasks
             .iter()
-            .filter_map(|slot| Some((slot.fleet.as_ref()?.scope.clone(), Arc::clone(&slot.name))))
+            .filter(|(scope, _)| scope.fleet_name().is_some())
+            .map(|(scope, _)| scope.clone())
             .collect();
-        let mut scopes: Vec<TaskScope> = tasks.iter().map(|(scope, _)| scope.clone()).collect();
         scopes.sort();
         scopes.dedup();
         let Some(resume) = fleet.resume(scopes).await else {
@@ -273,12 +305,14 @@ where
             state.skip_missed(index, ran.ended);
         }
         if !fleet && let Some(runtime) = &self.fleet {
+            let spacing = self.state().interval(index);
             runtime.record_plain(
                 Arc::clone(&name),
                 outcome,
                 duration,
                 ran.started.saturating_duration_since(due),
                 ran.ended,
+                spacing,
             );
         }
         if !self.options.observers.is_empty() {
@@ -332,11 +366,16 @@ where
         }
         loop {
             let launched = {
-                let state = self.state();
+                let mut state = self.state();
                 let now_ns = state.ns(now);
                 let mut next = state.due.first_at_most(start, now_ns);
-                // Skip tasks whose previous run is still in progress.
+                // Skip paused tasks, and tasks whose previous run is still in progress.
                 while let Some(j) = next {
+                    if self.skip_if_paused(&mut state, j, now) {
+                        start = j + 1;
+                        next = state.due.first_at_most(start, now_ns);
+                        continue;
+                    }
                     if !state.in_flight(j) {
                         break;
                     }
@@ -404,7 +443,7 @@ where
         let mut launched = Vec::new();
         let mut due = Vec::new();
         {
-            let state = self.state();
+            let mut state = self.state();
             if let Some(min) = state.min_interval {
                 idle = idle.min(min);
             }
@@ -416,6 +455,9 @@ where
                 idle = idle.min(remaining(state.due.min(start, segment_end), now_ns));
                 let Some(j) = next else { break };
                 start = j + 1;
+                if self.skip_if_paused(&mut state, j, now) {
+                    continue;
+                }
                 if state.in_flight(j) {
                     skip_in_flight(&state.slots[j].full_name);
                     continue;

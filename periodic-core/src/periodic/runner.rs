@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::controls::CONTROL_POLL;
 use super::info::TaskInfo;
 use super::pass::Shared;
 use super::policy::{Concurrency, ErrorPolicy};
@@ -223,12 +224,33 @@ where
     /// # Ok::<(), periodic::Error>(())
     /// ```
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.shared.state().infos()
+        let infos = self.shared.state().infos();
+        infos
+            .into_iter()
+            .map(|info| self.shared.with_controls(info))
+            .collect()
     }
 
     /// One task's snapshot by name.
     pub fn task(&self, name: &str) -> Option<TaskInfo> {
-        self.shared.state().info_of(name)
+        let info = self.shared.state().info_of(name)?;
+        Some(self.shared.with_controls(info))
+    }
+
+    /// The task ledger the runner claims in, records to and reads its controls from
+    /// ([`RunnerOptions::task_ledger`](crate::RunnerOptions::task_ledger)), if it has one.
+    ///
+    /// ```
+    /// use periodic::PeriodicRunner;
+    ///
+    /// struct Manager;
+    ///
+    /// let runner = PeriodicRunner::<Manager>::new(Manager)?;
+    /// assert!(runner.task_ledger().is_none());
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn task_ledger(&self) -> Option<Arc<dyn super::ledger::TaskLedger>> {
+        self.shared.options.task_ledger.clone()
     }
 
     /// The earliest time any task is next due, or `None` when no task runs.
@@ -241,7 +263,15 @@ where
     /// context.
     ///
     /// A task is due when its last run plus its spacing is not after now (exactly at the
-    /// boundary counts). Before a task runs its last run moves to
+    /// boundary counts).
+    ///
+    /// With a [task ledger](crate::RunnerOptions::task_ledger) the runner also follows the
+    /// operator's controls ([`TaskControl`](crate::TaskControl)): a task paused in the
+    /// ledger is skipped (moved to its next due time or slot), and a run-now request the
+    /// runner takes runs first in the pass, once, with a new fencing token, its schedule
+    /// unchanged. The controls are read in the background every 500 ms (PostgreSQL: at
+    /// once, on `NOTIFY`), and the idle time returned is at most 500 ms, so that a
+    /// request is picked up within a second. Before a task runs its last run moves to
     /// [`nearest_boundary`](crate::nearest_boundary), so a failing or slow task is not
     /// retried early. Async tasks are awaited; blocking (`fn`) tasks run on tokio's
     /// blocking pool. A panicking task counts as a failed one: it never takes the runner
@@ -284,10 +314,17 @@ where
     }
 
     async fn pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
-        if self.shared.options.concurrency == Concurrency::Lanes {
+        let idle = if self.shared.options.concurrency == Concurrency::Lanes {
             self.shared.lanes_pass(ctx, policy).await
         } else {
             self.shared.run_pass(ctx, policy).await
+        }?;
+        // With a ledger, the next pass comes within the controls' poll, so that a run-now
+        // request or a pause is picked up within a second.
+        if self.shared.watches_controls() {
+            Ok(idle.min(CONTROL_POLL))
+        } else {
+            Ok(idle)
         }
     }
 
