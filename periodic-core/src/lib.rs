@@ -7,6 +7,7 @@
 
 #[cfg(feature = "config")]
 mod config;
+mod clock;
 mod error;
 #[cfg(feature = "http")]
 mod http;
@@ -37,6 +38,9 @@ pub use periodic::{
     RunnerOptions, Spacing, TaskInfo, TaskLedger, TaskRun, TaskScope, jitter_for, nearest_boundary,
     registered_tasks,
 };
+#[cfg(feature = "cron")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
+pub use periodic::CronSchedule;
 pub use service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, Reload, ReloadReport,
     Reloaded, RunningService, Service, ServiceBuilder, Stopped, default_host,

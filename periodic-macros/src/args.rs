@@ -3,8 +3,8 @@
 //! - `#[periodic_tasks(crate = path)]`: where the `periodic` crate is, for a renamed
 //!   dependency ([`ImplArgs`]);
 //! - `#[periodic_task(...)]`: `spacing`, `run_immediately`, `name`, `enabled` and
-//!   `external_process_ok`, with oslo.service's defaults, and `fleet`, `timeout` and
-//!   `overrun` ([`TaskArgs`]).
+//!   `external_process_ok`, with oslo.service's defaults, and `fleet`, `timeout`,
+//!   `overrun`, `cron` and `tz` ([`TaskArgs`]).
 //!
 //! Syntax errors (a missing comma, a key that is not an identifier) stop the parse; every
 //! other mistake (an unknown or repeated key, a value of the wrong kind) is collected so
@@ -16,6 +16,7 @@ use syn::ext::IdentExt as _;
 use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 
+use crate::cron;
 use crate::errors::Errors;
 use crate::seconds;
 
@@ -28,9 +29,11 @@ mod kw {
     syn::custom_keyword!(external_process_ok);
     syn::custom_keyword!(timeout);
     syn::custom_keyword!(overrun);
+    syn::custom_keyword!(cron);
+    syn::custom_keyword!(tz);
 }
 
-const EXPECTED: &str = "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`, `timeout`, `overrun`";
+const EXPECTED: &str = "expected one of: `spacing`, `cron`, `tz`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`, `timeout`, `overrun`";
 
 /// The arguments of `#[periodic_tasks(...)]`.
 #[derive(Default)]
@@ -125,6 +128,8 @@ fn unknown_impl_key(arg: &Arg) -> syn::Error {
         "fleet",
         "timeout",
         "overrun",
+        "cron",
+        "tz",
         "ticks_between_runs",
     ];
     if task_keys.contains(&key.as_str()) {
@@ -205,6 +210,10 @@ pub(crate) struct TaskArgs {
     pub(crate) timeout: Option<std::time::Duration>,
     /// `overrun = skip | run_once | catch_up(N)`; default `run_once`.
     pub(crate) overrun: OverrunArg,
+    /// `cron = "..."`, checked: the task follows it instead of a spacing.
+    pub(crate) cron: Option<LitStr>,
+    /// `tz = "..."`, checked: the time zone of `cron` (`None`: UTC).
+    pub(crate) tz: Option<LitStr>,
 }
 
 /// The `overrun` argument: the runtime's `Overrun`.
@@ -250,6 +259,8 @@ impl Default for TaskArgs {
             fleet: None,
             timeout: None,
             overrun: OverrunArg::RunOnce,
+            cron: None,
+            tz: None,
         }
     }
 }
@@ -291,6 +302,8 @@ enum Key {
     Fleet,
     Timeout,
     Overrun,
+    Cron,
+    Tz,
 }
 
 impl Key {
@@ -304,6 +317,8 @@ impl Key {
             Key::Fleet => "fleet",
             Key::Timeout => "timeout",
             Key::Overrun => "overrun",
+            Key::Cron => "cron",
+            Key::Tz => "tz",
         }
     }
 }
@@ -331,6 +346,10 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
     let mut args = TaskArgs::default();
     let mut seen: Vec<Key> = Vec::new();
     let mut runtime_spacing: Option<Expr> = None;
+    // The keys of the arguments that cannot go with `cron`, for the errors' spans.
+    let mut spacing_key: Option<Ident> = None;
+    let mut fleet_key: Option<Ident> = None;
+    let mut tz_arg: Option<Arg> = None;
     while !input.is_empty() {
         let (key, arg) = match parse_arg(input) {
             Ok(parsed) => parsed,
@@ -356,6 +375,18 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
         }
         seen.push(key);
         match key {
+            Key::Spacing => spacing_key = Some(arg.key.clone()),
+            Key::Fleet => fleet_key = Some(arg.key.clone()),
+            _ => {}
+        }
+        match key {
+            Key::Cron => args.cron = errors.check(string_arg(&arg, "cron", "0 */10 * * * *")
+                .and_then(|lit| cron::expression(&lit).map(|()| lit))),
+            Key::Tz => {
+                args.tz = errors.check(string_arg(&arg, "tz", "Europe/Paris")
+                    .and_then(|lit| cron::zone(&lit).map(|()| lit)));
+                tz_arg = Some(arg);
+            }
             Key::Spacing => match spacing(&arg) {
                 Ok(spacing) => args.spacing = spacing,
                 Err(Invalid::Error(error)) => errors.push(error),
@@ -385,6 +416,29 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
                 }
             }
         }
+    }
+    if seen.contains(&Key::Cron) {
+        if let Some(key) = &spacing_key {
+            errors.push(syn::Error::new_spanned(
+                key,
+                "`spacing` and `cron` cannot both be set: a task runs every `spacing` \
+                 seconds or at the occurrences of its `cron` expression; remove one of them",
+            ));
+        }
+        if let Some(key) = &fleet_key {
+            errors.push(syn::Error::new_spanned(
+                key,
+                "`fleet` and `cron` cannot both be set: cron schedules are not supported for \
+                 fleet tasks yet (a fleet task runs once per slot of its `spacing`); use \
+                 `spacing`, or drop `fleet` so that every replica runs the task",
+            ));
+        }
+    } else if let Some(arg) = &tz_arg {
+        errors.push(syn::Error::new_spanned(
+            arg,
+            "`tz` is the time zone of a `cron` expression and needs one: \
+             `cron = \"0 0 3 * * *\", tz = \"Europe/Paris\"`",
+        ));
     }
     if let Some(expr) = runtime_spacing {
         // Reported last so that the hint can use the final task name.
@@ -427,6 +481,10 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
         Some(Key::Timeout)
     } else if lookahead.peek(kw::overrun) {
         Some(Key::Overrun)
+    } else if lookahead.peek(kw::cron) {
+        Some(Key::Cron)
+    } else if lookahead.peek(kw::tz) {
+        Some(Key::Tz)
     } else if input.peek(Ident::peek_any) {
         None
     } else if input.peek(syn::LitInt) || input.peek(syn::LitFloat) {
@@ -716,6 +774,25 @@ fn overrun(arg: &Arg) -> syn::Result<OverrunArg> {
             })
         }
         other => Err(syn::Error::new_spanned(other, CHOICES)),
+    }
+}
+
+/// `key = "..."`: a string literal (`cron`, `tz`); `example` is shown in the hint.
+fn string_arg(arg: &Arg, key: &str, example: &str) -> syn::Result<LitStr> {
+    let Some((_, value)) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            format!("`{key}` needs a value: `{key} = \"{example}\"`"),
+        ));
+    };
+    match ungroup(value) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` must be a string literal: `{key} = \"{example}\"`"),
+        )),
     }
 }
 
