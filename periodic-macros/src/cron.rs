@@ -25,10 +25,12 @@ pub(crate) fn expression(lit: &LitStr) -> syn::Result<()> {
             .parse(&text)
             .map(drop)
             .map_err(|e| {
+                let reason = e.to_string();
+                let reason = reason.trim_end_matches('.');
                 syn::Error::new_spanned(
                     lit,
                     format!(
-                        "invalid cron expression: {e}; expected 5 fields \
+                        "invalid cron expression: {reason}; expected 5 fields \
                          (`minute hour day-of-month month day-of-week`), 6 with seconds \
                          first, or an alias such as `@hourly`"
                     ),
