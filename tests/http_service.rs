@@ -188,9 +188,17 @@ async fn tasks_lists_the_schedule_and_counters() {
             "running",
             "fleet",
             "fleet_slot",
-            "fleet_token"
+            "fleet_token",
+            "cron",
+            "tz",
+            "timeout",
+            "overrun"
         ])
     );
+    // A task with a spacing has no cron schedule; no timeout, oslo's overrun policy.
+    assert!(update["cron"].is_null() && update["tz"].is_null());
+    assert!(update["timeout"].is_null());
+    assert_eq!(update["overrun"], "run_once");
     assert!(update["fleet"].is_null() && update["fleet_token"].is_null());
     assert_eq!(update["full_name"], "Compute.update_available_resource");
     assert_eq!(update["spacing"], 1.0);
