@@ -19,7 +19,7 @@ use periodic::{
 use tokio::time::Instant;
 
 /// Unix seconds of 2026-01-01T00:00:00Z.
-const JAN_1: u64 = 1_767_225_600;
+const JAN_1: f64 = 1_767_225_600.0;
 
 fn wall(secs: f64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs)
@@ -80,7 +80,7 @@ fn recording(
 
 #[tokio::test(start_paused = true)]
 async fn every_five_seconds_on_the_wall_clocks_boundaries() {
-    let start = JAN_1 as f64 + 2.5;
+    let start = JAN_1 + 2.5;
     for concurrency in [
         Concurrency::Sequential,
         Concurrency::Concurrent,
@@ -100,11 +100,7 @@ async fn every_five_seconds_on_the_wall_clocks_boundaries() {
                 .unwrap();
             drive(&runner, Duration::from_millis(20_000)).await;
             let offsets: Vec<f64> = seen.lock().unwrap().iter().map(|t| t - start).collect();
-            assert_eq!(
-                offsets,
-                [2.5, 7.5, 12.5, 17.5],
-                "{concurrency:?} {idle:?}"
-            );
+            assert_eq!(offsets, [2.5, 7.5, 12.5, 17.5], "{concurrency:?} {idle:?}");
         }
     }
 }
@@ -165,7 +161,7 @@ struct Declared {
 
 impl Declared {
     fn note(&self, task: &'static str) {
-        let t = unix(self.clock.now()) - JAN_1 as f64;
+        let t = unix(self.clock.now()) - JAN_1;
         self.seen.lock().unwrap().push((task, t));
     }
 }
@@ -193,7 +189,7 @@ impl Declared {
 /// ```
 #[tokio::test(start_paused = true)]
 async fn a_cron_task_beside_a_spacing_task() {
-    let clock = clock_from(wall(JAN_1 as f64 + 0.5));
+    let clock = clock_from(wall(JAN_1 + 0.5));
     let manager = Declared {
         seen: Mutex::new(Vec::new()),
         clock: clock.clone(),
@@ -241,7 +237,7 @@ async fn a_long_run_follows_the_overrun_policy() {
             (Overrun::Skip, &[0.0, 30.0, 40.0][..]),
             (Overrun::CatchUp(2), &[0.0, 25.0, 25.0, 30.0, 40.0][..]),
         ] {
-            let clock = clock_from(wall(JAN_1 as f64));
+            let clock = clock_from(wall(JAN_1));
             let runner = PeriodicRunner::builder(Manager)
                 .concurrency(concurrency)
                 .wall_clock(clock.clone())
@@ -257,12 +253,7 @@ async fn a_long_run_follows_the_overrun_policy() {
                 )
                 .unwrap();
             drive(&runner, Duration::from_secs(45)).await;
-            let offsets: Vec<f64> = seen
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|t| t - JAN_1 as f64)
-                .collect();
+            let offsets: Vec<f64> = seen.lock().unwrap().iter().map(|t| t - JAN_1).collect();
             assert_eq!(offsets, expected, "{concurrency:?} {overrun:?}");
         }
     }
@@ -312,7 +303,7 @@ fn mistakes_are_config_errors() {
 /// what a SIGHUP that removes the override returns to); a spacing of its own is refused.
 #[tokio::test(start_paused = true)]
 async fn a_spacing_override_disables_or_restores_a_cron_task() {
-    let clock = clock_from(wall(JAN_1 as f64 + 1.0));
+    let clock = clock_from(wall(JAN_1 + 1.0));
     let runner = PeriodicRunner::builder(Manager)
         .wall_clock(clock.clone())
         .build()
@@ -340,11 +331,6 @@ async fn a_spacing_override_disables_or_restores_a_cron_task() {
     runner.set_spacing("fives", Spacing::Default).unwrap();
     assert!(runner.task("fives").unwrap().runnable);
     drive(&runner, Duration::from_secs(9)).await; // to wall :16
-    let offsets: Vec<f64> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|t| t - JAN_1 as f64)
-        .collect();
+    let offsets: Vec<f64> = seen.lock().unwrap().iter().map(|t| t - JAN_1).collect();
     assert_eq!(offsets, [10.0, 15.0]);
 }

@@ -195,11 +195,18 @@ impl Scenario {
                          or at the occurrences of its `cron` expression; remove one of them",
                     );
                 }
-                let mut schedule = periodic::CronSchedule::parse(cron)
-                    .map_err(|e| ScenarioError(format!("invalid scenario field `tasks[{i}].cron`: {}", e.message())))?;
+                let mut schedule = periodic::CronSchedule::parse(cron).map_err(|e| {
+                    ScenarioError(format!(
+                        "invalid scenario field `tasks[{i}].cron`: {}",
+                        e.message()
+                    ))
+                })?;
                 if let Some(tz) = &task.tz {
                     schedule = schedule.in_time_zone(tz).map_err(|e| {
-                        ScenarioError(format!("invalid scenario field `tasks[{i}].tz`: {}", e.message()))
+                        ScenarioError(format!(
+                            "invalid scenario field `tasks[{i}].tz`: {}",
+                            e.message()
+                        ))
                     })?;
                 }
                 drop(schedule);

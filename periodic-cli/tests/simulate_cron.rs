@@ -135,7 +135,9 @@ fn cron_mistakes_name_the_field() {
         r#"{"horizon": 1, "tasks": [{"name": "a", "cron": "0 */10 * *"}]}"#,
     );
     assert!(
-        err.contains("invalid scenario field `tasks[0].cron`: invalid cron expression \"0 */10 * *\": "),
+        err.contains(
+            "invalid scenario field `tasks[0].cron`: invalid cron expression \"0 */10 * *\": "
+        ),
         "{err}"
     );
     let err = bad(
@@ -151,10 +153,15 @@ fn cron_mistakes_name_the_field() {
         r#"{"horizon": 1, "tasks": [{"name": "a", "spacing": 1, "tz": "UTC"}]}"#,
     );
     assert!(
-        err.contains("invalid scenario field `tasks[0].tz`: is the time zone of a `cron` expression"),
+        err.contains(
+            "invalid scenario field `tasks[0].tz`: is the time zone of a `cron` expression"
+        ),
         "{err}"
     );
-    let err = bad("start.json", r#"{"horizon": 1, "tasks": [], "start": "yesterday"}"#);
+    let err = bad(
+        "start.json",
+        r#"{"horizon": 1, "tasks": [], "start": "yesterday"}"#,
+    );
     assert!(err.contains("invalid scenario field `start`: "), "{err}");
     assert!(err.contains("2026-01-01T00:00:00Z"), "{err}");
 }

@@ -5,9 +5,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+mod clock;
 #[cfg(feature = "config")]
 mod config;
-mod clock;
 mod error;
 #[cfg(feature = "http")]
 mod http;
@@ -31,6 +31,9 @@ pub use looping::{
     Attempt, BackOff, Callee, DynamicInterval, FixedInterval, IntoControlFlow, LoopingCall,
     LoopingCallError, OnError, Retry, StopHandle, Timer,
 };
+#[cfg(feature = "cron")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
+pub use periodic::CronSchedule;
 pub use periodic::{
     Claim, ClaimRequest, Claimed, Concurrency, DEFAULT_INTERVAL, ErrorPolicy, Fence, Fleet,
     IdlePolicy, IntoTaskResult, Jitter, LedgerEntry, MAX_FLEET_NAME, Overrun, PeriodicRunner,
@@ -38,9 +41,6 @@ pub use periodic::{
     RunnerOptions, Spacing, TaskInfo, TaskLedger, TaskRun, TaskScope, jitter_for, nearest_boundary,
     registered_tasks,
 };
-#[cfg(feature = "cron")]
-#[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
-pub use periodic::CronSchedule;
 pub use service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, Reload, ReloadReport,
     Reloaded, RunningService, Service, ServiceBuilder, Stopped, default_host,

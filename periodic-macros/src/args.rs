@@ -346,10 +346,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
     let mut args = TaskArgs::default();
     let mut seen: Vec<Key> = Vec::new();
     let mut runtime_spacing: Option<Expr> = None;
-    // The keys of the arguments that cannot go with `cron`, for the errors' spans.
-    let mut spacing_key: Option<Ident> = None;
-    let mut fleet_key: Option<Ident> = None;
-    let mut tz_arg: Option<Arg> = None;
+    let mut combined = CronCombination::default();
     while !input.is_empty() {
         let (key, arg) = match parse_arg(input) {
             Ok(parsed) => parsed,
@@ -374,19 +371,10 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
             continue;
         }
         seen.push(key);
+        combined.note(key, &arg);
         match key {
-            Key::Spacing => spacing_key = Some(arg.key.clone()),
-            Key::Fleet => fleet_key = Some(arg.key.clone()),
-            _ => {}
-        }
-        match key {
-            Key::Cron => args.cron = errors.check(string_arg(&arg, "cron", "0 */10 * * * *")
-                .and_then(|lit| cron::expression(&lit).map(|()| lit))),
-            Key::Tz => {
-                args.tz = errors.check(string_arg(&arg, "tz", "Europe/Paris")
-                    .and_then(|lit| cron::zone(&lit).map(|()| lit)));
-                tz_arg = Some(arg);
-            }
+            Key::Cron => args.cron = errors.check(cron_expression(&arg)),
+            Key::Tz => args.tz = errors.check(time_zone(&arg)),
             Key::Spacing => match spacing(&arg) {
                 Ok(spacing) => args.spacing = spacing,
                 Err(Invalid::Error(error)) => errors.push(error),
@@ -417,29 +405,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
             }
         }
     }
-    if seen.contains(&Key::Cron) {
-        if let Some(key) = &spacing_key {
-            errors.push(syn::Error::new_spanned(
-                key,
-                "`spacing` and `cron` cannot both be set: a task runs every `spacing` \
-                 seconds or at the occurrences of its `cron` expression; remove one of them",
-            ));
-        }
-        if let Some(key) = &fleet_key {
-            errors.push(syn::Error::new_spanned(
-                key,
-                "`fleet` and `cron` cannot both be set: cron schedules are not supported for \
-                 fleet tasks yet (a fleet task runs once per slot of its `spacing`); use \
-                 `spacing`, or drop `fleet` so that every replica runs the task",
-            ));
-        }
-    } else if let Some(arg) = &tz_arg {
-        errors.push(syn::Error::new_spanned(
-            arg,
-            "`tz` is the time zone of a `cron` expression and needs one: \
-             `cron = \"0 0 3 * * *\", tz = \"Europe/Paris\"`",
-        ));
-    }
+    combined.check(&mut errors);
     if let Some(expr) = runtime_spacing {
         // Reported last so that the hint can use the final task name.
         let task = args
@@ -460,6 +426,71 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
         Some(error) => Err(error),
         None => Ok(args),
     }
+}
+
+/// The arguments that cannot go with `cron` (or, for `tz`, need it), as written: the
+/// errors point at them.
+#[derive(Default)]
+struct CronCombination {
+    cron: bool,
+    spacing: Option<Ident>,
+    fleet: Option<Ident>,
+    tz: Option<TokenStream>,
+}
+
+impl CronCombination {
+    fn note(&mut self, key: Key, arg: &Arg) {
+        match key {
+            Key::Cron => self.cron = true,
+            Key::Spacing => self.spacing = Some(arg.key.clone()),
+            Key::Fleet => self.fleet = Some(arg.key.clone()),
+            Key::Tz => self.tz = Some(arg.to_token_stream()),
+            _ => {}
+        }
+    }
+
+    /// `cron` with `spacing` or `fleet`, or `tz` without `cron`.
+    fn check(self, errors: &mut Errors) {
+        if !self.cron {
+            if let Some(tz) = self.tz {
+                errors.push(syn::Error::new_spanned(
+                    tz,
+                    "`tz` is the time zone of a `cron` expression and needs one: \
+                     `cron = \"0 0 3 * * *\", tz = \"Europe/Paris\"`",
+                ));
+            }
+            return;
+        }
+        if let Some(key) = self.spacing {
+            errors.push(syn::Error::new_spanned(
+                key,
+                "`spacing` and `cron` cannot both be set: a task runs every `spacing` \
+                 seconds or at the occurrences of its `cron` expression; remove one of them",
+            ));
+        }
+        if let Some(key) = self.fleet {
+            errors.push(syn::Error::new_spanned(
+                key,
+                "`fleet` and `cron` cannot both be set: cron schedules are not supported for \
+                 fleet tasks yet (a fleet task runs once per slot of its `spacing`); use \
+                 `spacing`, or drop `fleet` so that every replica runs the task",
+            ));
+        }
+    }
+}
+
+/// `cron = "..."`, checked with the runtime's parser.
+fn cron_expression(arg: &Arg) -> syn::Result<LitStr> {
+    let lit = string_arg(arg, "cron", "0 */10 * * * *")?;
+    cron::expression(&lit)?;
+    Ok(lit)
+}
+
+/// `tz = "..."`, checked against the IANA database.
+fn time_zone(arg: &Arg) -> syn::Result<LitStr> {
+    let lit = string_arg(arg, "tz", "Europe/Paris")?;
+    cron::zone(&lit)?;
+    Ok(lit)
 }
 
 /// Parses `key` or `key = value`. Returns `None` as the key for an unknown one.

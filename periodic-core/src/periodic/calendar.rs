@@ -159,6 +159,10 @@ mod tests {
             .as_secs_f64()
     }
 
+    #[allow(
+        clippy::unnecessary_literal_bound,
+        reason = "the contract lends the text from `self`"
+    )]
     impl Calendar for Every {
         fn next_after(&self, t: SystemTime) -> Option<SystemTime> {
             let s = t.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
@@ -180,9 +184,15 @@ mod tests {
     fn instants_follow_the_wall_clock() {
         let now = Instant::now();
         let wall = at(1000);
-        assert_eq!(to_instant(now, wall, at(1005)), now + Duration::from_secs(5));
+        assert_eq!(
+            to_instant(now, wall, at(1005)),
+            now + Duration::from_secs(5)
+        );
         let later = now + Duration::from_secs(10);
-        assert_eq!(to_instant(later, at(1010), at(1003)), now + Duration::from_secs(3));
+        assert_eq!(
+            to_instant(later, at(1010), at(1003)),
+            now + Duration::from_secs(3)
+        );
         assert_eq!(to_wall(later, at(1010), now), at(1000));
         assert_eq!(to_wall(now, wall, later), at(1010));
     }
@@ -215,7 +225,11 @@ mod tests {
         // On time: the same for every policy.
         for policy in [Overrun::RunOnce, Overrun::Skip, Overrun::CatchUp(3)] {
             let (served, next) = begin(&cal, policy, at(40), at(40));
-            assert_eq!((secs(served), next.map(secs)), (40.0, Some(50.0)), "{policy:?}");
+            assert_eq!(
+                (secs(served), next.map(secs)),
+                (40.0, Some(50.0)),
+                "{policy:?}"
+            );
         }
         // Skip after a run that ended at 57 with 50 due: the next occurrence after 57.
         assert_eq!(skip_missed(&cal, at(50), at(57)).map(secs), Some(60.0));

@@ -158,7 +158,7 @@ impl fmt::Debug for CronSchedule {
         f.debug_struct("CronSchedule")
             .field("expression", &self.expression)
             .field("time_zone", &self.tz.name())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

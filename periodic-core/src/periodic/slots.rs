@@ -321,12 +321,11 @@ impl<M, C> State<M, C> {
         let plan = spec.calendar.map(|calendar| {
             let now_wall = self.clock.now();
             let first = calendar::first_due(&*calendar, now_wall, spec.run_immediately);
-            match first {
-                Some(first) => due = calendar::to_instant(now, now_wall, first),
-                None => {
-                    tracing::warn!(task = %spec.name, cron = calendar.expression(), "Periodic task {} never runs: its cron expression has no occurrence ahead", spec.name);
-                    runnable = false;
-                }
+            if let Some(first) = first {
+                due = calendar::to_instant(now, now_wall, first);
+            } else {
+                tracing::warn!(task = %spec.name, cron = calendar.expression(), "Periodic task {} never runs: its cron expression has no occurrence ahead", spec.name);
+                runnable = false;
             }
             Plan {
                 calendar,
@@ -778,7 +777,9 @@ impl<M, C> State<M, C> {
             fleet: slot.fleet.as_ref().map(|f| f.name.to_string()),
             timeout: slot.timeout(),
             overrun: slot.overrun(),
-            cron: slot.plan().map(|plan| plan.calendar.expression().to_owned()),
+            cron: slot
+                .plan()
+                .map(|plan| plan.calendar.expression().to_owned()),
             time_zone: slot.plan().map(|plan| plan.calendar.time_zone().to_owned()),
             fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
             fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
