@@ -284,7 +284,11 @@ fn cron_tasks_show_their_expression() {
         row.split('|').map(str::trim).nth(2).unwrap().to_owned()
     };
     assert_eq!(spacing("audit"), "cron */10 * * * *", "{table}");
-    assert_eq!(spacing("purge"), "cron 0 0 3 * * * (Europe/Paris)", "{table}");
+    assert_eq!(
+        spacing("purge"),
+        "cron 0 0 3 * * * (Europe/Paris)",
+        "{table}"
+    );
     assert_eq!(spacing("poll"), "60s", "{table}");
     server.join().unwrap();
 }
