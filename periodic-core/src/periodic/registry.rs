@@ -130,7 +130,8 @@ pub struct RegisteredTask {
     /// The Rust method.
     pub method: &'static str,
     /// The declared spacing: `spacing = 0` (or none) is [`Spacing::Default`], a negative
-    /// number [`Spacing::Disabled`].
+    /// number [`Spacing::Disabled`]. A cron task (see [`cron`](Self::cron)) declares none
+    /// and has [`Spacing::Default`] here.
     pub spacing: Spacing,
     /// `run_immediately`.
     pub run_immediately: bool,
