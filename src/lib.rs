@@ -42,6 +42,33 @@
 //! }
 //! ```
 //!
+//! With the feature `cron`, a task may run at the occurrences of a cron expression
+//! instead of every `spacing`: `cron = "..."` (5 fields, 6 with seconds first, or an alias
+//! such as `@hourly`), evaluated in UTC or in the IANA time zone of `tz = "..."`; both are
+//! checked at compile time. The occurrences fall on the runner's
+//! [`wall_clock`](RunnerOptions::wall_clock); see `CronSchedule` and
+//! `PeriodicTask::cron` for `run_immediately`, jitter, `timeout` and `overrun` with cron.
+//!
+//! ```
+//! # #[cfg(feature = "cron")]
+//! # mod with_cron {
+//! use periodic::periodic_tasks;
+//!
+//! pub struct Janitor;
+//!
+//! #[periodic_tasks]
+//! impl Janitor {
+//!     /// 03:00 every night in Paris, also on the nights clocks change.
+//!     #[periodic_task(cron = "0 0 3 * * *", tz = "Europe/Paris")]
+//!     async fn purge_deleted_instances(&self) {}
+//!
+//!     /// At second 0 of every tenth minute, UTC; a run may take a minute.
+//!     #[periodic_task(cron = "*/10 * * * *", timeout = 60)]
+//!     async fn audit(&self) {}
+//! }
+//! # }
+//! ```
+//!
 //! Tasks are registered at compile time (through [`inventory`](https://docs.rs/inventory)),
 //! keyed by the manager type; a type's tasks may be spread over several impl blocks and
 //! modules and run in source order.
@@ -467,6 +494,7 @@
 //! | `mysql` | | `mysql://` and `mariadb://` service groups (`sqlx`) |
 //! | `memcached` | | the `mc` liveness driver: heartbeats are memcached keys that expire (`async-memcached`) |
 //! | `redis` | | `fleet_store = "redis://..."`: the task ledger of fleet tasks in Redis, one Lua script per operation on Redis's clock (`redis`) |
+//! | `cron` | | `cron = "..."` and `tz = "..."` on `#[periodic_task]`, `PeriodicTask::cron`, `CronSchedule`: cron expressions in UTC or a named time zone (`croner`, `chrono-tz`) |
 //! | `http` | | [`ApiServer`]: nova's `/os-services` API over a service group (for `openstack compute service list/set/delete`) with `/healthz`, `/tasks` and `/metrics`, standalone or inside a service ([`ServiceBuilder::api`]) (`axum`, `prometheus-client`) |
 //!
 //! How to depend on each part:

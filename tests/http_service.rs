@@ -189,9 +189,17 @@ async fn tasks_lists_the_schedule_and_counters() {
             "fleet",
             "fleet_slot",
             "fleet_token",
-            "paused"
+            "paused",
+            "cron",
+            "tz",
+            "timeout",
+            "overrun"
         ])
     );
+    // A task with a spacing has no cron schedule; no timeout, oslo's overrun policy.
+    assert!(update["cron"].is_null() && update["tz"].is_null());
+    assert!(update["timeout"].is_null());
+    assert_eq!(update["overrun"], "run_once");
     assert!(update["fleet"].is_null() && update["fleet_token"].is_null());
     assert_eq!(update["paused"], false);
     assert_eq!(update["full_name"], "Compute.update_available_resource");
@@ -645,5 +653,39 @@ async fn a_service_serves_its_task_ledger_and_follows_a_pause() {
             <= runs + 1,
         "a paused task ran on: {later}"
     );
+    running.stop().await.unwrap();
+}
+
+/// A cron task in `/tasks`: no spacing, its expression and zone, its timeout and overrun
+/// policy.
+#[cfg(feature = "cron")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_shows_a_cron_schedule() {
+    let skew = Skew::default();
+    let (running, api, _) = start(Setup::default(), &skew).await;
+    running
+        .runner()
+        .add_periodic_task(
+            periodic::PeriodicTask::new("purge", |_m: Arc<Compute>, _c: Arc<()>| async {})
+                .cron("0 0 3 * * *")
+                .unwrap()
+                .cron_tz("Europe/Paris")
+                .unwrap()
+                .timeout(Duration::from_secs(30))
+                .overrun(periodic::Overrun::CatchUp(3)),
+        )
+        .unwrap();
+    let tasks = api.get("/tasks").await.json();
+    let purge = task(&tasks, "purge");
+    assert!(purge["spacing"].is_null(), "{purge}");
+    assert_eq!(purge["cron"], "0 0 3 * * *");
+    assert_eq!(purge["tz"], "Europe/Paris");
+    assert_eq!(purge["timeout"], 30.0);
+    assert_eq!(purge["overrun"], "catch_up(3)");
+    assert_eq!(purge["enabled"], true);
+    // The next 03:00 in Paris is at most a day (and an hour, on the night clocks go back)
+    // away.
+    let next = purge["next_due_in"].as_f64().unwrap();
+    assert!(next > 0.0 && next <= 25.0 * 3600.0, "{purge}");
     running.stop().await.unwrap();
 }

@@ -14,8 +14,17 @@ use serde::Deserialize;
 )]
 pub(crate) struct TaskSpec {
     pub(crate) name: String,
+    /// oslo's number (0: the default interval, negative: disabled); absent: 0, or the
+    /// task's `cron` instead.
     #[serde(default)]
-    pub(crate) spacing: f64,
+    pub(crate) spacing: Option<f64>,
+    /// A cron expression the task follows instead of a spacing (5 or 6 fields, or an
+    /// alias such as `@hourly`), on the scenario's wall clock from `start`.
+    #[serde(default)]
+    pub(crate) cron: Option<String>,
+    /// The IANA time zone of `cron` (default UTC).
+    #[serde(default)]
+    pub(crate) tz: Option<String>,
     #[serde(default)]
     pub(crate) run_immediately: bool,
     #[serde(default = "yes")]
@@ -61,6 +70,13 @@ fn yes() -> bool {
     true
 }
 
+impl TaskSpec {
+    /// The spacing with oslo's meaning; 0 (the default interval) when absent.
+    pub(crate) fn spacing(&self) -> f64 {
+        self.spacing.unwrap_or(0.0)
+    }
+}
+
 /// A whole scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +96,14 @@ pub(crate) struct Scenario {
     /// `--idle-policy` wins when given.
     #[serde(default)]
     pub(crate) idle_policy: Option<String>,
+    /// The wall-clock time the simulation starts at, RFC 3339 (`2026-03-28T12:00:00Z`):
+    /// where cron tasks' occurrences fall. Default [`DEFAULT_START`].
+    #[serde(default)]
+    pub(crate) start: Option<String>,
 }
+
+/// The wall-clock time a scenario without `start` begins at: 2026-01-01T00:00:00Z.
+pub(crate) const DEFAULT_START: &str = "2026-01-01T00:00:00Z";
 
 /// A scenario that cannot be used: the message names the file and the field.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +132,19 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The wall-clock time the simulation starts at (`start`, or [`DEFAULT_START`]).
+    pub(crate) fn start_time(&self) -> Result<std::time::SystemTime, ScenarioError> {
+        let text = self.start.as_deref().unwrap_or(DEFAULT_START);
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+                ScenarioError(format!(
+                    "invalid scenario field `start`: {e}; expected an RFC 3339 time such as \
+                     \"{DEFAULT_START}\""
+                ))
+            })?;
+        Ok(at.into())
+    }
+
     fn validate(&self) -> Result<(), ScenarioError> {
         let bad = |field: String, why: &str| {
             Err(ScenarioError(format!(
@@ -133,6 +169,7 @@ impl Scenario {
                  leave it out for no cap",
             );
         }
+        self.start_time()?;
         if let Some(policy) = &self.idle_policy
             && policy != "oslo"
             && policy != "precise"
@@ -150,13 +187,44 @@ impl Scenario {
                     &format!("task name `{}` is used twice", task.name),
                 );
             }
-            if !task.spacing.is_finite() || task.spacing > MAX_SECONDS {
+            if let Some(cron) = &task.cron {
+                if task.spacing.is_some() {
+                    return bad(
+                        format!("tasks[{i}].cron"),
+                        "cannot be given with `spacing`: a task runs every `spacing` seconds \
+                         or at the occurrences of its `cron` expression; remove one of them",
+                    );
+                }
+                let mut schedule = periodic::CronSchedule::parse(cron).map_err(|e| {
+                    ScenarioError(format!(
+                        "invalid scenario field `tasks[{i}].cron`: {}",
+                        e.message()
+                    ))
+                })?;
+                if let Some(tz) = &task.tz {
+                    schedule = schedule.in_time_zone(tz).map_err(|e| {
+                        ScenarioError(format!(
+                            "invalid scenario field `tasks[{i}].tz`: {}",
+                            e.message()
+                        ))
+                    })?;
+                }
+                drop(schedule);
+            } else if task.tz.is_some() {
+                return bad(
+                    format!("tasks[{i}].tz"),
+                    "is the time zone of a `cron` expression and needs one: \
+                     \"cron\": \"0 0 3 * * *\", \"tz\": \"Europe/Paris\"",
+                );
+            }
+            let spacing = task.spacing();
+            if !spacing.is_finite() || spacing > MAX_SECONDS {
                 return bad(
                     format!("tasks[{i}].spacing"),
                     "must be a finite number of seconds, at most 1000000000 (about 31 years)",
                 );
             }
-            if task.spacing > 0.0 && task.spacing < 0.001 {
+            if spacing > 0.0 && spacing < 0.001 {
                 return bad(
                     format!("tasks[{i}].spacing"),
                     "must be 0 (default interval), negative (disabled) or at least 0.001 s (the timer's resolution)",
@@ -202,7 +270,7 @@ mod tests {
         let t = &s.tasks[0];
         assert_eq!(
             (
-                t.spacing,
+                t.spacing(),
                 t.run_immediately,
                 t.enabled,
                 t.external_process_ok,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use periodic::{
     BoxError, Concurrency, DynamicInterval, IdlePolicy, Jitter, PeriodicRunner, PeriodicTask,
-    RunOutcome, Spacing,
+    RunOutcome, Spacing, WallClock,
 };
 use tokio::time::Instant;
 
@@ -146,7 +146,10 @@ async fn simulate(
     // are past the horizon and left out (a pass never starts after it).
     let lanes = options.concurrency == Concurrency::Lanes;
     let horizon_s = scenario.horizon;
+    // The scenario's wall clock: `start`, advancing with the paused tokio clock.
+    let start_wall = scenario.start_time().map_err(|e| Error::Usage(e.0))?;
     let mut builder = PeriodicRunner::<Simulated>::builder(Simulated)
+        .wall_clock(WallClock::from_fn(move || start_wall + start.elapsed()))
         .idle_policy(options.idle_policy)
         .concurrency(options.concurrency)
         .run_external_periodic_tasks(scenario.run_external_periodic_tasks)
@@ -244,11 +247,22 @@ fn add_tasks(runner: &PeriodicRunner<Simulated>, scenario: &Scenario) -> Result<
             },
         )
         // A scenario writes spacings as oslo does (0: default, negative: disabled).
-        .spacing(Spacing::from_secs_f64(spec.spacing)?)
+        .spacing(Spacing::from_secs_f64(spec.spacing())?)
         .run_immediately(spec.run_immediately)
         .enabled(spec.enabled)
         .external_process_ok(spec.external_process_ok)
         .overrun(spec.overrun.into());
+        // Checked when the scenario was read.
+        let task = match &spec.cron {
+            Some(cron) => {
+                let task = task.cron(cron)?;
+                match &spec.tz {
+                    Some(tz) => task.cron_tz(tz)?,
+                    None => task,
+                }
+            }
+            None => task,
+        };
         let task = match spec.timeout {
             Some(timeout) => task.timeout(Duration::from_secs_f64(timeout)),
             None => task,

@@ -260,3 +260,35 @@ fn bad_urls_are_one_line() {
         "periodic service tasks: --timeout must be a positive number of seconds"
     );
 }
+
+/// Cron tasks (`"spacing": null`): the Spacing column shows the expression, and its time
+/// zone when it is not UTC.
+#[test]
+fn cron_tasks_show_their_expression() {
+    let (url, server) = stub(
+        "200 OK",
+        r#"{"service": {"host": "node-1", "binary": "periodic-compute"},
+            "tasks": [
+              {"name": "audit", "spacing": null, "cron": "*/10 * * * *", "tz": "UTC",
+               "enabled": true, "next_due_in": 30.0, "runs": 1},
+              {"name": "purge", "spacing": null, "cron": "0 0 3 * * *", "tz": "Europe/Paris",
+               "enabled": true, "next_due_in": 7200.0, "runs": 0},
+              {"name": "poll", "spacing": 60.0, "cron": null, "tz": null, "enabled": true}
+            ]}"#,
+    );
+    let out = tasks(&url, &[]);
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8(out.stdout).unwrap();
+    let spacing = |task: &str| {
+        let row = table.lines().find(|l| l.contains(task)).unwrap();
+        row.split('|').map(str::trim).nth(2).unwrap().to_owned()
+    };
+    assert_eq!(spacing("audit"), "cron */10 * * * *", "{table}");
+    assert_eq!(
+        spacing("purge"),
+        "cron 0 0 3 * * * (Europe/Paris)",
+        "{table}"
+    );
+    assert_eq!(spacing("poll"), "60s", "{table}");
+    server.join().unwrap();
+}

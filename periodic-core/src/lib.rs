@@ -5,6 +5,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+mod clock;
 #[cfg(feature = "config")]
 mod config;
 mod error;
@@ -30,6 +31,9 @@ pub use looping::{
     Attempt, BackOff, Callee, DynamicInterval, FixedInterval, IntoControlFlow, LoopingCall,
     LoopingCallError, OnError, Retry, StopHandle, Timer,
 };
+#[cfg(feature = "cron")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
+pub use periodic::CronSchedule;
 pub use periodic::{
     Claim, ClaimRequest, Claimed, Concurrency, ControlState, DEFAULT_INTERVAL, ErrorPolicy, Fence,
     Fleet, HISTORY_LEN, IdlePolicy, IntoTaskResult, Jitter, LedgerEntry, MAX_FLEET_NAME,

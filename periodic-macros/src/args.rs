@@ -3,8 +3,8 @@
 //! - `#[periodic_tasks(crate = path)]`: where the `periodic` crate is, for a renamed
 //!   dependency ([`ImplArgs`]);
 //! - `#[periodic_task(...)]`: `spacing`, `run_immediately`, `name`, `enabled` and
-//!   `external_process_ok`, with oslo.service's defaults, and `fleet`, `timeout` and
-//!   `overrun` ([`TaskArgs`]).
+//!   `external_process_ok`, with oslo.service's defaults, and `fleet`, `timeout`,
+//!   `overrun`, `cron` and `tz` ([`TaskArgs`]).
 //!
 //! Syntax errors (a missing comma, a key that is not an identifier) stop the parse; every
 //! other mistake (an unknown or repeated key, a value of the wrong kind) is collected so
@@ -16,6 +16,7 @@ use syn::ext::IdentExt as _;
 use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 
+use crate::cron;
 use crate::errors::Errors;
 use crate::seconds;
 
@@ -28,9 +29,11 @@ mod kw {
     syn::custom_keyword!(external_process_ok);
     syn::custom_keyword!(timeout);
     syn::custom_keyword!(overrun);
+    syn::custom_keyword!(cron);
+    syn::custom_keyword!(tz);
 }
 
-const EXPECTED: &str = "expected one of: `spacing`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`, `timeout`, `overrun`";
+const EXPECTED: &str = "expected one of: `spacing`, `cron`, `tz`, `run_immediately`, `name`, `enabled`, `external_process_ok`, `fleet`, `timeout`, `overrun`";
 
 /// The arguments of `#[periodic_tasks(...)]`.
 #[derive(Default)]
@@ -125,6 +128,8 @@ fn unknown_impl_key(arg: &Arg) -> syn::Error {
         "fleet",
         "timeout",
         "overrun",
+        "cron",
+        "tz",
         "ticks_between_runs",
     ];
     if task_keys.contains(&key.as_str()) {
@@ -205,6 +210,10 @@ pub(crate) struct TaskArgs {
     pub(crate) timeout: Option<std::time::Duration>,
     /// `overrun = skip | run_once | catch_up(N)`; default `run_once`.
     pub(crate) overrun: OverrunArg,
+    /// `cron = "..."`, checked: the task follows it instead of a spacing.
+    pub(crate) cron: Option<LitStr>,
+    /// `tz = "..."`, checked: the time zone of `cron` (`None`: UTC).
+    pub(crate) tz: Option<LitStr>,
 }
 
 /// The `overrun` argument: the runtime's `Overrun`.
@@ -250,6 +259,8 @@ impl Default for TaskArgs {
             fleet: None,
             timeout: None,
             overrun: OverrunArg::RunOnce,
+            cron: None,
+            tz: None,
         }
     }
 }
@@ -291,6 +302,8 @@ enum Key {
     Fleet,
     Timeout,
     Overrun,
+    Cron,
+    Tz,
 }
 
 impl Key {
@@ -304,6 +317,8 @@ impl Key {
             Key::Fleet => "fleet",
             Key::Timeout => "timeout",
             Key::Overrun => "overrun",
+            Key::Cron => "cron",
+            Key::Tz => "tz",
         }
     }
 }
@@ -331,6 +346,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
     let mut args = TaskArgs::default();
     let mut seen: Vec<Key> = Vec::new();
     let mut runtime_spacing: Option<Expr> = None;
+    let mut combined = CronCombination::default();
     while !input.is_empty() {
         let (key, arg) = match parse_arg(input) {
             Ok(parsed) => parsed,
@@ -355,7 +371,10 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
             continue;
         }
         seen.push(key);
+        combined.note(key, &arg);
         match key {
+            Key::Cron => args.cron = errors.check(cron_expression(&arg)),
+            Key::Tz => args.tz = errors.check(time_zone(&arg)),
             Key::Spacing => match spacing(&arg) {
                 Ok(spacing) => args.spacing = spacing,
                 Err(Invalid::Error(error)) => errors.push(error),
@@ -386,6 +405,7 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
             }
         }
     }
+    combined.check(&mut errors);
     if let Some(expr) = runtime_spacing {
         // Reported last so that the hint can use the final task name.
         let task = args
@@ -408,6 +428,71 @@ pub(crate) fn parse(input: ParseStream<'_>, method: &Ident) -> syn::Result<TaskA
     }
 }
 
+/// The arguments that cannot go with `cron` (or, for `tz`, need it), as written: the
+/// errors point at them.
+#[derive(Default)]
+struct CronCombination {
+    cron: bool,
+    spacing: Option<Ident>,
+    fleet: Option<Ident>,
+    tz: Option<TokenStream>,
+}
+
+impl CronCombination {
+    fn note(&mut self, key: Key, arg: &Arg) {
+        match key {
+            Key::Cron => self.cron = true,
+            Key::Spacing => self.spacing = Some(arg.key.clone()),
+            Key::Fleet => self.fleet = Some(arg.key.clone()),
+            Key::Tz => self.tz = Some(arg.to_token_stream()),
+            _ => {}
+        }
+    }
+
+    /// `cron` with `spacing` or `fleet`, or `tz` without `cron`.
+    fn check(self, errors: &mut Errors) {
+        if !self.cron {
+            if let Some(tz) = self.tz {
+                errors.push(syn::Error::new_spanned(
+                    tz,
+                    "`tz` is the time zone of a `cron` expression and needs one: \
+                     `cron = \"0 0 3 * * *\", tz = \"Europe/Paris\"`",
+                ));
+            }
+            return;
+        }
+        if let Some(key) = self.spacing {
+            errors.push(syn::Error::new_spanned(
+                key,
+                "`spacing` and `cron` cannot both be set: a task runs every `spacing` \
+                 seconds or at the occurrences of its `cron` expression; remove one of them",
+            ));
+        }
+        if let Some(key) = self.fleet {
+            errors.push(syn::Error::new_spanned(
+                key,
+                "`fleet` and `cron` cannot both be set: cron schedules are not supported for \
+                 fleet tasks yet (a fleet task runs once per slot of its `spacing`); use \
+                 `spacing`, or drop `fleet` so that every replica runs the task",
+            ));
+        }
+    }
+}
+
+/// `cron = "..."`, checked with the runtime's parser.
+fn cron_expression(arg: &Arg) -> syn::Result<LitStr> {
+    let lit = string_arg(arg, "cron", "0 */10 * * * *")?;
+    cron::expression(&lit)?;
+    Ok(lit)
+}
+
+/// `tz = "..."`, checked against the IANA database.
+fn time_zone(arg: &Arg) -> syn::Result<LitStr> {
+    let lit = string_arg(arg, "tz", "Europe/Paris")?;
+    cron::zone(&lit)?;
+    Ok(lit)
+}
+
 /// Parses `key` or `key = value`. Returns `None` as the key for an unknown one.
 fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
     let lookahead = input.lookahead1();
@@ -427,6 +512,10 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<(Option<Key>, Arg)> {
         Some(Key::Timeout)
     } else if lookahead.peek(kw::overrun) {
         Some(Key::Overrun)
+    } else if lookahead.peek(kw::cron) {
+        Some(Key::Cron)
+    } else if lookahead.peek(kw::tz) {
+        Some(Key::Tz)
     } else if input.peek(Ident::peek_any) {
         None
     } else if input.peek(syn::LitInt) || input.peek(syn::LitFloat) {
@@ -716,6 +805,25 @@ fn overrun(arg: &Arg) -> syn::Result<OverrunArg> {
             })
         }
         other => Err(syn::Error::new_spanned(other, CHOICES)),
+    }
+}
+
+/// `key = "..."`: a string literal (`cron`, `tz`); `example` is shown in the hint.
+fn string_arg(arg: &Arg, key: &str, example: &str) -> syn::Result<LitStr> {
+    let Some((_, value)) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            format!("`{key}` needs a value: `{key} = \"{example}\"`"),
+        ));
+    };
+    match ungroup(value) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` must be a string literal: `{key} = \"{example}\"`"),
+        )),
     }
 }
 

@@ -152,6 +152,14 @@ fn registration(
             quote!(::core::option::Option::Some(::core::time::Duration::new(#secs, #nanos)))
         },
     );
+    let lit_option = |lit: Option<&syn::LitStr>| {
+        lit.map_or_else(
+            || quote!(::core::option::Option::None),
+            |lit| quote!(::core::option::Option::Some(#lit)),
+        )
+    };
+    let cron = lit_option(task.args.cron.as_ref());
+    let tz = lit_option(task.args.tz.as_ref());
     quote! {
         #(#impl_cfgs)*
         #(#cfgs)*
@@ -176,6 +184,8 @@ fn registration(
                     fleet: #fleet,
                     timeout: #timeout,
                     overrun: #overrun,
+                    cron: #cron,
+                    tz: #tz,
                     call: __periodic_task,
                 }
             }

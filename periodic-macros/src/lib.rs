@@ -12,6 +12,7 @@
 mod args;
 mod ast;
 mod check;
+mod cron;
 mod errors;
 mod expand;
 mod seconds;
@@ -30,7 +31,9 @@ pub fn periodic_tasks(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// Marks a method of a [`#[periodic_tasks]`](macro@periodic_tasks) impl block as a periodic
 /// task: `#[periodic_task(spacing = 60, run_immediately, name = "...", enabled = false,
-/// external_process_ok, fleet, timeout = 30, overrun = skip)]`, every argument optional.
+/// external_process_ok, fleet, timeout = 30, overrun = skip)]`, or `cron = "0 0 3 * * *"`
+/// (and `tz = "Europe/Paris"`, feature `cron`) instead of `spacing`; every argument
+/// optional.
 ///
 /// `#[periodic_tasks]` reads and removes this attribute; used anywhere else it is a
 /// compile error. The arguments are described with

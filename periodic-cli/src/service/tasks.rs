@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! {"service": {"host", "binary", "topic"},
-//!  "tasks": [{"name", "full_name", "spacing" (s), "enabled", "run_immediately",
+//!  "tasks": [{"name", "full_name", "spacing" (s, null for a cron task), "cron" (the
+//!             expression or null), "tz", "timeout" (s or null), "overrun", "enabled", "run_immediately",
 //!             "external_process_ok", "last_run_ago" (s or null),
 //!             "next_due_in" (s, negative when overdue, or null), "runs", "failures",
 //!             "last_duration" (s or null), "last_lateness" (s or null), "running"}]}
@@ -39,7 +40,13 @@ struct ServiceInfo {
 #[derive(Debug, Deserialize)]
 struct TaskInfo {
     name: String,
-    spacing: f64,
+    /// `null` for a cron task (a server before cron schedules always sends a number).
+    #[serde(default)]
+    spacing: Option<f64>,
+    #[serde(default)]
+    cron: Option<String>,
+    #[serde(default)]
+    tz: Option<String>,
     #[serde(default = "yes")]
     enabled: bool,
     #[serde(default)]
@@ -188,7 +195,12 @@ fn render(answer: &Answer) -> String {
         };
         table.push(vec![
             t.name.clone(),
-            format!("{}s", t.spacing),
+            match (&t.cron, &t.tz, t.spacing) {
+                (Some(cron), Some(tz), _) if tz != "UTC" => format!("cron {cron} ({tz})"),
+                (Some(cron), _, _) => format!("cron {cron}"),
+                (None, _, Some(spacing)) => format!("{spacing}s"),
+                (None, _, None) => "-".to_owned(),
+            },
             last_run,
             next_due,
             t.runs.to_string(),

@@ -86,9 +86,12 @@ use crate::servicegroup::ServiceGroup;
 /// [`scrape_timeout`](ApiServerOptions::scrape_timeout), 503 otherwise.
 ///
 /// **`/tasks`** answers `{"service": {"host", "binary", "topic"}, "tasks": [{"name",
-/// "full_name", "spacing", "enabled", "run_immediately", "external_process_ok",
-/// "last_run_ago", "next_due_in", "runs", "failures", "last_duration", "last_lateness",
-/// "running"}]}`; times are seconds (`f64`). `last_run_ago` is measured from the start of
+/// "full_name", "spacing", "cron", "tz", "timeout", "overrun", "enabled", "run_immediately",
+/// "external_process_ok", "last_run_ago", "next_due_in", "runs", "failures", "last_duration",
+/// "last_lateness", "running", "fleet", "fleet_slot", "fleet_token"}]}`; times are seconds
+/// (`f64`). A cron task has `"spacing": null` and its expression and time zone in `cron`
+/// and `tz` (both `null` for a task with a spacing); `overrun` is `"run_once"`, `"skip"`
+/// or `"catch_up(N)"`. `last_run_ago` is measured from the start of
 /// the last finished run (`null` before the first); `next_due_in` is negative when the
 /// task is overdue and `null` for a task that does not run.
 ///

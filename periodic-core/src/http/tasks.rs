@@ -10,7 +10,7 @@ use super::auth::Access;
 use super::fault::{Fault, json_body};
 use super::seconds::secs;
 use super::state::{AppState, Embedded};
-use crate::periodic::DEFAULT_INTERVAL;
+use crate::periodic::{DEFAULT_INTERVAL, Overrun};
 
 /// `GET /tasks`: `{"service": {...}, "tasks": [...]}`; 404 on a standalone server.
 pub(crate) async fn tasks(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -37,6 +37,15 @@ fn signed_secs(later: Instant, earlier: Instant) -> f64 {
     }
 }
 
+/// A task's overrun policy as the macro spells it: `run_once`, `skip`, `catch_up(3)`.
+fn overrun(policy: Overrun) -> String {
+    match policy {
+        Overrun::Skip => "skip".to_owned(),
+        Overrun::CatchUp(most) if most > 1 => format!("catch_up({most})"),
+        _ => "run_once".to_owned(),
+    }
+}
+
 pub(crate) fn tasks_view(service: &Embedded) -> Value {
     let now = Instant::now();
     let tasks: Vec<Value> = (service.tasks)()
@@ -50,7 +59,12 @@ pub(crate) fn tasks_view(service: &Embedded) -> Value {
                 "full_name": t.full_name,
                 // The API's contract, older than `Spacing`: a disabled task shows the
                 // default interval, and `enabled` says whether the task runs here.
-                "spacing": secs(t.interval.unwrap_or(DEFAULT_INTERVAL)),
+                // A cron task has no spacing: `null`, and its expression and zone.
+                "spacing": t.cron.is_none().then(|| secs(t.interval.unwrap_or(DEFAULT_INTERVAL))),
+                "cron": t.cron,
+                "tz": t.time_zone,
+                "timeout": t.timeout.map(secs),
+                "overrun": overrun(t.overrun),
                 "enabled": t.runnable,
                 "run_immediately": t.run_immediately,
                 "external_process_ok": t.external_process_ok,

@@ -151,6 +151,14 @@ where
         self
     }
 
+    /// [`RunnerOptions::wall_clock`]: where the occurrences of cron tasks fall (default
+    /// the system clock).
+    #[must_use]
+    pub fn wall_clock(mut self, clock: crate::clock::WallClock) -> Self {
+        self.options = self.options.wall_clock(clock);
+        self
+    }
+
     /// [`RunnerOptions::on_task_run`]: adds an observer of finished runs.
     #[must_use]
     pub fn on_task_run(mut self, observer: impl Fn(&TaskRun) + Send + Sync + 'static) -> Self {
@@ -186,6 +194,7 @@ where
                 fleet: desc.fleet.clone(),
                 timeout: desc.timeout,
                 overrun: desc.overrun,
+                calendar: desc.calendar()?,
                 func: TaskFn::Registered(desc.call),
             };
             state.push(spec, origin)?;

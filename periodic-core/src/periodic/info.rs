@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::policy::Overrun;
 use super::spacing::Spacing;
 
 /// How one run of a task ended.
@@ -67,11 +68,13 @@ pub struct TaskInfo {
     /// `Manager.task`.
     pub full_name: String,
     /// The spacing as declared, or as set by
-    /// [`set_spacing`](crate::PeriodicRunner::set_spacing) or a spacing override.
+    /// [`set_spacing`](crate::PeriodicRunner::set_spacing) or a spacing override. A cron
+    /// task (see [`cron`](Self::cron)) does not use it.
     pub spacing: Spacing,
     /// The time between two runs in effect: the spacing's
     /// [`interval`](Spacing::interval), [`DEFAULT_INTERVAL`](crate::DEFAULT_INTERVAL) for
-    /// [`Spacing::Default`]; `None` when the spacing is [`Spacing::Disabled`].
+    /// [`Spacing::Default`]; `None` when the spacing is [`Spacing::Disabled`], and for a
+    /// cron task.
     pub interval: Option<Duration>,
     /// The task's own switch: `#[periodic_task(enabled = ...)]` or
     /// [`PeriodicTask::enabled`](crate::PeriodicTask::enabled). A task can be enabled and
@@ -112,4 +115,14 @@ pub struct TaskInfo {
     /// Whether the task is paused in the task ledger
     /// ([`TaskControl::Pause`](crate::TaskControl::Pause)), as this runner last read it.
     pub paused: bool,
+    /// What follows a run that outlasts its spacing or a missed occurrence
+    /// ([`PeriodicTask::overrun`](crate::PeriodicTask::overrun)).
+    pub overrun: Overrun,
+    /// The cron expression a cron task follows instead of its spacing
+    /// (`#[periodic_task(cron = "...")]`, feature `cron`); `None` for a task with a
+    /// spacing.
+    pub cron: Option<String>,
+    /// The IANA time zone a cron task's expression is evaluated in (`UTC` by default);
+    /// `None` for a task with a spacing.
+    pub time_zone: Option<String>,
 }

@@ -6,6 +6,8 @@
 //! | `schedule.rs` | oslo's `_nearest_boundary` and jitter, as pure functions |
 //! | `spacing.rs` | [`Spacing`]: how often a task runs |
 //! | `policy.rs` | [`IdlePolicy`], [`ErrorPolicy`], [`Concurrency`] |
+//! | `calendar.rs` | the maths of a task that follows the wall clock (cron), over a small contract |
+//! | `cron.rs` | `CronSchedule` (feature `cron`): croner's expressions behind that contract |
 //! | `mintree.rs` | the index of due times |
 //! | `info.rs` | what the runner tells: [`RunOutcome`], [`TaskRun`], [`TaskInfo`] |
 //! | `ledger.rs` | [`TaskLedger`]: the store contract of fleet claims and the run record |
@@ -27,8 +29,11 @@
 //! A file imports only files above it in this table.
 
 mod builder;
+mod calendar;
 mod control_pass;
 mod controls;
+#[cfg(feature = "cron")]
+mod cron;
 mod fleet;
 mod info;
 mod lane_control;
@@ -48,6 +53,9 @@ mod spacing;
 mod task;
 
 pub use builder::PeriodicRunnerBuilder;
+#[cfg(feature = "cron")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
+pub use cron::CronSchedule;
 pub use info::{RunOutcome, TaskInfo, TaskRun};
 pub use ledger::{
     Claim, ClaimRequest, Claimed, ControlState, Fence, HISTORY_LEN, LedgerEntry, MAX_FLEET_NAME,

@@ -11,6 +11,7 @@ use super::ledger::{TaskLedger, TaskScope};
 use super::policy::{Concurrency, ErrorPolicy, IdlePolicy};
 use super::schedule::Jitter;
 use super::spacing::Spacing;
+use crate::clock::WallClock;
 
 /// An observer of finished runs.
 pub(crate) type Observer = Arc<dyn Fn(&TaskRun) + Send + Sync>;
@@ -47,6 +48,7 @@ pub(crate) type JitterSource = Arc<Mutex<dyn FnMut() -> f64 + Send>>;
 /// | [`default_fleet`](Self::default_fleet) | (none) | the manager type's name (a service: its binary) |
 /// | [`fleet_holder`](Self::fleet_holder) | (none) | `host:pid` (a service: `host:pid:service_id`) |
 /// | [`fleet_lease`](Self::fleet_lease) | (none) | spacing / 2, within 100 ms ..= 30 s |
+/// | [`wall_clock`](Self::wall_clock) | (none) | the system clock: where cron tasks' occurrences fall |
 ///
 /// ```
 /// use std::time::Duration;
@@ -84,6 +86,7 @@ pub struct RunnerOptions {
     pub(crate) default_fleet: Option<String>,
     pub(crate) fleet_holder: Option<String>,
     pub(crate) fleet_lease: Option<Duration>,
+    pub(crate) wall_clock: WallClock,
 }
 
 impl RunnerOptions {
@@ -104,6 +107,7 @@ impl RunnerOptions {
             default_fleet: None,
             fleet_holder: None,
             fleet_lease: None,
+            wall_clock: WallClock::system(),
         }
     }
 
@@ -262,6 +266,31 @@ impl RunnerOptions {
         self.fleet_lease = Some(lease);
         self
     }
+
+    /// The wall clock a runner reads to place the occurrences of its cron tasks
+    /// (`#[periodic_task(cron = "...")]`, feature `cron`) on tokio's clock; default the
+    /// system clock. Tasks with a spacing never read it.
+    ///
+    /// The next occurrence is placed when a run starts (or the task is added), by its
+    /// distance from the wall clock's "now": a step of the system clock (NTP, a manual
+    /// change) moves the occurrences placed after it. A test with tokio's paused clock
+    /// injects a clock that advances with it:
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use periodic::{RunnerOptions, WallClock};
+    ///
+    /// let start = tokio::time::Instant::now();
+    /// let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600); // 2026-01-01
+    /// let options = RunnerOptions::new()
+    ///     .wall_clock(WallClock::from_fn(move || base + start.elapsed()));
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn wall_clock(mut self, clock: WallClock) -> Self {
+        self.wall_clock = clock;
+        self
+    }
 }
 
 impl Default for RunnerOptions {
@@ -291,6 +320,7 @@ impl fmt::Debug for RunnerOptions {
             .field("default_fleet", &self.default_fleet)
             .field("fleet_holder", &self.fleet_holder)
             .field("fleet_lease", &self.fleet_lease)
+            .field("wall_clock", &self.wall_clock)
             .finish()
     }
 }

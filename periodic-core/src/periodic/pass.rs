@@ -229,7 +229,8 @@ where
 
     /// Where the ledger says the tasks stand, read once before the first pass: a fleet
     /// task waits for the next slot boundary unless it is `run_immediately` or its last
-    /// slot was missed; a plain task resumes from its last recorded start.
+    /// slot was missed; a plain task resumes from its last recorded start (a cron task
+    /// keeps its next occurrence).
     async fn resume(&self) {
         let Some(fleet) = &self.fleet else {
             return;
@@ -273,6 +274,7 @@ where
                 };
                 state.set_due(index, due);
             } else if !run_immediately
+                && !state.follows_calendar(index)
                 && let Some(scope) = fleet.service_scope()
                 && let Some((last, due)) = resume.plain_start(scope, &slot.name, interval)
             {
@@ -405,7 +407,14 @@ where
             } else {
                 None
             };
-            let launched = self.launch(&mut self.state(), launched, now, ctx, won);
+            let launched = {
+                let mut state = self.state();
+                let launched = self.launch(&mut state, launched, now, ctx, won);
+                if oslo && let Some(wait) = state.calendar_wait(launched.of.index, now) {
+                    idle = idle.min(wait);
+                }
+                launched
+            };
             let Launched {
                 of,
                 call,
@@ -473,6 +482,9 @@ where
                     launched.push(self.launch(&mut state, j, now, ctx, None));
                 } else if let Some(won) = won.remove(&j) {
                     launched.push(self.launch(&mut state, j, now, ctx, Some(won)));
+                }
+                if let Some(wait) = state.calendar_wait(j, now) {
+                    idle = idle.min(wait);
                 }
             }
         }

@@ -176,6 +176,10 @@ pub enum Concurrency {
 ///                                                (1 is older than the bound: skipped)
 /// ```
 ///
+/// A cron task (`#[periodic_task(cron = "...")]`, feature `cron`) follows the same policies
+/// with its occurrences as the grid: a run that starts late, or ends after its next
+/// occurrence, has missed those in between (see `PeriodicTask::cron`).
+///
 /// A fleet task runs once per slot whatever the policy: its next run is the next slot's.
 ///
 /// ```

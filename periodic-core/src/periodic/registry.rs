@@ -5,6 +5,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
+use super::calendar::Calendar;
 use super::run::{Fleet, RunContext};
 use super::spacing::Spacing;
 use super::task::TaskCall;
@@ -45,12 +46,51 @@ pub struct TaskDescriptor {
     pub timeout: Option<std::time::Duration>,
     /// `overrun = skip | run_once | catch_up(N)`.
     pub overrun: super::policy::Overrun,
+    /// `cron = "..."`: the cron expression the task follows instead of its spacing
+    /// (checked by the macro, parsed again when a runner is built).
+    pub cron: Option<&'static str>,
+    /// `tz = "..."`: the time zone of `cron` (`None`: UTC).
+    pub tz: Option<&'static str>,
     /// Builds one invocation from the (type-erased) manager and context, and the run's
     /// context.
     pub call: fn(Arc<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>, RunContext) -> TaskCall,
 }
 
 inventory::collect!(TaskDescriptor);
+
+impl TaskDescriptor {
+    /// The task's cron schedule, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an expression or zone the parser
+    /// refuses (the macro checked them with the same parser), or when this build of the
+    /// crate has no feature `cron`.
+    pub(crate) fn calendar(&self) -> crate::Result<Option<Arc<dyn Calendar>>> {
+        let Some(expression) = self.cron else {
+            return Ok(None);
+        };
+        #[cfg(feature = "cron")]
+        {
+            let mut schedule = super::cron::CronSchedule::parse(expression)?;
+            if let Some(zone) = self.tz {
+                schedule = schedule.in_time_zone(zone)?;
+            }
+            Ok(Some(Arc::new(schedule)))
+        }
+        #[cfg(not(feature = "cron"))]
+        {
+            Err(crate::Error::new(
+                crate::ErrorKind::Config,
+                format!(
+                    "periodic task {}.{} has a cron schedule ({expression:?}) but the \
+                     `periodic` crate was built without its feature `cron`",
+                    self.owner_name, self.name
+                ),
+            ))
+        }
+    }
+}
 
 impl fmt::Debug for TaskDescriptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,6 +101,8 @@ impl fmt::Debug for TaskDescriptor {
             .field("run_immediately", &self.run_immediately)
             .field("enabled", &self.enabled)
             .field("external_process_ok", &self.external_process_ok)
+            .field("cron", &self.cron)
+            .field("tz", &self.tz)
             .field("file", &self.file)
             .field("line", &self.line)
             .finish_non_exhaustive()
@@ -88,7 +130,8 @@ pub struct RegisteredTask {
     /// The Rust method.
     pub method: &'static str,
     /// The declared spacing: `spacing = 0` (or none) is [`Spacing::Default`], a negative
-    /// number [`Spacing::Disabled`].
+    /// number [`Spacing::Disabled`]. A cron task (see [`cron`](Self::cron)) declares none
+    /// and has [`Spacing::Default`] here.
     pub spacing: Spacing,
     /// `run_immediately`.
     pub run_immediately: bool,
@@ -102,6 +145,10 @@ pub struct RegisteredTask {
     pub timeout: Option<std::time::Duration>,
     /// `overrun = skip | run_once | catch_up(N)`.
     pub overrun: super::policy::Overrun,
+    /// `cron = "..."`: the cron expression the task follows instead of its spacing.
+    pub cron: Option<&'static str>,
+    /// `tz = "..."`: the time zone of its cron expression (`None`: UTC).
+    pub time_zone: Option<&'static str>,
     /// Source file of the method.
     pub file: &'static str,
     /// Source line of the method.
@@ -136,6 +183,8 @@ pub fn registered_tasks() -> Vec<RegisteredTask> {
             fleet: d.fleet.clone(),
             timeout: d.timeout,
             overrun: d.overrun,
+            cron: d.cron,
+            time_zone: d.tz,
             file: d.file,
             line: d.line,
         })

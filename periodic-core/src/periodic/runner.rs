@@ -162,6 +162,7 @@ where
             fleet: task.fleet,
             timeout: task.timeout,
             overrun: task.overrun,
+            calendar: task.calendar,
             func: TaskFn::Added(task.func),
         };
         self.shared.state().push(spec, now)

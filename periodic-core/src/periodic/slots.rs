@@ -5,12 +5,13 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use tokio::time::Instant;
 
+use super::calendar::{self, Calendar, Plan};
 use super::info::TaskInfo;
 use super::ledger::TaskScope;
 use super::mintree::{MinTree, NEVER};
@@ -20,6 +21,7 @@ use super::run::Fleet;
 use super::schedule::{DEFAULT_INTERVAL, Jitter, jitter_for, nearest_boundary};
 use super::spacing::Spacing;
 use super::task::{AddedFn, TaskCall};
+use crate::clock::WallClock;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The call of a task registered by `#[periodic_task]`, on the type-erased manager and
@@ -45,6 +47,8 @@ pub(super) struct SlotSpec<M, C> {
     pub(super) fleet: Option<Fleet>,
     pub(super) timeout: Option<Duration>,
     pub(super) overrun: Overrun,
+    /// A cron task's calendar, in place of its spacing.
+    pub(super) calendar: Option<Arc<dyn Calendar>>,
     pub(super) func: TaskFn<M, C>,
 }
 
@@ -83,9 +87,9 @@ pub(super) struct Slot<M, C> {
     pub(super) func: TaskFn<M, C>,
     /// Boxed: few tasks are fleet tasks, and inline it would double every slot.
     pub(super) fleet: Option<Box<FleetOf>>,
-    /// The task's timeout and overrun policy; boxed, and `None` for the defaults (no
-    /// timeout, `Overrun::RunOnce`), as most tasks have them: inline they would add 24
-    /// bytes to every slot.
+    /// The task's timeout, overrun policy and calendar; boxed, and `None` for the
+    /// defaults (no timeout, `Overrun::RunOnce`, a spacing), as most tasks have them:
+    /// inline they would add 24 bytes and more to every slot.
     limits: Option<Box<Limits>>,
     stats: Stats,
     /// Set while a run is in progress; made at the first run, so that a task that never
@@ -93,11 +97,14 @@ pub(super) struct Slot<M, C> {
     in_flight: Option<Arc<AtomicBool>>,
 }
 
-/// The run limits of a task that has any (see [`Slot`]'s `limits`).
+/// The run limits and calendar of a task that has any (see [`Slot`]'s `limits`).
 #[derive(Debug)]
 struct Limits {
     timeout: Option<Duration>,
     overrun: Overrun,
+    /// A cron task's calendar and the occurrence its due time stands for: the task
+    /// follows it instead of its spacing.
+    plan: Option<Plan>,
 }
 
 impl<M, C> Slot<M, C> {
@@ -111,6 +118,11 @@ impl<M, C> Slot<M, C> {
         self.limits
             .as_ref()
             .map_or_else(Overrun::default, |limits| limits.overrun)
+    }
+
+    /// A cron task's calendar and where it stands.
+    fn plan(&self) -> Option<&Plan> {
+        self.limits.as_ref().and_then(|limits| limits.plan.as_ref())
     }
 
     /// The time between runs in effect: the spacing's, or [`DEFAULT_INTERVAL`] when it
@@ -220,6 +232,8 @@ pub(super) struct State<M, C> {
     /// [`Concurrency::Lanes`](crate::Concurrency::Lanes): when the last pass said the next
     /// one comes; a lane keeps its task until then.
     pub(super) wake: Option<Instant>,
+    /// Where cron tasks' occurrences fall.
+    clock: WallClock,
 }
 
 impl<M, C> State<M, C> {
@@ -242,6 +256,7 @@ impl<M, C> State<M, C> {
             due: MinTree::new(),
             min_interval: None,
             wake: None,
+            clock: options.wall_clock.clone(),
         }
     }
 
@@ -276,6 +291,16 @@ impl<M, C> State<M, C> {
                 format!("periodic task {full_name}: a timeout must be above zero"),
             ));
         }
+        if let (Some(calendar), Some(_)) = (&spec.calendar, &spec.fleet) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "periodic task {full_name} is a fleet task with a cron schedule ({:?}); \
+                     fleet tasks take a spacing: cron schedules are not supported for them yet",
+                    calendar.expression()
+                ),
+            ));
+        }
         let fleet = match &spec.fleet {
             None => None,
             Some(fleet) => Some(Box::new(self.fleet_of(fleet, &full_name)?)),
@@ -285,14 +310,29 @@ impl<M, C> State<M, C> {
         } else if !spec.enabled {
             tracing::info!(task = %spec.name, "Skipping periodic task {} because it is disabled", spec.name);
         }
-        let runnable = self.runnable(spec.enabled, interval, spec.external_process_ok);
+        let mut runnable = self.runnable(spec.enabled, interval, spec.external_process_ok);
         let interval = interval.unwrap_or(DEFAULT_INTERVAL);
         let last_run = if spec.run_immediately {
             None
         } else {
             Some(now)
         };
-        let due = last_run.map_or(now, |t| t + interval);
+        let mut due = last_run.map_or(now, |t| t + interval);
+        let plan = spec.calendar.map(|calendar| {
+            let now_wall = self.clock.now();
+            let first = calendar::first_due(&*calendar, now_wall, spec.run_immediately);
+            if let Some(first) = first {
+                due = calendar::to_instant(now, now_wall, first);
+            } else {
+                tracing::warn!(task = %spec.name, cron = calendar.expression(), "Periodic task {} never runs: its cron expression has no occurrence ahead", spec.name);
+                runnable = false;
+            }
+            Plan {
+                calendar,
+                due: first,
+            }
+        });
+        let follows_calendar = plan.is_some();
         let index = self.slots.len();
         self.slots.push(Slot {
             name: Arc::clone(&spec.name),
@@ -306,10 +346,14 @@ impl<M, C> State<M, C> {
             due,
             func: spec.func,
             fleet,
-            limits: (spec.timeout.is_some() || spec.overrun != Overrun::default()).then(|| {
+            limits: (spec.timeout.is_some()
+                || spec.overrun != Overrun::default()
+                || plan.is_some())
+            .then(|| {
                 Box::new(Limits {
                     timeout: spec.timeout,
                     overrun: spec.overrun,
+                    plan,
                 })
             }),
             stats: Stats::default(),
@@ -318,7 +362,9 @@ impl<M, C> State<M, C> {
         self.by_name.insert(spec.name, index);
         let value = if runnable { self.ns(due) } else { NEVER };
         self.due.push(value);
-        if runnable {
+        // A cron task's "interval" is no interval: oslo's idle time counts it by its due
+        // time only.
+        if runnable && !follows_calendar {
             self.min_interval = Some(self.min_interval.map_or(interval, |m| m.min(interval)));
         }
         Ok(runnable)
@@ -433,6 +479,9 @@ impl<M, C> State<M, C> {
             ));
         };
         let interval = spacing.checked_interval(&self.slots[index].full_name)?;
+        if self.slots[index].plan().is_some() {
+            return self.set_calendar_spacing(index, spacing, now);
+        }
         let slot = &self.slots[index];
         let runnable = self.runnable(slot.enabled, interval, slot.external_process_ok);
         if interval.is_none() {
@@ -452,15 +501,64 @@ impl<M, C> State<M, C> {
         self.min_interval = self
             .slots
             .iter()
-            .filter(|s| s.runnable)
+            .filter(|s| s.runnable && s.plan().is_none())
             .map(Slot::interval)
             .min();
+        Ok(())
+    }
+
+    /// [`set_spacing`](Self::set_spacing) on a cron task: [`Spacing::Disabled`] disables
+    /// it, [`Spacing::Default`] (what a cron task declares) puts it back on its cron
+    /// schedule from its next occurrence; a spacing of its own is refused, so that
+    /// returning to the declaration (a SIGHUP that removes the override) is always
+    /// possible.
+    fn set_calendar_spacing(&mut self, index: usize, spacing: Spacing, now: Instant) -> Result<()> {
+        let now_wall = self.wall_at(now);
+        let run_external = self.run_external;
+        let slot = &mut self.slots[index];
+        let Some(plan) = slot.limits.as_mut().and_then(|l| l.plan.as_mut()) else {
+            return Ok(());
+        };
+        if let Spacing::Every(every) = spacing {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "periodic task {} follows the cron schedule {:?}: a spacing override can \
+                     disable it (a negative spacing) or keep its schedule (0), not make it \
+                     run every {every:?}",
+                    slot.full_name,
+                    plan.calendar.expression()
+                ),
+            ));
+        }
+        if spacing.is_disabled() {
+            tracing::info!(task = %slot.name, "Skipping periodic task {} because its interval is negative", slot.name);
+        } else {
+            plan.due = plan.calendar.next_after(now_wall);
+            if let Some(next) = plan.due {
+                slot.due = calendar::to_instant(now, now_wall, next);
+            }
+        }
+        slot.spacing = spacing;
+        slot.runnable = slot.enabled
+            && !spacing.is_disabled()
+            && plan.due.is_some()
+            && (run_external || !slot.external_process_ok);
+        let value = if slot.runnable {
+            self.ns(self.slots[index].due)
+        } else {
+            NEVER
+        };
+        self.due.set(index, value);
         Ok(())
     }
 
     /// Picks task `index` to run at `now`: moves its last run to the nearest grid point
     /// (plus oslo's jitter) and its due time one interval on, and marks it in flight.
     pub(super) fn begin_run(&mut self, index: usize, now: Instant) -> Begun {
+        if self.slots[index].plan().is_some() {
+            return self.begin_calendar_run(index, now);
+        }
         let slot = &self.slots[index];
         let interval = slot.interval();
         let previous = slot.last_run;
@@ -499,6 +597,58 @@ impl<M, C> State<M, C> {
         }
     }
 
+    /// [`begin_run`](Self::begin_run) for a cron task: its last run is the occurrence the
+    /// run serves, its next due time the occurrence its overrun policy picks (see
+    /// `calendar::begin`); no jitter.
+    fn begin_calendar_run(&mut self, index: usize, now: Instant) -> Begun {
+        let now_wall = self.wall_at(now);
+        let slot = &mut self.slots[index];
+        let overrun = slot.overrun();
+        let due = slot.due;
+        let Some(plan) = slot.limits.as_mut().and_then(|l| l.plan.as_mut()) else {
+            unreachable!("begin_calendar_run is called for a cron task")
+        };
+        let planned = plan
+            .due
+            .unwrap_or_else(|| calendar::to_wall(now, now_wall, due));
+        let (served, next) = calendar::begin(&*plan.calendar, overrun, planned, now_wall);
+        plan.due = next;
+        slot.last_run = Some(calendar::to_instant(now, now_wall, served));
+        if let Some(next) = next {
+            slot.due = calendar::to_instant(now, now_wall, next);
+        }
+        let value = match next {
+            Some(_) if slot.runnable => self.ns(self.slots[index].due),
+            _ => NEVER,
+        };
+        self.due.set(index, value);
+        Begun {
+            due,
+            guard: self.slots[index].mark_in_flight(),
+        }
+    }
+
+    /// The wall-clock time of instant `t` (now, or shortly before).
+    fn wall_at(&self, t: Instant) -> SystemTime {
+        calendar::to_wall(Instant::now(), self.clock.now(), t)
+    }
+
+    /// For a cron task that just started a run at `now`: the time until its next
+    /// occurrence, which oslo's idle time counts where it counts a spacing task's spacing
+    /// (`None` for a spacing task).
+    pub(super) fn calendar_wait(&self, index: usize, now: Instant) -> Option<Duration> {
+        let slot = &self.slots[index];
+        let plan = slot.plan()?;
+        plan.due?;
+        slot.runnable
+            .then(|| slot.due.saturating_duration_since(now))
+    }
+
+    /// Whether task `index` follows a cron schedule rather than its spacing.
+    pub(super) fn follows_calendar(&self, index: usize) -> bool {
+        self.slots[index].plan().is_some()
+    }
+
     /// Counts a finished run of task `index`.
     pub(super) fn record(
         &mut self,
@@ -531,10 +681,15 @@ impl<M, C> State<M, C> {
     }
 
     pub(super) fn skip_missed(&mut self, index: usize, ended: Instant) {
-        let slot = &mut self.slots[index];
+        let slot = &self.slots[index];
         if slot.overrun() != Overrun::Skip || slot.fleet.is_some() || slot.due > ended {
             return;
         }
+        if slot.plan().is_some() {
+            self.skip_missed_occurrences(index, ended);
+            return;
+        }
+        let slot = &mut self.slots[index];
         let interval_ns = slot.interval().as_nanos().max(1);
         let behind = (ended - slot.due).as_nanos() / interval_ns + 1;
         let step = u32::try_from(behind).unwrap_or(u32::MAX);
@@ -543,6 +698,31 @@ impl<M, C> State<M, C> {
         // A task its lane holds stays hidden; the lane reads the new due time.
         if runnable && self.due.get(index) != NEVER {
             let value = self.ns(due);
+            self.due.set(index, value);
+        }
+    }
+
+    /// [`skip_missed`](Self::skip_missed) for a cron task: the first occurrence after the
+    /// run's end.
+    fn skip_missed_occurrences(&mut self, index: usize, ended: Instant) {
+        let (now, now_wall) = (Instant::now(), self.clock.now());
+        let ended_wall = calendar::to_wall(now, now_wall, ended);
+        let slot = &mut self.slots[index];
+        let Some(plan) = slot.limits.as_mut().and_then(|l| l.plan.as_mut()) else {
+            return;
+        };
+        let Some(due) = plan.due else { return };
+        plan.due = calendar::skip_missed(&*plan.calendar, due, ended_wall);
+        let next = plan.due;
+        if let Some(next) = next {
+            slot.due = calendar::to_instant(now, now_wall, next);
+        }
+        let value = match next {
+            Some(_) => self.ns(self.slots[index].due),
+            None => NEVER,
+        };
+        // A task its lane holds stays hidden; the lane reads the new due time.
+        if self.slots[index].runnable && self.due.get(index) != NEVER {
             self.due.set(index, value);
         }
     }
@@ -590,7 +770,9 @@ impl<M, C> State<M, C> {
             name: slot.name.to_string(),
             full_name: slot.full_name.to_string(),
             spacing: slot.spacing,
-            interval: slot.spacing.interval(),
+            interval: slot
+                .plan()
+                .map_or_else(|| slot.spacing.interval(), |_| None),
             enabled: slot.enabled,
             runnable: slot.runnable,
             run_immediately: slot.run_immediately,
@@ -604,6 +786,11 @@ impl<M, C> State<M, C> {
             running: slot.is_in_flight(),
             fleet: slot.fleet.as_ref().map(|f| f.name.to_string()),
             timeout: slot.timeout(),
+            overrun: slot.overrun(),
+            cron: slot
+                .plan()
+                .map(|plan| plan.calendar.expression().to_owned()),
+            time_zone: slot.plan().map(|plan| plan.calendar.time_zone().to_owned()),
             fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
             fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
             paused: false,
@@ -641,6 +828,7 @@ mod tests {
             fleet: None,
             timeout: None,
             overrun: Overrun::default(),
+            calendar: None,
             func: TaskFn::Added(Box::new(|_, _, _| TaskCall::Blocking(Box::new(|| Ok(()))))),
         }
     }

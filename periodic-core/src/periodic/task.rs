@@ -1,6 +1,7 @@
 //! What a periodic task is at run time: its call, its result, its failures, and tasks added
 //! at run time.
 
+use super::calendar::Calendar;
 use super::policy::Overrun;
 use super::run::{Fleet, RunContext};
 use super::spacing::Spacing;
@@ -156,6 +157,8 @@ pub struct PeriodicTask<M, C = ()> {
     pub(crate) fleet: Option<Fleet>,
     pub(crate) timeout: Option<std::time::Duration>,
     pub(crate) overrun: Overrun,
+    /// A cron task's schedule, in place of its spacing.
+    pub(crate) calendar: Option<Arc<dyn Calendar>>,
     pub(crate) func: AddedFn<M, C>,
 }
 
@@ -263,6 +266,7 @@ where
             fleet: None,
             timeout: None,
             overrun: Overrun::RunOnce,
+            calendar: None,
             func,
         }
     }
@@ -371,6 +375,77 @@ impl<M, C> PeriodicTask<M, C> {
     }
 }
 
+#[cfg(feature = "cron")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
+impl<M, C> PeriodicTask<M, C> {
+    /// Runs the task at the occurrences of a cron expression, evaluated in UTC (see
+    /// [`cron_tz`](Self::cron_tz)), instead of every spacing: the runtime form of
+    /// `#[periodic_task(cron = "0 */10 * * * *")]`. 5 fields (at second 0), 6 (seconds
+    /// first) or an alias such as `@hourly`; see [`CronSchedule`](crate::CronSchedule).
+    ///
+    /// The occurrences are read on the runner's
+    /// [`wall_clock`](crate::RunnerOptions::wall_clock). With `run_immediately` the task
+    /// runs once when it is added, then at each occurrence; the jitter does not apply;
+    /// [`timeout`](Self::timeout) and [`overrun`](Self::overrun) do (a missed occurrence
+    /// counts as an overrun: see [`Overrun`]). A fleet task cannot have a cron schedule
+    /// yet (adding one is an [`ErrorKind::Config`](crate::ErrorKind::Config) error).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) with the parser's reason for an
+    /// invalid expression.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use periodic::PeriodicTask;
+    ///
+    /// # struct Manager;
+    /// let task = PeriodicTask::<Manager>::new("purge", |_m: Arc<Manager>, _c: Arc<()>| async {})
+    ///     .cron("0 30 2 * * *")? // 02:30:00 every day
+    ///     .cron_tz("Europe/Paris")?;
+    /// assert!(PeriodicTask::<Manager>::new("bad", |_m: Arc<Manager>, _c: Arc<()>| async {})
+    ///     .cron("every day")
+    ///     .is_err());
+    /// # let _ = task; Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn cron(self, expression: &str) -> crate::Result<Self> {
+        Ok(self.cron_schedule(super::cron::CronSchedule::parse(expression)?))
+    }
+
+    /// Evaluates the task's cron expression in the time zone of IANA name `zone`
+    /// (`Europe/Paris`) rather than UTC; the runtime form of `tz = "Europe/Paris"`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a zone the IANA database does
+    /// not know, or when the task has no cron expression (call [`cron`](Self::cron)
+    /// first).
+    pub fn cron_tz(mut self, zone: &str) -> crate::Result<Self> {
+        let Some(calendar) = &self.calendar else {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Config,
+                format!(
+                    "periodic task {}: a time zone needs a cron expression first: \
+                     `.cron(\"0 0 3 * * *\")?.cron_tz({zone:?})?`",
+                    self.name
+                ),
+            ));
+        };
+        let zoned = super::cron::CronSchedule::parse(calendar.expression())?.in_time_zone(zone)?;
+        self.calendar = Some(Arc::new(zoned));
+        Ok(self)
+    }
+
+    /// Runs the task at the occurrences of `schedule` instead of every spacing (as
+    /// [`cron`](Self::cron) and [`cron_tz`](Self::cron_tz) do, with a schedule parsed
+    /// already).
+    #[must_use]
+    pub fn cron_schedule(mut self, schedule: super::cron::CronSchedule) -> Self {
+        self.calendar = Some(Arc::new(schedule));
+        self
+    }
+}
+
 impl<M, C> fmt::Debug for PeriodicTask<M, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PeriodicTask")
@@ -382,6 +457,7 @@ impl<M, C> fmt::Debug for PeriodicTask<M, C> {
             .field("fleet", &self.fleet)
             .field("timeout", &self.timeout)
             .field("overrun", &self.overrun)
+            .field("cron", &self.calendar)
             .finish_non_exhaustive()
     }
 }

@@ -2,8 +2,9 @@
 //! `servicegroup_driver` options, the 2.5× rule, and the wall clock of this process.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+pub use crate::clock::WallClock;
 
 /// How long after [`join`](crate::ServiceGroup::join) the first heartbeat is sent: nova's
 /// `INITIAL_REPORTING_DELAY` (LP#1226370: before it, the first report waited a whole
@@ -75,53 +76,6 @@ impl fmt::Debug for LivenessDriver {
 impl fmt::Display for LivenessDriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)
-    }
-}
-
-/// The source of wall-clock time for the timestamps this process writes itself.
-///
-/// Liveness never depends on it: SQL stores stamp heartbeats with their own clock, and
-/// memcached expires keys on its own. It is used for the value of a memcached heartbeat
-/// key (nova stores `utcnow()` there), for the display timestamps of the `memory://`
-/// store, and for [`HeartbeatStats::last_report`](crate::HeartbeatStats::last_report).
-/// Tests inject a skewed clock to show that liveness does not depend on it.
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use periodic::WallClock;
-///
-/// let ten_minutes_fast = WallClock::from_fn(|| SystemTime::now() + Duration::from_secs(600));
-/// assert!(ten_minutes_fast.now() > SystemTime::now());
-/// ```
-#[derive(Clone)]
-pub struct WallClock(Arc<dyn Fn() -> SystemTime + Send + Sync>);
-
-impl WallClock {
-    /// The system clock, [`SystemTime::now`].
-    pub fn system() -> Self {
-        WallClock(Arc::new(SystemTime::now))
-    }
-
-    /// A clock that calls `now` for the time.
-    pub fn from_fn(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        WallClock(Arc::new(now))
-    }
-
-    /// The current time on this clock.
-    pub fn now(&self) -> SystemTime {
-        (self.0)()
-    }
-}
-
-impl Default for WallClock {
-    fn default() -> Self {
-        WallClock::system()
-    }
-}
-
-impl fmt::Debug for WallClock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("WallClock").field(&self.now()).finish()
     }
 }
 

@@ -1,0 +1,11 @@
+use periodic::periodic_tasks;
+
+struct Manager;
+
+#[periodic_tasks]
+impl Manager {
+    #[periodic_task(cron = "0 */10 * *")]
+    async fn purge(&self) {}
+}
+
+fn main() {}
