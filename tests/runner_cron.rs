@@ -334,3 +334,48 @@ async fn a_spacing_override_disables_or_restores_a_cron_task() {
     let offsets: Vec<f64> = seen.lock().unwrap().iter().map(|t| t - JAN_1).collect();
     assert_eq!(offsets, [10.0, 15.0]);
 }
+
+/// A cron task paused in the task ledger is passed over at each occurrence, and once
+/// resumed runs at its next occurrence, not one interval after it was last passed over.
+///
+/// ```text
+/// */10 * * * * *   wall :00 (ledger and runner start)
+/// wall (s)   :10   :15     :20   :30   :33      :40   :50
+///            run   pause   skip  skip  resume   run   run
+/// ```
+#[tokio::test(start_paused = true)]
+async fn a_paused_cron_task_resumes_on_its_calendar() {
+    let start = Instant::now();
+    let clock = clock_from(wall(JAN_1));
+    let ledger: Arc<dyn periodic::TaskLedger> = Arc::new(MemoryLedger::new());
+    let scope = periodic::TaskScope::service("n1", "nova-compute");
+    let runner = PeriodicRunner::builder(Manager)
+        .options(
+            RunnerOptions::new()
+                .jitter(Jitter::None)
+                .task_ledger(Arc::clone(&ledger))
+                .ledger_scope(scope.clone()),
+        )
+        .wall_clock(clock.clone())
+        .build()
+        .unwrap();
+    let (task, seen) = recording("tens", &clock, |_| 0.0);
+    runner
+        .add_periodic_task(task.cron("*/10 * * * * *").unwrap())
+        .unwrap();
+    let driven = runner.clone();
+    let driver = tokio::spawn(async move { drive(&driven, Duration::from_secs(55)).await });
+
+    tokio::time::sleep_until(start + Duration::from_secs(15)).await;
+    let pause = periodic::TaskControl::pause(None).unwrap();
+    ledger.control(&scope, "tens", &pause).await.unwrap();
+    tokio::time::sleep_until(start + Duration::from_secs(33)).await;
+    assert!(runner.task("tens").unwrap().paused);
+    ledger
+        .control(&scope, "tens", &periodic::TaskControl::Resume)
+        .await
+        .unwrap();
+    driver.await.unwrap();
+    let offsets: Vec<f64> = seen.lock().unwrap().iter().map(|t| t - JAN_1).collect();
+    assert_eq!(offsets, [10.0, 40.0, 50.0]);
+}

@@ -66,7 +66,9 @@ where
             return false;
         }
         let interval = state.interval(index);
-        let next = if state.slots[index].fleet.is_some() {
+        let next = if let Some(occurrence) = state.next_occurrence(index, now) {
+            occurrence
+        } else if state.slots[index].fleet.is_some() {
             runtime.estimated_boundary(interval)
         } else {
             now + interval

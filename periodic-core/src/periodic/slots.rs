@@ -408,6 +408,21 @@ impl<M, C> State<M, C> {
         self.due.set(index, value);
     }
 
+    /// For a cron task passed over at `now` (paused): moves its plan to the first
+    /// occurrence after `now` and returns that occurrence's instant, so that a resumed
+    /// task runs on its calendar, not one interval after it was passed over. `None` for a
+    /// spacing task, and for a cron task with no occurrence ahead.
+    pub(super) fn next_occurrence(&mut self, index: usize, now: Instant) -> Option<Instant> {
+        let now_wall = self.wall_at(now);
+        let plan = self.slots[index]
+            .limits
+            .as_mut()
+            .and_then(|l| l.plan.as_mut())?;
+        plan.due = plan.calendar.next_after(now_wall);
+        plan.due
+            .map(|next| calendar::to_instant(now, now_wall, next))
+    }
+
     /// Sets task `index`'s last run (a task resumed from the ledger).
     pub(super) fn set_last_run(&mut self, index: usize, last: Instant) {
         self.slots[index].last_run = Some(last);
