@@ -363,8 +363,8 @@ async fn a_paused_cron_task_resumes_on_its_calendar() {
     runner
         .add_periodic_task(task.cron("*/10 * * * * *").unwrap())
         .unwrap();
-    let driven = runner.clone();
-    let driver = tokio::spawn(async move { drive(&driven, Duration::from_secs(55)).await });
+    let copy = runner.clone();
+    let driving = tokio::spawn(async move { drive(&copy, Duration::from_secs(55)).await });
 
     tokio::time::sleep_until(start + Duration::from_secs(15)).await;
     let pause = periodic::TaskControl::pause(None).unwrap();
@@ -375,7 +375,7 @@ async fn a_paused_cron_task_resumes_on_its_calendar() {
         .control(&scope, "tens", &periodic::TaskControl::Resume)
         .await
         .unwrap();
-    driver.await.unwrap();
+    driving.await.unwrap();
     let offsets: Vec<f64> = seen.lock().unwrap().iter().map(|t| t - JAN_1).collect();
     assert_eq!(offsets, [10.0, 40.0, 50.0]);
 }
