@@ -8,7 +8,7 @@
 //! | `options.rs` | [`ApiServerOptions`], [`ApiAuth`], [`DEFAULT_API_BIND`] |
 //! | `server.rs` | [`ApiServer`]: bind policy, routes, graceful shutdown |
 //! | `connections.rs` | the accept loop: header-read timeout, connection cap |
-//! | `auth.rs` | the token check (`X-Auth-Token`, `Authorization: Bearer`) |
+//! | `auth.rs` | the token check (`X-Auth-Token`, `Authorization: Bearer`), cross-site writes refused |
 //! | `microversion.rs` | `OpenStack-API-Version` / `X-OpenStack-Nova-API-Version` |
 //! | `os_services.rs` | `GET`/`PUT`/`DELETE /os-services`, nova's view and 400 texts |
 //! | `health.rs` | `GET /healthz` |
@@ -16,6 +16,8 @@
 //! | `metrics.rs` | `GET /metrics` |
 //! | `task_metrics.rs` | the runner's observer: per-task counters and histograms |
 //! | `discovery.rs` | `GET /` and `GET /v2.1`: version documents for keystoneauth |
+//! | `page.rs` | the operator's page: `GET /` for browsers, `/ui/app.js`, `/ui/app.css` (in `page/`) |
+//! | `page_services.rs` | `GET /ui/services`: the page's services, filtered and paginated |
 //! | `fault.rs` | nova's error bodies |
 //! | `seconds.rs` | durations in JSON, to the microsecond |
 //! | `state.rs` | what the handlers share |
@@ -28,6 +30,7 @@
 //! | `GET /healthz` | 200 `{"status": "ok", ...}` or 503 with the reason |
 //! | `GET /tasks` | the running service's periodic tasks; 404 without a service |
 //! | `GET /metrics` | Prometheus (OpenMetrics text) |
+//! | `GET /` (a browser), `GET /ui/...` | the operator's page and its JSON |
 
 mod auth;
 mod connections;
@@ -38,6 +41,8 @@ mod metrics;
 mod microversion;
 mod options;
 mod os_services;
+mod page;
+mod page_services;
 mod seconds;
 mod server;
 mod state;
