@@ -24,7 +24,11 @@ async fn server(count: usize, auth: ApiAuth) -> (ServiceGroup, ApiServer, Api) {
         .await
         .unwrap();
     for i in 1..=count {
-        let binary = if i % 2 == 0 { "nova-scheduler" } else { "nova-compute" };
+        let binary = if i % 2 == 0 {
+            "nova-scheduler"
+        } else {
+            "nova-compute"
+        };
         let record = group
             .get_or_create(&NewService::new(format!("node-{i}"), binary, "compute"))
             .await
@@ -43,15 +47,23 @@ async fn server(count: usize, auth: ApiAuth) -> (ServiceGroup, ApiServer, Api) {
 #[tokio::test]
 async fn browsers_get_the_page_and_api_clients_the_version_document() {
     let (_group, server, api) = server(1, ApiAuth::ReadOnly).await;
-    let page = api.call("GET", "/", &[("accept", CHROME_ACCEPT)], None).await;
+    let page = api
+        .call("GET", "/", &[("accept", CHROME_ACCEPT)], None)
+        .await;
     assert_eq!(page.status, 200);
-    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     assert_eq!(page.header("vary"), Some("Accept"));
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("script-src 'self'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(page.text.contains(r#"<script src="/ui/app.js" defer></script>"#));
+    assert!(
+        page.text
+            .contains(r#"<script src="/ui/app.js" defer></script>"#)
+    );
     // No inline script: every <script> of the page has a src.
     assert_eq!(
         page.text.matches("<script").count(),
@@ -78,7 +90,10 @@ async fn browsers_get_the_page_and_api_clients_the_version_document() {
     }
     // The script never turns data into markup.
     let script = api.call("GET", "/ui/app.js", &[], None).await.text;
-    assert!(!script.contains("innerHTML"), "the page's script uses innerHTML");
+    assert!(
+        !script.contains("innerHTML"),
+        "the page's script uses innerHTML"
+    );
     assert!(!script.contains("insertAdjacentHTML"));
     assert!(!script.contains("document.write"));
     server.shutdown().await.unwrap();
@@ -126,7 +141,13 @@ async fn ui_services_filters_and_pages_on_the_server() {
     // node-1, node-10 .. node-19 but not the forced-down node-12, node-15, node-18.
     assert_eq!(host["matched"], 8);
 
-    for bad in ["state=sideways", "limit=0", "limit=100000", "offset=x", "zone=az1"] {
+    for bad in [
+        "state=sideways",
+        "limit=0",
+        "limit=100000",
+        "offset=x",
+        "zone=az1",
+    ] {
         let answer = api
             .call("GET", &format!("/ui/services?{bad}"), &[], None)
             .await;
@@ -165,7 +186,12 @@ async fn cross_site_writes_are_refused_in_novas_shape() {
         }
         // The page's own requests (its origin) and clients that are not browsers pass.
         let own = api
-            .call("PUT", &path, &[token, ("origin", &own_origin)], Some(disable))
+            .call(
+                "PUT",
+                &path,
+                &[token, ("origin", &own_origin)],
+                Some(disable),
+            )
             .await;
         assert_eq!(own.status, 200, "{auth:?}: {}", own.text);
         assert_eq!(own.json()["service"]["disabled_reason"], "csrf");
@@ -175,7 +201,12 @@ async fn cross_site_writes_are_refused_in_novas_shape() {
         assert_eq!(cli.status, 200, "{auth:?}: {}", cli.text);
         // Reads from anywhere stay open on loopback.
         let read = api
-            .call("GET", "/ui/services", &[("origin", "http://evil.example")], None)
+            .call(
+                "GET",
+                "/ui/services",
+                &[("origin", "http://evil.example")],
+                None,
+            )
             .await;
         assert_eq!(read.status, 200);
         server.shutdown().await.unwrap();

@@ -82,7 +82,10 @@ async fn ten_thousand(store: Store, url: String, kind: &str, concurrency: usize)
                     vec![],
                 )
                 .await;
-            mark["at"].as_f64().map(|at| (at, mark["rows"].clone())).ok_or(mark.to_string())
+            mark["at"]
+                .as_f64()
+                .map(|at| (at, mark["rows"].clone()))
+                .ok_or(mark.to_string())
         })
         .await;
         assert_eq!(ms.1, 50);

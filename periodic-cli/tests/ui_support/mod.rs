@@ -85,7 +85,7 @@ fn chromedriver() -> String {
 pub struct Browser {
     driver: Child,
     client: Option<Client>,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -103,14 +103,18 @@ impl Browser {
         let mut browser = Browser {
             driver,
             client: None,
-            _profile: profile,
+            profile,
         };
         let addr = format!("127.0.0.1:{port}");
-        wait_until("chromedriver listens", Duration::from_secs(20), async || {
-            TcpStream::connect(&addr)
-                .map(drop)
-                .map_err(|e| e.to_string())
-        })
+        wait_until(
+            "chromedriver listens",
+            Duration::from_secs(20),
+            async || {
+                TcpStream::connect(&addr)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            },
+        )
         .await;
         let chromium = std::env::var("PERIODIC_TEST_CHROMIUM")
             .unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
@@ -122,7 +126,7 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu",
                     "--disable-dev-shm-usage", "--no-first-run", "--window-size=1500,1000",
-                    format!("--user-data-dir={}", browser._profile.path().display()),
+                    format!("--user-data-dir={}", browser.profile.path().display()),
                 ],
             }),
         );
@@ -133,8 +137,8 @@ impl Browser {
             builder.connect(&format!("http://{addr}")),
         )
         .await
-            .expect("a browser session within 60 s")
-            .expect("chromedriver starts chromium");
+        .expect("a browser session within 60 s")
+        .expect("chromedriver starts chromium");
         browser.client = Some(client);
         browser
     }
@@ -331,4 +335,31 @@ impl Store {
                 .unwrap();
         }
     }
+}
+
+/// A fleet replica in a process of its own (`periodic bench fleet-replica`): `tasks`
+/// fleet tasks named `0`, `1`, ... of fleet `fleet`, every `spacing` seconds, held as
+/// `holder`, for `duration` seconds; it prints `run TASK SLOT` for each run.
+pub fn fleet_process(url: &str, fleet: &str, holder: &str, spacing: u64) -> Process {
+    let mut cmd = periodic();
+    cmd.args(["bench", "fleet-replica", "--store", url, "--fleet", fleet])
+        .args(["--name", holder, "--tasks", "1", "--duration", "300"])
+        .args(["--spacing", &spacing.to_string()]);
+    Process::spawn(cmd)
+}
+
+/// `periodic task list --fleet FLEET --format json` over `url`.
+pub fn task_list(url: &str, fleet: &str) -> Vec<Value> {
+    let out = periodic()
+        .args([
+            "task", "list", "--db", url, "--fleet", fleet, "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -194,11 +194,20 @@ mod tests {
 
     #[test]
     fn cross_site_writes_are_refused_in_every_mode() {
-        let own = [("host", "127.0.0.1:8774"), ("origin", "http://127.0.0.1:8774")];
-        let other_port = [("host", "127.0.0.1:8774"), ("origin", "http://127.0.0.1:9999")];
+        let own = [
+            ("host", "127.0.0.1:8774"),
+            ("origin", "http://127.0.0.1:8774"),
+        ];
+        let other_port = [
+            ("host", "127.0.0.1:8774"),
+            ("origin", "http://127.0.0.1:9999"),
+        ];
         let null = [("host", "127.0.0.1:8774"), ("origin", "null")];
         let fetch = [("host", "127.0.0.1:8774"), ("sec-fetch-site", "cross-site")];
-        let same_site = [("host", "127.0.0.1:8774"), ("sec-fetch-site", "same-origin")];
+        let same_site = [
+            ("host", "127.0.0.1:8774"),
+            ("sec-fetch-site", "same-origin"),
+        ];
         for mode in [ApiAuth::InsecureNoAuth, ApiAuth::Token("t".into())] {
             let auth = Auth {
                 mode: mode.clone(),

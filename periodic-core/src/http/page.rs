@@ -33,7 +33,7 @@ pub(crate) async fn root(headers: HeaderMap) -> Response {
     let mut response = if prefers_html(&headers) {
         asset(INDEX, "text/html; charset=utf-8")
     } else {
-        discovery::versions(headers).await
+        discovery::versions(&headers)
     };
     response
         .headers_mut()

@@ -11,7 +11,7 @@ use super::fault::{Fault, json_body};
 use super::os_services::nova_time;
 use super::seconds::{round_micros, secs};
 use super::state::AppState;
-use crate::servicegroup::{ServiceFilter, ServiceStatus};
+use crate::servicegroup::{DownReason, ServiceFilter, ServiceStatus};
 
 /// Rows per page when the query does not say.
 pub(crate) const DEFAULT_LIMIT: usize = 50;
@@ -58,9 +58,8 @@ fn page(all: &[ServiceStatus], query: &Query) -> Value {
     let up = all.iter().filter(|s| s.is_up()).count();
     let host = query.host.as_deref().map(str::to_lowercase);
     let binary = query.binary.as_deref().map(str::to_lowercase);
-    let contains = |text: &str, part: Option<&str>| {
-        part.is_none_or(|part| text.to_lowercase().contains(part))
-    };
+    let contains =
+        |text: &str, part: Option<&str>| part.is_none_or(|part| text.to_lowercase().contains(part));
     let mut matched = 0usize;
     let mut rows = Vec::new();
     for status in all.iter().filter(|s| {
@@ -93,7 +92,7 @@ fn row(status: &ServiceStatus) -> Value {
         "topic": r.topic,
         "zone": r.zone(),
         "state": status.state(),
-        "down_reason": status.down_reason.map(|d| d.as_str()),
+        "down_reason": status.down_reason.map(DownReason::as_str),
         "status": status.status(),
         "disabled_reason": r.disabled_reason,
         "forced_down": r.forced_down,
@@ -170,7 +169,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::servicegroup::{DownReason, ServiceRecord};
+    use crate::servicegroup::ServiceRecord;
 
     fn service(id: i64, host: &str, down: Option<DownReason>) -> ServiceStatus {
         let row = ServiceRecord::new(id, host, "nova-compute", "compute", SystemTime::UNIX_EPOCH);
@@ -211,14 +210,24 @@ mod tests {
     fn bad_parameters_are_400s() {
         for (text, start) in [
             ("state=sideways", "Invalid input for query parameter state"),
-            ("limit=0", "Invalid input for query parameter limit. Value: 0"),
-            ("limit=501", "Invalid input for query parameter limit. Value: 501"),
+            (
+                "limit=0",
+                "Invalid input for query parameter limit. Value: 0",
+            ),
+            (
+                "limit=501",
+                "Invalid input for query parameter limit. Value: 501",
+            ),
             ("offset=-1", "Invalid input for query parameter offset"),
             ("zone=az1", "Invalid query parameter zone"),
         ] {
             let fault = parse(Some(text)).unwrap_err();
             assert_eq!(fault.status, StatusCode::BAD_REQUEST);
-            assert!(fault.message.starts_with(start), "{text}: {}", fault.message);
+            assert!(
+                fault.message.starts_with(start),
+                "{text}: {}",
+                fault.message
+            );
         }
     }
 }
