@@ -40,6 +40,18 @@ async fn ledger_batch_claims() {
 }
 
 #[tokio::test]
+async fn ledger_controls() {
+    let Some(url) = server().await else { return };
+    scenarios::ledger_controls(&url, &ServiceGroupConfig::default()).await;
+}
+
+#[tokio::test]
+async fn ledger_history() {
+    let Some(url) = server().await else { return };
+    scenarios::ledger_history(&url, &ServiceGroupConfig::default()).await;
+}
+
+#[tokio::test]
 async fn ledger_records_runs() {
     let Some(url) = server().await else { return };
     scenarios::ledger_records_runs(&url, &ServiceGroupConfig::default()).await;

@@ -183,6 +183,19 @@ async fn cross_site_writes_are_refused_in_novas_shape() {
             }
             // The write did not happen.
             assert!(!group.find("node-1", "nova-compute").await.unwrap().disabled);
+            // The task-ledger controls are writes too.
+            for verb in ["run", "pause", "resume"] {
+                let answer = api
+                    .call(
+                        "POST",
+                        &format!("/task-ledger/{verb}"),
+                        &headers,
+                        Some(r#"{"scope": "fleet/f", "task": "t"}"#),
+                    )
+                    .await;
+                assert_eq!(answer.status, 403, "{auth:?} {verb} {headers:?}");
+                assert!(answer.fault("forbidden").starts_with("Cross-site write refused"));
+            }
         }
         // The page's own requests (its origin) and clients that are not browsers pass.
         let own = api

@@ -188,10 +188,12 @@ async fn tasks_lists_the_schedule_and_counters() {
             "running",
             "fleet",
             "fleet_slot",
-            "fleet_token"
+            "fleet_token",
+            "paused"
         ])
     );
     assert!(update["fleet"].is_null() && update["fleet_token"].is_null());
+    assert_eq!(update["paused"], false);
     assert_eq!(update["full_name"], "Compute.update_available_resource");
     assert_eq!(update["spacing"], 1.0);
     assert_eq!(update["enabled"], true);

@@ -55,6 +55,18 @@ async fn fleet_runner_prepares_its_rows() {
 }
 
 #[tokio::test]
+async fn ledger_controls() {
+    let file = TempDb::new();
+    scenarios::ledger_controls(&file.url(), &db()).await;
+}
+
+#[tokio::test]
+async fn ledger_history() {
+    let file = TempDb::new();
+    scenarios::ledger_history(&file.url(), &db()).await;
+}
+
+#[tokio::test]
 async fn ledger_records_runs() {
     let file = TempDb::new();
     scenarios::ledger_records_runs(&file.url(), &db()).await;

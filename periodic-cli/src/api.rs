@@ -14,7 +14,8 @@ use crate::error::Error;
 /// `periodic api ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ApiCommand {
-    /// Serve nova's os-services API (GET/PUT/DELETE /os-services), /healthz and /metrics
+    /// Serve nova's os-services API (GET/PUT/DELETE /os-services), the task ledger
+    /// (GET /task-ledger, POST /task-ledger/{run,pause,resume}), /healthz and /metrics
     /// over the services table, until SIGTERM or Ctrl-C. Prints `listening on
     /// http://ADDR` on stdout once it accepts connections.
     Serve(ServeArgs),
@@ -42,6 +43,11 @@ pub(crate) struct ServeArgs {
     /// are protected otherwise.
     #[arg(long)]
     insecure_no_auth: bool,
+    /// The store of the task ledger `/task-ledger` serves when it is not the services
+    /// table's [default: `fleet_store` of the configuration, $PERIODIC_FLEET_STORE, or
+    /// --db].
+    #[arg(long, value_name = "URL")]
+    fleet_store: Option<String>,
 }
 
 /// Runs `periodic api ...`; one line on stderr and exit 1 on any error.
@@ -94,7 +100,13 @@ async fn serve(args: &ServeArgs) -> Result<(), Error> {
     let group =
         ServiceGroup::open_existing(config.database_url(), config.servicegroup_config()).await?;
     let url = group.url();
-    let server = ApiServer::start(group, options).await?;
+    let server = match args.fleet_store.as_ref().or(config.fleet_store.as_ref()) {
+        Some(store) => {
+            let ledger = ServiceGroup::open_ledger(store, group.config()).await?;
+            ApiServer::start_with_ledger(group, ledger, options).await?
+        }
+        None => ApiServer::start(group, options).await?,
+    };
     let addr = server.local_addr();
     tracing::info!(%addr, db = %url, "periodic api serve: listening");
     let mut stdout = std::io::stdout().lock();

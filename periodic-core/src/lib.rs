@@ -25,17 +25,17 @@ pub use config::{
 pub use error::{BoxError, Error, ErrorKind, Result};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use http::{ApiAuth, ApiServer, ApiServerOptions, DEFAULT_API_BIND};
+pub use http::{ApiAuth, ApiServer, ApiServerOptions, DEFAULT_API_BIND, ledger_json};
 pub use looping::{
     Attempt, BackOff, Callee, DynamicInterval, FixedInterval, IntoControlFlow, LoopingCall,
     LoopingCallError, OnError, Retry, StopHandle, Timer,
 };
 pub use periodic::{
-    Claim, ClaimRequest, Claimed, Concurrency, DEFAULT_INTERVAL, ErrorPolicy, Fence, Fleet,
-    IdlePolicy, IntoTaskResult, Jitter, LedgerEntry, MAX_FLEET_NAME, Overrun, PeriodicRunner,
-    PeriodicRunnerBuilder, PeriodicTask, RegisteredTask, RunContext, RunOutcome, RunReport,
-    RunnerOptions, Spacing, TaskInfo, TaskLedger, TaskRun, TaskScope, jitter_for, nearest_boundary,
-    registered_tasks,
+    Claim, ClaimRequest, Claimed, Concurrency, ControlState, DEFAULT_INTERVAL, ErrorPolicy, Fence,
+    Fleet, HISTORY_LEN, IdlePolicy, IntoTaskResult, Jitter, LedgerEntry, MAX_FLEET_NAME,
+    MAX_PAUSE_REASON, Overrun, PeriodicRunner, PeriodicRunnerBuilder, PeriodicTask, RegisteredTask,
+    RunContext, RunOutcome, RunRecord, RunReport, RunnerOptions, Spacing, TaskControl, TaskInfo,
+    TaskLedger, TaskRun, TaskScope, jitter_for, nearest_boundary, registered_tasks,
 };
 pub use service::{
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT, DEFAULT_PERIODIC_FUZZY_DELAY, Manager, Reload, ReloadReport,

@@ -1063,3 +1063,155 @@ pub async fn fleet_run_through_an_outage(
         assert!(pair[1].2 > pair[0].2, "tokens grow: {runs:?}");
     }
 }
+
+/// Operator controls: pause (with a reason), resume and run-now of a task that has a row,
+/// seen by a second handle on the store; an unknown task is `NotFound` with nova's text;
+/// a bad reason is refused before the store; a run-now request is consumed once, with
+/// the next token, and only while no lease is held; the run is settled into the history.
+pub async fn ledger_controls(url: &str, base: &ServiceGroupConfig) {
+    use periodic::{ErrorKind, TaskControl};
+
+    let (a, b) = (ledger_of(url, base).await, ledger_of(url, base).await);
+    let scope = TaskScope::fleet(&unique("controls")).unwrap();
+    let hour = Duration::from_secs(3600);
+    a.prepare(&scope, &["purge", "audit"]).await.unwrap();
+
+    let err = a
+        .control(&scope, "missing", &TaskControl::RunNow)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("Task missing could not be found in {scope}.")),
+        "{err}"
+    );
+    let bad = TaskControl::Pause {
+        reason: Some("x".repeat(256)),
+    };
+    assert_eq!(
+        a.control(&scope, "purge", &bad).await.unwrap_err().kind(),
+        ErrorKind::Invalid
+    );
+
+    let pause = TaskControl::pause(Some("maintenance")).unwrap();
+    let entry = a.control(&scope, "purge", &pause).await.unwrap();
+    assert!(entry.paused);
+    assert_eq!(entry.paused_reason.as_deref(), Some("maintenance"));
+    let seen = b.entries(Some(&scope)).await.unwrap();
+    let purge = seen.iter().find(|e| e.task == "purge").unwrap();
+    assert!(purge.paused && purge.next_due().is_none(), "{purge:?}");
+    assert!(!seen.iter().find(|e| e.task == "audit").unwrap().paused);
+    let controls = b.controls(&scope).await.unwrap();
+    assert_eq!(controls.len(), 1, "{controls:?}");
+    assert!(controls[0].paused && controls[0].task == "purge");
+
+    let entry = a
+        .control(&scope, "purge", &TaskControl::Resume)
+        .await
+        .unwrap();
+    assert!(!entry.paused && entry.paused_reason.is_none(), "{entry:?}");
+    assert!(b.controls(&scope).await.unwrap().is_empty());
+
+    // Run now, while another runner holds the lease: not taken until it is released.
+    let claim = won(claim_one(&a, &scope, "purge", hour, hour, "holder-a").await);
+    let before = a.now().await.unwrap();
+    let entry = b
+        .control(&scope, "purge", &TaskControl::RunNow)
+        .await
+        .unwrap();
+    let requested = entry.run_requested.expect("a pending request");
+    assert!(requested >= before - 1000, "{requested} {before}");
+    assert!(
+        a.take_run_request(&scope, "purge", "holder-b", hour)
+            .await
+            .unwrap()
+            .is_none(),
+        "a held lease keeps the request pending"
+    );
+    assert!(a.release(claim.row, claim.token).await.unwrap());
+    let taken = a
+        .take_run_request(&scope, "purge", "holder-b", hour)
+        .await
+        .unwrap()
+        .expect("the request is taken");
+    assert_eq!(taken.token, claim.token + 1);
+    assert!(
+        b.take_run_request(&scope, "purge", "holder-c", hour)
+            .await
+            .unwrap()
+            .is_none(),
+        "a request is consumed once"
+    );
+    let report = RunReport::new(
+        periodic::RunOutcome::Succeeded,
+        Duration::from_millis(20),
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    assert!(
+        a.settle(&scope, "purge", &taken, Some(&report))
+            .await
+            .unwrap()
+    );
+    let runs = b.history(&scope, "purge", 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].token, Some(taken.token));
+    assert_eq!(runs[0].holder.as_deref(), Some("holder-b"));
+    let entry = b
+        .entries(Some(&scope))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.task == "purge")
+        .unwrap();
+    assert!(
+        entry.run_requested.is_none() && !entry.is_running(),
+        "{entry:?}"
+    );
+    assert_eq!(entry.runs, 1);
+}
+
+/// The run history: plain runs are appended newest first (without a token), the spacing
+/// of a plain task is stored, and only the newest `HISTORY_LEN` runs are kept.
+pub async fn ledger_history(url: &str, base: &ServiceGroupConfig) {
+    use periodic::HISTORY_LEN;
+
+    let ledger = ledger_of(url, base).await;
+    let scope = TaskScope::service(&unique("history"), "nova-compute");
+    for i in 0..(HISTORY_LEN + 5) {
+        let outcome = if i % 2 == 0 {
+            periodic::RunOutcome::Succeeded
+        } else {
+            periodic::RunOutcome::Failed
+        };
+        let report = RunReport::new(
+            outcome,
+            Duration::from_millis(u64::try_from(i).unwrap()),
+            Duration::from_millis(3),
+            Duration::ZERO,
+        )
+        .with_spacing(Duration::from_secs(60));
+        ledger.record(&scope, "audit", &report).await.unwrap();
+    }
+    let runs = ledger.history(&scope, "audit", 1000).await.unwrap();
+    assert_eq!(runs.len(), HISTORY_LEN);
+    let newest = u64::try_from(HISTORY_LEN + 4).unwrap();
+    assert_eq!(runs[0].duration, Duration::from_millis(newest));
+    assert_eq!(runs[HISTORY_LEN - 1].duration, Duration::from_millis(5));
+    assert_eq!(runs[0].lateness, Duration::from_millis(3));
+    assert_eq!(runs[0].outcome, "succeeded");
+    assert_eq!(runs[1].outcome, "failed");
+    assert!(runs[0].token.is_none() && runs[0].holder.is_none());
+    assert!(runs[0].finished - runs[0].started == i64::try_from(newest).unwrap());
+    assert_eq!(ledger.history(&scope, "audit", 3).await.unwrap().len(), 3);
+    assert!(ledger.history(&scope, "other", 3).await.unwrap().is_empty());
+    let entry = ledger.entries(Some(&scope)).await.unwrap().remove(0);
+    assert_eq!(entry.spacing, Some(Duration::from_secs(60)));
+    assert_eq!(entry.lateness, Some(Duration::from_millis(3)));
+    assert_eq!(
+        entry.next_due(),
+        Some(entry.started.unwrap() + 60_000),
+        "{entry:?}"
+    );
+}

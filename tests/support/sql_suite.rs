@@ -207,6 +207,16 @@ macro_rules! sql_store_suite {
         }
 
         #[tokio::test]
+        async fn ledger_controls() {
+            on_scratch!(|url| scenarios::ledger_controls(url, &db()).await);
+        }
+
+        #[tokio::test]
+        async fn ledger_history() {
+            on_scratch!(|url| scenarios::ledger_history(url, &db()).await);
+        }
+
+        #[tokio::test]
         async fn ledger_records_runs() {
             on_scratch!(|url| scenarios::ledger_records_runs(url, &db()).await);
         }

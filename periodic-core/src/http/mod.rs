@@ -13,6 +13,8 @@
 //! | `os_services.rs` | `GET`/`PUT`/`DELETE /os-services`, nova's view and 400 texts |
 //! | `health.rs` | `GET /healthz` |
 //! | `tasks.rs` | `GET /tasks` |
+//! | `ledger_json.rs` | a task-ledger row as JSON ([`ledger_json`]), RFC 3339 store times |
+//! | `ledger.rs` | `GET /task-ledger`, `POST /task-ledger/{run,pause,resume}` |
 //! | `metrics.rs` | `GET /metrics` |
 //! | `task_metrics.rs` | the runner's observer: per-task counters and histograms |
 //! | `discovery.rs` | `GET /` and `GET /v2.1`: version documents for keystoneauth |
@@ -29,6 +31,8 @@
 //! | `DELETE /os-services/{id}` | 204 |
 //! | `GET /healthz` | 200 `{"status": "ok", ...}` or 503 with the reason |
 //! | `GET /tasks` | the running service's periodic tasks; 404 without a service |
+//! | `GET /task-ledger` | the store's task ledger: schedule, last runs, claims, controls |
+//! | `POST /task-ledger/{run,pause,resume}` | the operator's controls of a task |
 //! | `GET /metrics` | Prometheus (OpenMetrics text) |
 //! | `GET /` (a browser), `GET /ui/...` | the operator's page and its JSON |
 
@@ -37,6 +41,8 @@ mod connections;
 mod discovery;
 mod fault;
 mod health;
+mod ledger;
+mod ledger_json;
 mod metrics;
 mod microversion;
 mod options;
@@ -49,6 +55,7 @@ mod state;
 mod task_metrics;
 mod tasks;
 
+pub use ledger_json::ledger_json;
 pub use options::{ApiAuth, ApiServerOptions, DEFAULT_API_BIND};
 pub use server::ApiServer;
 

@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -18,8 +19,9 @@ use super::connections::{Limits, serve};
 use super::fault::Fault;
 use super::options::{ApiAuth, ApiServerOptions};
 use super::state::{AppState, Embedded};
-use super::{discovery, health, metrics, os_services, page, page_services, tasks};
+use super::{discovery, health, ledger, metrics, os_services, page, page_services, tasks};
 use crate::error::{Error, ErrorKind, Result};
+use crate::periodic::TaskLedger;
 use crate::servicegroup::ServiceGroup;
 
 /// A running HTTP API server: nova's `/os-services` over a [`ServiceGroup`], so that
@@ -42,6 +44,10 @@ use crate::servicegroup::ServiceGroup;
 /// | `DELETE /os-services/{uuid}` (2.53+; the integer id before) | 204; 404 for an unknown service |
 /// | `GET /healthz` | 200 `{"status": "ok", ...}` or 503 `{"status": "unhealthy", "reason": ...}` |
 /// | `GET /tasks` | the service's periodic tasks (below); 404 on a standalone server |
+/// | `GET /task-ledger[?scope=S][&kind=fleet\|service][&task=T][&runs=N]` | 200 `{"store_now", "tasks": [entry, ...]}`: the task ledger (below), ordered by scope then task; `runs` (1..=50) adds each task's `recent_runs`; any other parameter → 400 |
+/// | `POST /task-ledger/run` | body `{"scope", "task"}`: run the task once, at once (a write); 200 `{"task": entry}`; 404 `Task T could not be found in SCOPE.` |
+/// | `POST /task-ledger/pause` | body `{"scope", "task", "reason"}` (`reason` optional, ≤ 255 characters): pause the task everywhere; 200 `{"task": entry}` |
+/// | `POST /task-ledger/resume` | body `{"scope", "task"}`: resume it; 200 `{"task": entry}` |
 /// | `GET /metrics` | Prometheus metrics, OpenMetrics text |
 /// | `GET /`, `GET /v2.1` | nova's version documents (keystoneauth reads them first); `/` answers a browser (an `Accept` preferring `text/html`) with the operator's page |
 /// | `GET /ui/app.js`, `GET /ui/app.css` | the page's script and style, embedded in the binary |
@@ -87,6 +93,18 @@ use crate::servicegroup::ServiceGroup;
 /// "running"}]}`; times are seconds (`f64`). `last_run_ago` is measured from the start of
 /// the last finished run (`null` before the first); `next_due_in` is negative when the
 /// task is overdue and `null` for a task that does not run.
+///
+/// **`/task-ledger`** reads the ledger of the store (the group's, or the one given to
+/// [`start_with_ledger`](Self::start_with_ledger); inside a service, its runner's), on the
+/// store's clock, without reaching any running service. An entry is
+/// [`ledger_json`](crate::ledger_json)'s: `scope`, `task`, `fleet`, `spacing`, `next_due`,
+/// `slot`, `token`, `holder`, `lease_until`, `started`, `finished`, `outcome`, `duration`,
+/// `lateness`, `runs`, `failures`, `running`, `paused`, `paused_reason`, `run_requested`
+/// (times RFC 3339 UTC with a `Z`, durations in seconds). The `POST`s are writes (the
+/// token, as for `/os-services`); their rules are [`TaskControl`](crate::TaskControl)'s:
+/// a paused task stays paused on every replica and across restarts, a run-now request
+/// runs the task once on one runner within about a second. A store without a ledger
+/// answers 404; unknown body fields and a bad body 400.
 ///
 /// **`/metrics`** (labels `task`, `binary`, `host`): `periodic_task_runs_total`,
 /// `periodic_task_failures_total`, `periodic_task_timeouts_total` (async runs cancelled at
@@ -210,8 +228,14 @@ impl Bound {
         })
     }
 
-    /// Serves `group` (and `service`, inside a running service) on the current runtime.
-    pub(crate) fn serve(self, group: ServiceGroup, service: Option<Embedded>) -> ApiServer {
+    /// Serves `group` (and `service`, inside a running service) on the current runtime;
+    /// `/task-ledger` reads and controls `ledger`.
+    pub(crate) fn serve(
+        self,
+        group: ServiceGroup,
+        service: Option<Embedded>,
+        ledger: Option<Arc<dyn TaskLedger>>,
+    ) -> ApiServer {
         let Bound {
             listener,
             addr,
@@ -227,6 +251,7 @@ impl Bound {
             options.store_timeout,
             options.scrape_timeout,
             service,
+            ledger,
         );
         let shutdown = CancellationToken::new();
         let app = router(state);
@@ -286,6 +311,10 @@ fn router(state: AppState) -> Router {
         .nest("/v2.1", compute.route("/", get(discovery::version)))
         .route("/healthz", get(health::healthz))
         .route("/tasks", get(tasks::tasks))
+        .route("/task-ledger", get(ledger::list))
+        .route("/task-ledger/run", post(ledger::run))
+        .route("/task-ledger/pause", post(ledger::pause))
+        .route("/task-ledger/resume", post(ledger::resume))
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(bad_method)
@@ -296,7 +325,8 @@ fn router(state: AppState) -> Router {
 async fn not_found() -> Response {
     Fault::not_found(
         "Unknown resource. This API serves /os-services, /os-services/{id}, /healthz, /tasks, \
-         /metrics and, for browsers, the operator's page at / (with /ui/services).",
+         /task-ledger, /metrics and, for browsers, the operator's page at / (with \
+         /ui/services).",
     )
     .into_response()
 }
@@ -326,7 +356,41 @@ impl ApiServer {
     ///
     /// Cancel safe: cancelled, the listener is closed and nothing is served.
     pub async fn start(group: ServiceGroup, options: ApiServerOptions) -> Result<ApiServer> {
-        Ok(Bound::bind(options).await?.serve(group, None))
+        let ledger = group.ledger();
+        Ok(Bound::bind(options).await?.serve(group, None, ledger))
+    }
+
+    /// As [`start`](Self::start), with `/task-ledger` on `ledger` instead of the group's
+    /// own (a `fleet_store` such as Redis, opened with
+    /// [`ServiceGroup::open_ledger`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`start`](Self::start).
+    ///
+    /// ```
+    /// use periodic::{ApiServer, ApiServerOptions, ServiceGroup, ServiceGroupConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> periodic::Result<()> {
+    /// let group = ServiceGroup::open("memory://", ServiceGroupConfig::default()).await?;
+    /// let ledger = ServiceGroup::open_ledger("memory://", group.config()).await?;
+    /// let options = ApiServerOptions::new("127.0.0.1:0".parse().unwrap());
+    /// let server = ApiServer::start_with_ledger(group, ledger, options).await?;
+    /// server.shutdown().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start_with_ledger(
+        group: ServiceGroup,
+        ledger: Arc<dyn TaskLedger>,
+        options: ApiServerOptions,
+    ) -> Result<ApiServer> {
+        Ok(Bound::bind(options).await?.serve(group, None, Some(ledger)))
     }
 
     /// The address the server listens on (with the real port when bound to port 0).

@@ -9,7 +9,7 @@ use super::auth::Auth;
 use super::fault::Fault;
 use super::task_metrics::TaskMetrics;
 use crate::error::{Error, ErrorKind};
-use crate::periodic::TaskInfo;
+use crate::periodic::{TaskInfo, TaskLedger};
 use crate::servicegroup::{HeartbeatStats, ServiceGroup};
 
 /// The handlers' state; cheap to clone.
@@ -24,6 +24,8 @@ struct Inner {
     store_timeout: Duration,
     scrape_timeout: Duration,
     service: Option<Embedded>,
+    /// The task ledger `/task-ledger` reads and controls.
+    ledger: Option<Arc<dyn TaskLedger>>,
 }
 
 /// A snapshot of a running service's moving parts, for `/healthz` and `/metrics`.
@@ -63,6 +65,7 @@ impl AppState {
         store_timeout: Duration,
         scrape_timeout: Duration,
         service: Option<Embedded>,
+        ledger: Option<Arc<dyn TaskLedger>>,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -71,6 +74,7 @@ impl AppState {
                 store_timeout,
                 scrape_timeout,
                 service,
+                ledger,
             }),
         }
     }
@@ -85,6 +89,11 @@ impl AppState {
 
     pub(crate) fn scrape_timeout(&self) -> Duration {
         self.inner.scrape_timeout
+    }
+
+    /// The task ledger of `/task-ledger`, if the store keeps one.
+    pub(crate) fn ledger(&self) -> Option<&Arc<dyn TaskLedger>> {
+        self.inner.ledger.as_ref()
     }
 
     pub(crate) fn service(&self) -> Option<&Embedded> {

@@ -66,6 +66,8 @@ pub(crate) fn tasks_view(service: &Embedded) -> Value {
                 "fleet": t.fleet,
                 "fleet_slot": t.fleet_slot,
                 "fleet_token": t.fleet_token,
+                // Paused in the task ledger (`periodic task pause`): it does not run.
+                "paused": t.paused,
             })
         })
         .collect();

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::controls::Controls;
 use super::info::RunOutcome;
 use super::ledger::{Claim, ClaimRequest, Claimed, LedgerEntry, RunReport, TaskLedger, TaskScope};
 use super::ledger::{slot_of, spacing_ms};
@@ -94,6 +95,7 @@ struct PlainRun {
     duration: Duration,
     lateness: Duration,
     ended: Instant,
+    spacing: Duration,
 }
 
 /// A runner's handle on its task ledger.
@@ -105,6 +107,8 @@ pub(super) struct FleetRuntime {
     clock: Mutex<Option<StoreClock>>,
     reachable: AtomicBool,
     recorder: OnceLock<mpsc::Sender<PlainRun>>,
+    /// The operator's controls (pause, run now), as last read.
+    controls: Arc<Controls>,
 }
 
 impl FleetRuntime {
@@ -126,12 +130,56 @@ impl FleetRuntime {
             clock: Mutex::new(None),
             reachable: AtomicBool::new(true),
             recorder: OnceLock::new(),
+            controls: Arc::new(Controls::default()),
         })
     }
 
     /// The scope of plain runs.
     pub(super) fn service_scope(&self) -> Option<&TaskScope> {
         self.service_scope.as_ref()
+    }
+
+    /// The operator's controls, as last read.
+    pub(super) fn controls(&self) -> &Controls {
+        &self.controls
+    }
+
+    /// Starts watching the controls of `scopes` (once).
+    pub(super) async fn watch_controls(&self, scopes: Vec<TaskScope>) {
+        self.controls.watch(&self.ledger, scopes).await;
+    }
+
+    /// Takes the run-now request of `task` of `scope` (whose interval is `interval`, for
+    /// the lease): `Some` when this runner won it and runs the task now. A failing store
+    /// is logged; the request stays for the next pass.
+    pub(super) async fn take_request(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        interval: Duration,
+    ) -> Option<Won> {
+        let lease = self.lease_for(interval);
+        let sent = Instant::now();
+        match self
+            .ledger
+            .take_run_request(scope, task, &self.holder, lease)
+            .await
+        {
+            Ok(taken) => {
+                self.controls.forget_request(scope, task);
+                let claim = taken?;
+                tracing::info!(task, scope = %scope, token = claim.token, "Running task {task} now, as requested");
+                Some(Won {
+                    claim,
+                    lease,
+                    until: sent + lease,
+                })
+            }
+            Err(error) => {
+                tracing::warn!(task, error = %error.report(), "Cannot take the run-now request of task {task}");
+                None
+            }
+        }
     }
 
     /// The lease of a task of `interval`: the option, or half the interval within 100 ms
@@ -147,7 +195,7 @@ impl FleetRuntime {
     }
 
     /// The next boundary by the last known store clock, or one interval from now.
-    fn estimated_boundary(&self, interval: Duration) -> Instant {
+    pub(super) fn estimated_boundary(&self, interval: Duration) -> Instant {
         let now = Instant::now();
         match *self.clock.lock().unwrap_or_else(PoisonError::into_inner) {
             Some(clock) => {
@@ -341,6 +389,7 @@ impl FleetRuntime {
         duration: Duration,
         lateness: Duration,
         ended: Instant,
+        spacing: Duration,
     ) {
         let Some(scope) = &self.service_scope else {
             return;
@@ -356,6 +405,7 @@ impl FleetRuntime {
             duration,
             lateness,
             ended,
+            spacing,
         };
         if let Err(mpsc::error::TrySendError::Full(run)) = sender.try_send(run) {
             tracing::debug!(task = %run.task, "The task ledger's queue is full; a run is not recorded");
@@ -471,7 +521,8 @@ async fn write_runs(
 ) {
     let mut failing = false;
     while let Some(run) = rx.recv().await {
-        let report = RunReport::new(run.outcome, run.duration, run.lateness, run.ended.elapsed());
+        let report = RunReport::new(run.outcome, run.duration, run.lateness, run.ended.elapsed())
+            .with_spacing(run.spacing);
         match ledger.record(&scope, &run.task, &report).await {
             Ok(()) => failing = false,
             Err(error) if !failing => {

@@ -109,4 +109,7 @@ pub struct TaskInfo {
     pub fleet_slot: Option<i64>,
     /// The longest a run may take ([`PeriodicTask::timeout`](crate::PeriodicTask::timeout)).
     pub timeout: Option<Duration>,
+    /// Whether the task is paused in the task ledger
+    /// ([`TaskControl::Pause`](crate::TaskControl::Pause)), as this runner last read it.
+    pub paused: bool,
 }

@@ -45,6 +45,10 @@ where
         policy: ErrorPolicy,
     ) -> Result<Duration> {
         let _pass = self.begin_pass().await;
+        // Run-now requests run in the pass, before the lanes are handed their tasks.
+        if let Some(err) = self.run_requests(&ctx, policy).await {
+            self.lanes.fail(err);
+        }
         let generation = self.lanes.generation();
         let now = Instant::now();
         let mut due = Vec::new();
@@ -54,6 +58,9 @@ where
             let mut start = 0;
             while let Some(j) = state.due.first_at_most(start, now_ns) {
                 start = j + 1;
+                if self.skip_if_paused(&mut state, j, now) {
+                    continue;
+                }
                 if state.in_flight(j) {
                     // Its lane holds it (it was shown by a `set_spacing`): hidden again,
                     // so that the pass does not wait for it.
@@ -168,6 +175,10 @@ where
                     return None;
                 }
                 let now = Instant::now();
+                if due <= now && self.skip_if_paused(&mut state, index, now) {
+                    state.show(index);
+                    return None;
+                }
                 if due > now && state.wake.is_none_or(|wake| due >= wake) {
                     state.show(index);
                     return None;

@@ -185,6 +185,9 @@ pub struct RunReport {
     pub lateness: Duration,
     /// How long ago it ended when the report was sent (a report may wait in a queue).
     pub age: Duration,
+    /// The task's spacing, stored with a plain task's run so that a reader of the ledger
+    /// can show it and the next due time (a fleet claim stores its own).
+    pub spacing: Option<Duration>,
 }
 
 impl RunReport {
@@ -195,9 +198,197 @@ impl RunReport {
             duration,
             lateness,
             age,
+            spacing: None,
+        }
+    }
+
+    /// The same report, with the task's spacing to store.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use periodic::{RunOutcome, RunReport};
+    ///
+    /// let report = RunReport::new(RunOutcome::Succeeded, Duration::from_secs(1), Duration::ZERO, Duration::ZERO)
+    ///     .with_spacing(Duration::from_secs(60));
+    /// assert_eq!(report.spacing, Some(Duration::from_secs(60)));
+    /// ```
+    #[must_use]
+    pub fn with_spacing(mut self, spacing: Duration) -> Self {
+        self.spacing = Some(spacing);
+        self
+    }
+}
+
+/// The longest pause reason [`TaskControl::Pause`] accepts, in characters.
+pub const MAX_PAUSE_REASON: usize = 255;
+
+/// An operator's control of one task, applied with [`TaskLedger::control`].
+///
+/// The rules every store keeps:
+///
+/// * **Pause**: the task does not run, on any runner that shares the ledger (every
+///   replica of a fleet), until it is resumed; the state is in the store, so it survives
+///   restarts. A run in progress is not cancelled. Pausing a paused task replaces its
+///   reason.
+/// * **Resume**: the task runs on its regular schedule again (a missed slot is not made
+///   up); the reason is cleared.
+/// * **Run now**: the task runs once, at once (at the runner's next pass or within a
+///   second), on one runner only: the request is consumed in one conditional statement
+///   that issues a new fencing token ([`TaskLedger::take_run_request`]). The regular
+///   schedule is unchanged. A request for a **paused** task runs it once too (an
+///   operator who asks for a run gets one); it stays paused. A second request before the
+///   first was consumed is the same request.
+///
+/// ```
+/// use periodic::TaskControl;
+///
+/// let pause = TaskControl::pause(Some("maintenance"))?;
+/// assert_eq!(pause.verb(), "paused");
+/// assert!(TaskControl::pause(Some("a\0b")).is_err());
+/// # Ok::<(), periodic::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskControl {
+    /// Stop running the task until [`Resume`](Self::Resume).
+    Pause {
+        /// Why, shown to other operators (at most [`MAX_PAUSE_REASON`] characters, no
+        /// NUL).
+        reason: Option<String>,
+    },
+    /// Run the task on its schedule again.
+    Resume,
+    /// Run the task once, at once.
+    RunNow,
+}
+
+impl TaskControl {
+    /// A pause with `reason`, checked.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Invalid`] for a reason with a NUL character or longer than
+    /// [`MAX_PAUSE_REASON`] characters.
+    pub fn pause(reason: Option<&str>) -> Result<TaskControl, Error> {
+        let control = TaskControl::Pause {
+            reason: reason.map(str::to_owned),
+        };
+        control.check()?;
+        Ok(control)
+    }
+
+    /// Checks the control's text (what every store does before writing).
+    ///
+    /// # Errors
+    ///
+    /// As [`pause`](Self::pause).
+    pub fn check(&self) -> Result<(), Error> {
+        if let TaskControl::Pause {
+            reason: Some(reason),
+        } = self
+        {
+            if reason.contains('\0') {
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    "the pause reason contains a NUL character",
+                ));
+            }
+            let chars = reason.chars().count();
+            if chars > MAX_PAUSE_REASON {
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "the pause reason has {chars} characters; at most {MAX_PAUSE_REASON} are allowed"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The past participle for messages: `paused`, `resumed`, `run requested`.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            TaskControl::Pause { .. } => "paused",
+            TaskControl::Resume => "resumed",
+            TaskControl::RunNow => "run requested",
         }
     }
 }
+
+/// The error of a control or history of a task that has no ledger row.
+pub(crate) fn task_not_found(scope: &TaskScope, task: &str) -> Error {
+    Error::not_found(format!("Task {task} could not be found in {scope}."))
+}
+
+/// One recorded run of a task, from the run history ([`TaskLedger::history`]); times are
+/// the store's milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunRecord {
+    /// When it started.
+    pub started: i64,
+    /// When it ended.
+    pub finished: i64,
+    /// How long it took.
+    pub duration: Duration,
+    /// How late it started against its due time.
+    pub lateness: Duration,
+    /// `succeeded`, `failed`, `panicked` or `timed_out`.
+    pub outcome: String,
+    /// The fencing token of the run: a fleet run's or a run-now run's; `None` for a plain
+    /// task's scheduled run.
+    pub token: Option<u64>,
+    /// Who ran it, when it held a claim.
+    pub holder: Option<String>,
+}
+
+impl RunRecord {
+    /// A record (for implementations outside the crate).
+    pub fn new(
+        started: i64,
+        finished: i64,
+        duration: Duration,
+        lateness: Duration,
+        outcome: impl Into<String>,
+    ) -> RunRecord {
+        RunRecord {
+            started,
+            finished,
+            duration,
+            lateness,
+            outcome: outcome.into(),
+            token: None,
+            holder: None,
+        }
+    }
+}
+
+/// The control state of one task, as a runner polls it ([`TaskLedger::controls`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ControlState {
+    /// The task.
+    pub task: String,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// When a pending run-now request was made (store milliseconds).
+    pub run_requested: Option<i64>,
+}
+
+impl ControlState {
+    /// The state of `task` (for implementations outside the crate).
+    pub fn new(task: impl Into<String>, paused: bool, run_requested: Option<i64>) -> Self {
+        ControlState {
+            task: task.into(),
+            paused,
+            run_requested,
+        }
+    }
+}
+
+/// How many runs the history keeps per (scope, task).
+pub const HISTORY_LEN: usize = 50;
 
 /// The ledger's row of one (scope, task): the last run on the store's clock, the counts,
 /// and for a fleet task the current claim.
@@ -228,6 +419,15 @@ pub struct LedgerEntry {
     pub outcome: Option<String>,
     /// How long the last run took.
     pub duration: Option<Duration>,
+    /// How late the last run started against its due time.
+    pub lateness: Option<Duration>,
+    /// Whether the task is paused ([`TaskControl::Pause`]).
+    pub paused: bool,
+    /// Why, if the operator said.
+    pub paused_reason: Option<String>,
+    /// When a pending run-now request was made (store milliseconds), until a runner
+    /// consumes it.
+    pub run_requested: Option<i64>,
     /// Recorded runs.
     pub runs: u64,
     /// Recorded runs that failed or panicked.
@@ -262,6 +462,10 @@ impl LedgerEntry {
             finished: None,
             outcome: None,
             duration: None,
+            lateness: None,
+            paused: false,
+            paused_reason: None,
+            run_requested: None,
             runs: 0,
             failures: 0,
             read_at,
@@ -271,6 +475,35 @@ impl LedgerEntry {
     /// Whether a holder holds an unexpired lease: a run is in progress somewhere.
     pub fn is_running(&self) -> bool {
         self.holder.is_some() && self.lease_until.is_some_and(|until| until >= self.read_at)
+    }
+
+    /// When the task is next due by the ledger (store milliseconds): for a fleet task the
+    /// next slot boundary after the last claimed slot, for a plain task its last start
+    /// plus its spacing; `None` when paused or when the ledger lacks the figures. A task
+    /// already overdue shows its due time, in the past.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use periodic::{LedgerEntry, TaskScope};
+    ///
+    /// let mut entry = LedgerEntry::new(1, TaskScope::fleet("cells")?, "heal", 25_000);
+    /// entry.spacing = Some(Duration::from_secs(10));
+    /// entry.slot = Some(2);
+    /// assert_eq!(entry.next_due(), Some(30_000));
+    /// entry.paused = true;
+    /// assert_eq!(entry.next_due(), None);
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn next_due(&self) -> Option<i64> {
+        if self.paused {
+            return None;
+        }
+        let spacing = spacing_ms(self.spacing?);
+        match (self.scope.fleet_name(), self.slot) {
+            (Some(_), Some(slot)) => Some((slot + 1) * spacing),
+            (Some(_), None) => Some((slot_of(self.read_at, self.spacing?) + 1) * spacing),
+            (None, _) => self.started.map(|started| started + spacing),
+        }
     }
 }
 
@@ -432,6 +665,90 @@ pub trait TaskLedger: fmt::Debug + Send + Sync {
         &'a self,
         scope: Option<&'a TaskScope>,
     ) -> BoxFuture<'a, Result<Vec<LedgerEntry>, Error>>;
+
+    /// Applies an operator's control to `task` of `scope` (see [`TaskControl`] for the
+    /// rules) and returns the row as it is then. Only a task that has a row can be
+    /// controlled (a runner creates its rows when it starts or first records a run).
+    ///
+    /// The default refuses: a ledger that keeps no controls.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] (`Task T could not be found in SCOPE.`) for a task without
+    /// a row; [`ErrorKind::Invalid`] for a bad pause reason; [`ErrorKind::Store`].
+    fn control<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        control: &'a TaskControl,
+    ) -> BoxFuture<'a, Result<LedgerEntry, Error>> {
+        let _ = (scope, task, control);
+        Box::pin(async {
+            Err(Error::new(
+                ErrorKind::Config,
+                "this task ledger keeps no operator controls",
+            ))
+        })
+    }
+
+    /// The newest `limit` recorded runs of `task` in `scope` (at most [`HISTORY_LEN`]),
+    /// newest first. Every recorded run, plain or fleet, is appended; the store keeps
+    /// the newest [`HISTORY_LEN`]. The default keeps no history (empty).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`].
+    fn history<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>, Error>> {
+        let _ = (scope, task, limit);
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The tasks of `scope` that are paused or have a pending run-now request (the
+    /// others are neither): what a runner polls. The default: none.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`].
+    fn controls<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+    ) -> BoxFuture<'a, Result<Vec<ControlState>, Error>> {
+        let _ = scope;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Consumes the pending run-now request of `task` in one conditional statement: won
+    /// iff a request is pending and no unexpired lease is held; winning clears the
+    /// request and sets `token + 1`, `holder`, the lease and the start, as a claim does
+    /// (the slot is unchanged, so the regular schedule is too). `None` when there is no
+    /// request or another runner took it. The caller runs the task and then
+    /// [`settle`](Self::settle)s the claim. The default: never a request.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`].
+    fn take_run_request<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        holder: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Option<Claim>, Error>> {
+        let _ = (scope, task, holder, lease);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// A stream that yields whenever a control was applied somewhere (PostgreSQL's
+    /// `LISTEN/NOTIFY`), so that a runner wakes at once instead of at its next poll; `None`
+    /// when the store has no such signal (the runner polls [`controls`](Self::controls)).
+    fn control_signals(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        None
+    }
 }
 
 /// The outcome as the ledger stores it.

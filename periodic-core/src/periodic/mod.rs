@@ -13,6 +13,7 @@
 //! | `task.rs` | a task at run time: its call, result and failures; [`PeriodicTask`] |
 //! | `registry.rs` | the tasks `#[periodic_task]` registers; [`registered_tasks`] |
 //! | `options.rs` | [`RunnerOptions`]: every option of a runner, in one place |
+//! | `controls.rs` | the operator's controls a runner knows of (pause, run now), and their watcher |
 //! | `fleet.rs` | the runner's side of the ledger: store clock, claims, leases held, resume |
 //! | `slots.rs` | the slot table: each task's schedule, function and counters |
 //! | `run_task.rs` | the one helper that runs a task, and a fleet run with its lease held |
@@ -25,6 +26,7 @@
 //! A file imports only files above it in this table.
 
 mod builder;
+mod controls;
 mod fleet;
 mod info;
 mod lane_control;
@@ -46,8 +48,8 @@ mod task;
 pub use builder::PeriodicRunnerBuilder;
 pub use info::{RunOutcome, TaskInfo, TaskRun};
 pub use ledger::{
-    Claim, ClaimRequest, Claimed, Fence, LedgerEntry, MAX_FLEET_NAME, RunReport, TaskLedger,
-    TaskScope,
+    Claim, ClaimRequest, Claimed, ControlState, Fence, HISTORY_LEN, LedgerEntry, MAX_FLEET_NAME,
+    MAX_PAUSE_REASON, RunRecord, RunReport, TaskControl, TaskLedger, TaskScope,
 };
 pub use options::RunnerOptions;
 pub use policy::{Concurrency, ErrorPolicy, IdlePolicy, Overrun};

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::{FleetRuntime, Job, Won};
-use super::info::{RunOutcome, TaskRun};
+use super::info::{RunOutcome, TaskInfo, TaskRun};
 use super::lane_control::LaneControl;
 use super::ledger::TaskScope;
 use super::mintree::NEVER;
@@ -80,10 +80,15 @@ where
     /// (The lanes' pass is `lanes.rs`'s `lanes_pass`.)
     pub(super) async fn run_pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
         let _pass = self.begin_pass().await;
-        if self.options.concurrency == Concurrency::Concurrent {
+        let requested = self.run_requests(&ctx, policy).await;
+        let idle = if self.options.concurrency == Concurrency::Concurrent {
             self.concurrent_pass(&ctx, policy).await
         } else {
             self.sequential_pass(&ctx, policy).await
+        };
+        match requested {
+            Some(err) => Err(err),
+            None => idle,
         }
     }
 
@@ -93,8 +98,204 @@ where
         let pass = self.pass.lock().await;
         if !self.resumed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             self.resume().await;
+            if let Some(fleet) = &self.fleet {
+                fleet.watch_controls(self.scopes()).await;
+            }
         }
         pass
+    }
+
+    /// Every ledger scope of the runner's tasks: the service's, and each fleet's.
+    fn scopes(&self) -> Vec<TaskScope> {
+        let state = self.state();
+        let mut scopes: Vec<TaskScope> = (0..state.slots.len())
+            .filter_map(|index| self.scope_of(&state, index))
+            .collect();
+        scopes.sort();
+        scopes.dedup();
+        scopes
+    }
+
+    /// The ledger scope of task `index`: its fleet's, or the service's for a plain task.
+    pub(super) fn scope_of(&self, state: &State<M, C>, index: usize) -> Option<TaskScope> {
+        match &state.slots[index].fleet {
+            Some(fleet) => Some(fleet.scope.clone()),
+            None => self.fleet.as_ref()?.service_scope().cloned(),
+        }
+    }
+
+    /// Whether task `index` is paused in the ledger ([`TaskControl::Pause`]); a paused
+    /// task is moved to its next due time (a fleet task: its next slot) without running.
+    ///
+    /// [`TaskControl::Pause`]: super::ledger::TaskControl::Pause
+    pub(super) fn skip_if_paused(
+        &self,
+        state: &mut State<M, C>,
+        index: usize,
+        now: Instant,
+    ) -> bool {
+        let Some(runtime) = &self.fleet else {
+            return false;
+        };
+        let Some(scope) = self.scope_of(state, index) else {
+            return false;
+        };
+        if !runtime
+            .controls()
+            .is_paused(&scope, &state.slots[index].name)
+        {
+            return false;
+        }
+        let interval = state.interval(index);
+        let next = if state.slots[index].fleet.is_some() {
+            runtime.estimated_boundary(interval)
+        } else {
+            now + interval
+        };
+        state.set_due(index, next.max(now + Duration::from_millis(1)));
+        tracing::debug!(task = %state.slots[index].full_name, "Skipping paused periodic task {}", state.slots[index].full_name);
+        true
+    }
+
+    /// Whether the runner watches the operator's controls: it has a task ledger.
+    pub(super) fn watches_controls(&self) -> bool {
+        self.fleet.is_some()
+    }
+
+    /// `info` with whether its task is paused, as this runner last read the controls.
+    pub(super) fn with_controls(&self, mut info: TaskInfo) -> TaskInfo {
+        if let Some(runtime) = &self.fleet {
+            let scope = match &info.fleet {
+                Some(name) => TaskScope::fleet(name).ok(),
+                None => runtime.service_scope().cloned(),
+            };
+            info.paused =
+                scope.is_some_and(|scope| runtime.controls().is_paused(&scope, &info.name));
+        }
+        info
+    }
+
+    /// Runs, one after another, the tasks with a run-now request that this runner takes
+    /// ([`TaskLedger::take_run_request`]: one runner of all that share the ledger), each
+    /// with its new fencing token and its lease held, recorded like any run. Their
+    /// regular schedule is unchanged. Returns the first error to propagate.
+    ///
+    /// [`TaskLedger::take_run_request`]: super::ledger::TaskLedger::take_run_request
+    pub(super) async fn run_requests(&self, ctx: &Arc<C>, policy: ErrorPolicy) -> Option<Error> {
+        let runtime = self.fleet.as_ref()?;
+        if !runtime.controls().any_requested() {
+            return None;
+        }
+        let candidates: Vec<(usize, TaskScope, Arc<str>, Duration)> = {
+            let state = self.state();
+            (0..state.slots.len())
+                .filter_map(|index| {
+                    let scope = self.scope_of(&state, index)?;
+                    let name = &state.slots[index].name;
+                    let wanted = runtime.controls().is_requested(&scope, name)
+                        && state.is_runnable(index)
+                        && !state.in_flight(index);
+                    wanted.then(|| (index, scope, Arc::clone(name), state.interval(index)))
+                })
+                .collect()
+        };
+        let mut first_error = None;
+        for (index, scope, name, interval) in candidates {
+            let Some(won) = runtime.take_request(&scope, &name, interval).await else {
+                continue;
+            };
+            let Launched {
+                of,
+                call,
+                guard,
+                holding,
+                timeout,
+            } = self.launch_requested(&mut self.state(), index, ctx, won, scope);
+            let ran = run_launched(
+                self.fleet.clone(),
+                call,
+                guard,
+                holding,
+                &of.name,
+                of.due,
+                timeout,
+            )
+            .await;
+            if let Some(err) = self.finish(of, ran, policy) {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error
+    }
+
+    /// A run-now run of task `index` with the request it took: fenced and held like a
+    /// fleet run, its schedule untouched.
+    fn launch_requested(
+        &self,
+        state: &mut State<M, C>,
+        index: usize,
+        ctx: &Arc<C>,
+        won: Won,
+        scope: TaskScope,
+    ) -> Launched {
+        let now = Instant::now();
+        let guard = state.begin_requested_run(index);
+        let slot = &state.slots[index];
+        let claim = won.claim;
+        let fleet = slot.fleet.as_ref().map(|f| Arc::clone(&f.name));
+        let cancel = CancellationToken::new();
+        let run = RunContext {
+            task: Arc::clone(&slot.name),
+            fleet: fleet.clone(),
+            token: Some(claim.token),
+            slot: Some(claim.slot),
+            row: Some(claim.row),
+            cancel: cancel.clone(),
+        };
+        let holding = Holding {
+            won,
+            cancel,
+            fleet: fleet.unwrap_or_else(|| Arc::from(scope.as_str())),
+            scope,
+        };
+        let call = self.call_of(state, index, ctx, run);
+        let slot = &state.slots[index];
+        Launched {
+            of: RunOf {
+                index,
+                name: Arc::clone(&slot.name),
+                full_name: Arc::clone(&slot.full_name),
+                due: now,
+                fleet: true,
+            },
+            call,
+            guard,
+            holding: Some(holding),
+            timeout: slot.timeout(),
+        }
+    }
+
+    /// Task `index`'s call for `run`; a call that panics while it is built fails like a
+    /// run that panics.
+    fn call_of(
+        &self,
+        state: &State<M, C>,
+        index: usize,
+        ctx: &Arc<C>,
+        run: RunContext,
+    ) -> TaskCall {
+        let slot = &state.slots[index];
+        std::panic::catch_unwind(AssertUnwindSafe(|| match &slot.func {
+            TaskFn::Registered(f) => {
+                let ctx_any: Arc<dyn Any + Send + Sync> = ctx.clone();
+                f(Arc::clone(&self.manager_any), ctx_any, run)
+            }
+            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx), run),
+        }))
+        .unwrap_or_else(|payload| {
+            let failure = TaskFailure::from_panic(&*payload);
+            TaskCall::Async(Box::pin(async move { Err(failure) }))
+        })
     }
 
     /// Picks task `index` to run now (see [`State::begin_run`]) and builds its call; a
@@ -136,18 +337,8 @@ where
                 (begun, run, Some(holding))
             }
         };
+        let call = self.call_of(state, index, ctx, run);
         let slot = &state.slots[index];
-        let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &slot.func {
-            TaskFn::Registered(f) => {
-                let ctx_any: Arc<dyn Any + Send + Sync> = ctx.clone();
-                f(Arc::clone(&self.manager_any), ctx_any, run)
-            }
-            TaskFn::Added(f) => f(Arc::clone(&self.manager), Arc::clone(ctx), run),
-        }))
-        .unwrap_or_else(|payload| {
-            let failure = TaskFailure::from_panic(&*payload);
-            TaskCall::Async(Box::pin(async move { Err(failure) }))
-        });
         Launched {
             of: RunOf {
                 index,
@@ -273,12 +464,14 @@ where
             state.skip_missed(index, ran.ended);
         }
         if !fleet && let Some(runtime) = &self.fleet {
+            let spacing = self.state().interval(index);
             runtime.record_plain(
                 Arc::clone(&name),
                 outcome,
                 duration,
                 ran.started.saturating_duration_since(due),
                 ran.ended,
+                spacing,
             );
         }
         if !self.options.observers.is_empty() {
@@ -332,11 +525,16 @@ where
         }
         loop {
             let launched = {
-                let state = self.state();
+                let mut state = self.state();
                 let now_ns = state.ns(now);
                 let mut next = state.due.first_at_most(start, now_ns);
-                // Skip tasks whose previous run is still in progress.
+                // Skip paused tasks, and tasks whose previous run is still in progress.
                 while let Some(j) = next {
+                    if self.skip_if_paused(&mut state, j, now) {
+                        start = j + 1;
+                        next = state.due.first_at_most(start, now_ns);
+                        continue;
+                    }
                     if !state.in_flight(j) {
                         break;
                     }
@@ -404,7 +602,7 @@ where
         let mut launched = Vec::new();
         let mut due = Vec::new();
         {
-            let state = self.state();
+            let mut state = self.state();
             if let Some(min) = state.min_interval {
                 idle = idle.min(min);
             }
@@ -416,6 +614,9 @@ where
                 idle = idle.min(remaining(state.due.min(start, segment_end), now_ns));
                 let Some(j) = next else { break };
                 start = j + 1;
+                if self.skip_if_paused(&mut state, j, now) {
+                    continue;
+                }
                 if state.in_flight(j) {
                     skip_in_flight(&state.slots[j].full_name);
                     continue;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::controls::CONTROL_POLL;
 use super::info::TaskInfo;
 use super::pass::Shared;
 use super::policy::{Concurrency, ErrorPolicy};
@@ -223,12 +224,33 @@ where
     /// # Ok::<(), periodic::Error>(())
     /// ```
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.shared.state().infos()
+        let infos = self.shared.state().infos();
+        infos
+            .into_iter()
+            .map(|info| self.shared.with_controls(info))
+            .collect()
     }
 
     /// One task's snapshot by name.
     pub fn task(&self, name: &str) -> Option<TaskInfo> {
-        self.shared.state().info_of(name)
+        let info = self.shared.state().info_of(name)?;
+        Some(self.shared.with_controls(info))
+    }
+
+    /// The task ledger the runner claims in, records to and reads its controls from
+    /// ([`RunnerOptions::task_ledger`](crate::RunnerOptions::task_ledger)), if it has one.
+    ///
+    /// ```
+    /// use periodic::PeriodicRunner;
+    ///
+    /// struct Manager;
+    ///
+    /// let runner = PeriodicRunner::<Manager>::new(Manager)?;
+    /// assert!(runner.task_ledger().is_none());
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn task_ledger(&self) -> Option<Arc<dyn super::ledger::TaskLedger>> {
+        self.shared.options.task_ledger.clone()
     }
 
     /// The earliest time any task is next due, or `None` when no task runs.
@@ -284,10 +306,17 @@ where
     }
 
     async fn pass(&self, ctx: Arc<C>, policy: ErrorPolicy) -> Result<Duration> {
-        if self.shared.options.concurrency == Concurrency::Lanes {
+        let idle = if self.shared.options.concurrency == Concurrency::Lanes {
             self.shared.lanes_pass(ctx, policy).await
         } else {
             self.shared.run_pass(ctx, policy).await
+        }?;
+        // With a ledger, the next pass comes within the controls' poll, so that a run-now
+        // request or a pause is picked up within a second.
+        if self.shared.watches_controls() {
+            Ok(idle.min(CONTROL_POLL))
+        } else {
+            Ok(idle)
         }
     }
 

@@ -520,6 +520,16 @@ impl<M, C> State<M, C> {
     /// After a run of task `index` that ended at `ended`: with [`Overrun::Skip`], when its
     /// next due time passed while it ran, moves it to the first grid point after `ended`
     /// (a fleet task keeps its next slot).
+    /// Starts a run-now run of task `index`: marks it in flight, its schedule untouched.
+    pub(super) fn begin_requested_run(&mut self, index: usize) -> InFlight {
+        self.slots[index].mark_in_flight()
+    }
+
+    /// Whether task `index` runs here at all (see [`TaskInfo::runnable`]).
+    pub(super) fn is_runnable(&self, index: usize) -> bool {
+        self.slots[index].runnable
+    }
+
     pub(super) fn skip_missed(&mut self, index: usize, ended: Instant) {
         let slot = &mut self.slots[index];
         if slot.overrun() != Overrun::Skip || slot.fleet.is_some() || slot.due > ended {
@@ -596,6 +606,7 @@ impl<M, C> State<M, C> {
             timeout: slot.timeout(),
             fleet_token: slot.fleet.as_ref().and_then(|f| f.token),
             fleet_slot: slot.fleet.as_ref().and_then(|f| f.slot),
+            paused: false,
         }
     }
 }

@@ -150,7 +150,8 @@ impl<M: Manager> RunningService<M> {
             }),
             metrics,
         };
-        self.api = Some(bound.serve(self.group.clone(), Some(embedded)));
+        let ledger = self.runner.task_ledger();
+        self.api = Some(bound.serve(self.group.clone(), Some(embedded), ledger));
         self
     }
 

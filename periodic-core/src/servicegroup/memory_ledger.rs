@@ -1,7 +1,7 @@
 //! The task ledger of the `memory://` store: in this process, on tokio's clock, for
 //! paused-time tests of fleet tasks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -9,9 +9,10 @@ use futures::future::{self, BoxFuture};
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::periodic::ledger::{ms, outcome_text, slot_of, spacing_ms};
+use crate::periodic::ledger::{ms, outcome_text, slot_of, spacing_ms, task_not_found};
 use crate::periodic::{
-    Claim, ClaimRequest, Claimed, LedgerEntry, RunOutcome, RunReport, TaskLedger, TaskScope,
+    Claim, ClaimRequest, Claimed, ControlState, HISTORY_LEN, LedgerEntry, RunOutcome, RunRecord,
+    RunReport, TaskControl, TaskLedger, TaskScope,
 };
 
 /// A task ledger in memory, whose clock is tokio's: milliseconds since the ledger was
@@ -54,8 +55,68 @@ struct Row {
     finished: Option<i64>,
     outcome: Option<&'static str>,
     duration_ms: Option<i64>,
+    lateness_ms: Option<i64>,
     runs: u64,
     failures: u64,
+    paused: bool,
+    paused_reason: Option<String>,
+    run_requested: Option<i64>,
+    /// The newest runs first, at most [`HISTORY_LEN`].
+    history: VecDeque<RunRecord>,
+}
+
+impl Row {
+    /// Records a run that ended at `finished`; `fenced`: the run held the row's claim.
+    fn record(&mut self, report: &RunReport, finished: i64, fenced: bool) {
+        let started = finished - ms(report.duration);
+        self.finished = Some(finished);
+        self.started = Some(started);
+        self.outcome = Some(outcome_text(report.outcome));
+        self.duration_ms = Some(ms(report.duration));
+        self.lateness_ms = Some(ms(report.lateness));
+        if let Some(spacing) = report.spacing {
+            self.spacing_ms = Some(spacing_ms(spacing));
+        }
+        self.runs += 1;
+        if report.outcome != RunOutcome::Succeeded {
+            self.failures += 1;
+        }
+        let mut run = RunRecord::new(
+            started,
+            finished,
+            report.duration,
+            report.lateness,
+            outcome_text(report.outcome),
+        );
+        if fenced {
+            run.token = Some(self.token);
+            run.holder.clone_from(&self.holder);
+        }
+        self.history.push_front(run);
+        self.history.truncate(HISTORY_LEN);
+    }
+
+    fn entry(&self, scope: &str, task: &str, now: i64) -> LedgerEntry {
+        let millis =
+            |v: Option<i64>| v.map(|v| Duration::from_millis(u64::try_from(v).unwrap_or(0)));
+        let mut entry = LedgerEntry::new(self.id, TaskScope::from_stored(scope), task, now);
+        entry.spacing = millis(self.spacing_ms);
+        entry.slot = self.slot;
+        entry.token = self.token;
+        entry.holder.clone_from(&self.holder);
+        entry.lease_until = self.lease_until;
+        entry.started = self.started;
+        entry.finished = self.finished;
+        entry.outcome = self.outcome.map(str::to_owned);
+        entry.duration = millis(self.duration_ms);
+        entry.lateness = millis(self.lateness_ms);
+        entry.paused = self.paused;
+        entry.paused_reason.clone_from(&self.paused_reason);
+        entry.run_requested = self.run_requested;
+        entry.runs = self.runs;
+        entry.failures = self.failures;
+        entry
+    }
 }
 
 impl MemoryLedger {
@@ -190,17 +251,129 @@ impl TaskLedger for MemoryLedger {
         report: &'a RunReport,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let finished = self.now_ms() - ms(report.age);
-        let mut rows = self.rows();
-        let row = rows.row(scope, task);
-        row.finished = Some(finished);
-        row.started = Some(finished - ms(report.duration));
-        row.outcome = Some(outcome_text(report.outcome));
-        row.duration_ms = Some(ms(report.duration));
-        row.runs += 1;
-        if report.outcome != RunOutcome::Succeeded {
-            row.failures += 1;
-        }
+        self.rows().row(scope, task).record(report, finished, false);
         Box::pin(future::ready(Ok(())))
+    }
+
+    fn settle<'a>(
+        &'a self,
+        _scope: &'a TaskScope,
+        _task: &'a str,
+        claim: &'a Claim,
+        report: Option<&'a RunReport>,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let now = self.now_ms();
+        let mut rows = self.rows();
+        let settled = rows
+            .by_id(claim.row)
+            .filter(|row| row.token == claim.token)
+            .map(|row| {
+                if let Some(report) = report {
+                    row.record(report, now - ms(report.age), true);
+                }
+                row.holder = None;
+                row.lease_until = None;
+            })
+            .is_some();
+        Box::pin(future::ready(Ok(settled)))
+    }
+
+    fn control<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        control: &'a TaskControl,
+    ) -> BoxFuture<'a, Result<LedgerEntry, Error>> {
+        let result = control.check().and_then(|()| {
+            let now = self.now_ms();
+            let mut rows = self.rows();
+            let key = (scope.as_str().to_owned(), task.to_owned());
+            let row = rows
+                .by_key
+                .get_mut(&key)
+                .ok_or_else(|| task_not_found(scope, task))?;
+            match control {
+                TaskControl::Pause { reason } => {
+                    row.paused = true;
+                    row.paused_reason.clone_from(reason);
+                }
+                TaskControl::Resume => {
+                    row.paused = false;
+                    row.paused_reason = None;
+                }
+                TaskControl::RunNow => {
+                    row.run_requested.get_or_insert(now);
+                }
+            }
+            Ok(row.entry(scope.as_str(), task, now))
+        });
+        Box::pin(future::ready(result))
+    }
+
+    fn history<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>, Error>> {
+        let rows = self.rows();
+        let key = (scope.as_str().to_owned(), task.to_owned());
+        let runs = rows.by_key.get(&key).map_or_else(Vec::new, |row| {
+            row.history
+                .iter()
+                .take(limit.min(HISTORY_LEN))
+                .cloned()
+                .collect()
+        });
+        Box::pin(future::ready(Ok(runs)))
+    }
+
+    fn controls<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+    ) -> BoxFuture<'a, Result<Vec<ControlState>, Error>> {
+        let rows = self.rows();
+        let states = rows
+            .by_key
+            .iter()
+            .filter(|((s, _), row)| {
+                s == scope.as_str() && (row.paused || row.run_requested.is_some())
+            })
+            .map(|((_, task), row)| ControlState::new(task.clone(), row.paused, row.run_requested))
+            .collect();
+        Box::pin(future::ready(Ok(states)))
+    }
+
+    fn take_run_request<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        holder: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Option<Claim>, Error>> {
+        let now = self.now_ms();
+        let mut rows = self.rows();
+        let key = (scope.as_str().to_owned(), task.to_owned());
+        let taken = rows.by_key.get_mut(&key).and_then(|row| {
+            let free = row.holder.is_none() || row.lease_until.is_none_or(|until| until < now);
+            if row.run_requested.is_none() || !free {
+                return None;
+            }
+            let lease_until = now + ms(lease);
+            row.run_requested = None;
+            row.token += 1;
+            row.holder = Some(holder.to_owned());
+            row.lease_until = Some(lease_until);
+            row.started = Some(now);
+            Some(Claim::new(
+                row.id,
+                row.slot.unwrap_or(0),
+                row.token,
+                lease_until,
+                now,
+            ))
+        });
+        Box::pin(future::ready(Ok(taken)))
     }
 
     fn entries<'a>(
@@ -213,27 +386,7 @@ impl TaskLedger for MemoryLedger {
             .by_key
             .iter()
             .filter(|((s, _), _)| scope.is_none_or(|scope| scope.as_str() == s))
-            .map(|((s, task), row)| LedgerEntry {
-                row: row.id,
-                scope: TaskScope::from_stored(s.clone()),
-                task: task.clone(),
-                spacing: row
-                    .spacing_ms
-                    .map(|s| Duration::from_millis(u64::try_from(s).unwrap_or(0))),
-                slot: row.slot,
-                token: row.token,
-                holder: row.holder.clone(),
-                lease_until: row.lease_until,
-                started: row.started,
-                finished: row.finished,
-                outcome: row.outcome.map(str::to_owned),
-                duration: row
-                    .duration_ms
-                    .map(|d| Duration::from_millis(u64::try_from(d).unwrap_or(0))),
-                runs: row.runs,
-                failures: row.failures,
-                read_at: now,
-            })
+            .map(|((s, task), row)| row.entry(s, task, now))
             .collect();
         Box::pin(future::ready(Ok(entries)))
     }

@@ -22,9 +22,10 @@ use redis::Value;
 
 use super::url::redact;
 use crate::error::{Error, ErrorKind};
-use crate::periodic::ledger::{ms, outcome_text, spacing_ms};
+use crate::periodic::ledger::{ms, outcome_text, spacing_ms, task_not_found};
 use crate::periodic::{
-    Claim, ClaimRequest, Claimed, LedgerEntry, RunOutcome, RunReport, TaskLedger, TaskScope,
+    Claim, ClaimRequest, Claimed, ControlState, HISTORY_LEN, LedgerEntry, RunOutcome, RunRecord,
+    RunReport, TaskControl, TaskLedger, TaskScope,
 };
 
 /// The row of `ARGV[scope_at]` / `ARGV[task_at]`, created on first use; sets `key`, `id`.
@@ -91,15 +92,119 @@ end
 return 0
 ";
 
-/// ARGV: scope, task, outcome, duration ms, lateness ms, age ms, failed (0/1).
+/// Records a run on row `key` (id `id`): ARGV[first..first+4] = outcome, duration ms,
+/// lateness ms, age ms, failed (0/1); `fenced`: append the row's token and holder to the
+/// history entry. The history is a list of JSON objects, newest first, trimmed to
+/// `HISTORY_LEN`.
+const RECORD_ON: &str = r"
+local function record_on(key, id, first, fenced)
+  local outcome, duration, lateness = ARGV[first], tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2])
+  local finished = now - tonumber(ARGV[first + 3])
+  local started = finished - duration
+  redis.call('HSET', key, 'finished', finished, 'started', started,
+    'outcome', outcome, 'duration_ms', duration, 'lateness_ms', lateness, 'updated', now)
+  redis.call('HINCRBY', key, 'runs', 1)
+  redis.call('HINCRBY', key, 'failures', tonumber(ARGV[first + 4]))
+  local run = {started = started, finished = finished, duration = duration,
+    lateness = lateness, outcome = outcome}
+  if fenced then
+    local f = redis.call('HMGET', key, 'token', 'holder')
+    run.token = tonumber(f[1])
+    if f[2] then run.holder = f[2] end
+  end
+  local runs = 'periodic:ledger:runs:' .. id
+  redis.call('LPUSH', runs, cjson.encode(run))
+  redis.call('LTRIM', runs, 0, HISTORY_LEN - 1)
+end
+";
+
+/// ARGV: scope, task, outcome, duration ms, lateness ms, age ms, failed (0/1), spacing ms
+/// or ''.
 const RECORD: &str = r"
-local key = row(ARGV[1], ARGV[2])
-local finished = now - tonumber(ARGV[6])
-redis.call('HSET', key, 'finished', finished, 'started', finished - tonumber(ARGV[4]),
-  'outcome', ARGV[3], 'duration_ms', ARGV[4], 'lateness_ms', ARGV[5], 'updated', now)
-redis.call('HINCRBY', key, 'runs', 1)
-redis.call('HINCRBY', key, 'failures', tonumber(ARGV[7]))
+local key, id = row(ARGV[1], ARGV[2])
+record_on(key, id, 3, false)
+if ARGV[8] ~= '' then redis.call('HSET', key, 'spacing_ms', ARGV[8]) end
 return 1
+";
+
+/// ARGV: row id, token, outcome, duration ms, lateness ms, age ms, failed (0/1). Records
+/// (with the token and holder) and releases, if the token is still the row's: 1, else 0.
+const SETTLE: &str = r"
+local key = 'periodic:ledger:row:' .. ARGV[1]
+if tonumber(redis.call('HGET', key, 'token')) ~= tonumber(ARGV[2]) then return 0 end
+record_on(key, ARGV[1], 3, true)
+redis.call('HDEL', key, 'holder', 'lease_until')
+return 1
+";
+
+/// ARGV: scope, task, op (pause/resume/run), reason or '', has reason (0/1). The row's id,
+/// or nil for a task without a row. Rows with a control are kept in the set
+/// `periodic:ledger:controlled`, which runners poll.
+const CONTROL: &str = r"
+local id = redis.call('HGET', 'periodic:ledger:index', ARGV[1] .. '\n' .. ARGV[2])
+if not id then return nil end
+local key = 'periodic:ledger:row:' .. id
+if ARGV[3] == 'pause' then
+  redis.call('HSET', key, 'paused', 1, 'updated', now)
+  if ARGV[5] == '1' then redis.call('HSET', key, 'paused_reason', ARGV[4])
+  else redis.call('HDEL', key, 'paused_reason') end
+  redis.call('SADD', 'periodic:ledger:controlled', id)
+elseif ARGV[3] == 'resume' then
+  redis.call('HDEL', key, 'paused', 'paused_reason')
+  redis.call('HSET', key, 'updated', now)
+  if not redis.call('HGET', key, 'run_requested') then
+    redis.call('SREM', 'periodic:ledger:controlled', id)
+  end
+else
+  if not redis.call('HGET', key, 'run_requested') then
+    redis.call('HSET', key, 'run_requested', now)
+  end
+  redis.call('HSET', key, 'updated', now)
+  redis.call('SADD', 'periodic:ledger:controlled', id)
+end
+return tonumber(id)
+";
+
+/// ARGV: scope. {task, paused (0/1), run_requested or -1, ...} of the controlled rows.
+const CONTROLS: &str = r"
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', 'periodic:ledger:controlled')) do
+  local f = redis.call('HMGET', 'periodic:ledger:row:' .. id, 'scope', 'task', 'paused', 'run_requested')
+  if f[1] == ARGV[1] then
+    out[#out + 1] = {f[2], f[3] and 1 or 0, tonumber(f[4]) or -1}
+  end
+end
+return out
+";
+
+/// ARGV: scope, task, holder, lease ms. Consumes a run-now request when no lease is held:
+/// {id, slot, token, lease_until, now}, else nil.
+const TAKE: &str = r"
+local id = redis.call('HGET', 'periodic:ledger:index', ARGV[1] .. '\n' .. ARGV[2])
+if not id then return nil end
+local key = 'periodic:ledger:row:' .. id
+local f = redis.call('HMGET', key, 'run_requested', 'holder', 'lease_until', 'slot', 'paused')
+local lease_until = tonumber(f[3])
+if not f[1] or (f[2] and lease_until and lease_until >= now) then return nil end
+local token = redis.call('HINCRBY', key, 'token', 1)
+redis.call('HDEL', key, 'run_requested')
+redis.call('HSET', key, 'holder', ARGV[3], 'lease_until', now + tonumber(ARGV[4]),
+  'started', now, 'updated', now)
+if not f[5] then redis.call('SREM', 'periodic:ledger:controlled', id) end
+return {tonumber(id), tonumber(f[4]) or 0, token, now + tonumber(ARGV[4]), now}
+";
+
+/// ARGV: scope, task... Creates the rows that do not exist yet.
+const PREPARE: &str = r"
+for i = 2, #ARGV do row(ARGV[1], ARGV[i]) end
+return 1
+";
+
+/// ARGV: scope, task, limit. The newest runs, as JSON texts.
+const HISTORY: &str = r"
+local id = redis.call('HGET', 'periodic:ledger:index', ARGV[1] .. '\n' .. ARGV[2])
+if not id then return {} end
+return redis.call('LRANGE', 'periodic:ledger:runs:' .. id, 0, tonumber(ARGV[3]) - 1)
 ";
 
 /// ARGV: scope or ''. {now, {field, value, ...}, ...}
@@ -125,18 +230,34 @@ struct Scripts {
     renew: redis::Script,
     release: redis::Script,
     record: redis::Script,
+    settle: redis::Script,
+    control: redis::Script,
+    controls: redis::Script,
+    take: redis::Script,
+    prepare: redis::Script,
+    history: redis::Script,
     entries: redis::Script,
     now: redis::Script,
 }
 
 impl Scripts {
     fn new() -> Scripts {
-        let script = |body: &str| redis::Script::new(&format!("{ROW}{body}"));
+        let script = |body: &str| {
+            redis::Script::new(&format!(
+                "local HISTORY_LEN = {HISTORY_LEN}\n{ROW}{RECORD_ON}{body}"
+            ))
+        };
         Scripts {
             claim: script(CLAIM),
             renew: script(RENEW),
             release: script(RELEASE),
             record: script(RECORD),
+            settle: script(SETTLE),
+            control: script(CONTROL),
+            controls: script(CONTROLS),
+            take: script(TAKE),
+            prepare: script(PREPARE),
+            history: script(HISTORY),
             entries: script(ENTRIES),
             now: script(NOW),
         }
@@ -315,8 +436,153 @@ impl RedisLedger {
             .arg(ms(report.duration))
             .arg(ms(report.lateness))
             .arg(ms(report.age))
-            .arg(i64::from(report.outcome != RunOutcome::Succeeded));
+            .arg(i64::from(report.outcome != RunOutcome::Succeeded))
+            .arg(
+                report
+                    .spacing
+                    .map_or_else(String::new, |s| spacing_ms(s).to_string()),
+            );
         self.invoke("recording a run", invocation).await.map(drop)
+    }
+
+    async fn settle_run(&self, claim: &Claim, report: Option<&RunReport>) -> Result<bool, Error> {
+        let Some(report) = report else {
+            return self.release_lease(claim.row, claim.token).await;
+        };
+        let mut invocation = self.scripts.settle.prepare_invoke();
+        invocation
+            .arg(claim.row)
+            .arg(claim.token)
+            .arg(outcome_text(report.outcome))
+            .arg(ms(report.duration))
+            .arg(ms(report.lateness))
+            .arg(ms(report.age))
+            .arg(i64::from(report.outcome != RunOutcome::Succeeded));
+        Ok(int(&self.invoke("recording a run", invocation).await?) == Some(1))
+    }
+
+    async fn apply_control(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        control: &TaskControl,
+    ) -> Result<LedgerEntry, Error> {
+        control.check()?;
+        let (op, reason) = match control {
+            TaskControl::Pause { reason } => ("pause", reason.as_deref()),
+            TaskControl::Resume => ("resume", None),
+            TaskControl::RunNow => ("run", None),
+        };
+        let mut invocation = self.scripts.control.prepare_invoke();
+        invocation
+            .arg(scope.as_str())
+            .arg(task)
+            .arg(op)
+            .arg(reason.unwrap_or_default())
+            .arg(i64::from(reason.is_some()));
+        if int(&self.invoke("applying a task control", invocation).await?).is_none() {
+            return Err(task_not_found(scope, task));
+        }
+        self.read_entries(Some(scope))
+            .await?
+            .into_iter()
+            .find(|entry| entry.task == task)
+            .ok_or_else(|| task_not_found(scope, task))
+    }
+
+    async fn read_controls(&self, scope: &TaskScope) -> Result<Vec<ControlState>, Error> {
+        let mut invocation = self.scripts.controls.prepare_invoke();
+        invocation.arg(scope.as_str());
+        let Value::Array(rows) = self.invoke("reading the task controls", invocation).await? else {
+            return Err(self.malformed("controls"));
+        };
+        rows.iter()
+            .map(|row| {
+                let Value::Array(f) = row else {
+                    return Err(self.malformed("controls"));
+                };
+                let task = f.first().and_then(text).unwrap_or_default();
+                let paused = f.get(1).and_then(int) == Some(1);
+                let requested = f.get(2).and_then(int).filter(|r| *r >= 0);
+                Ok(ControlState::new(task, paused, requested))
+            })
+            .collect()
+    }
+
+    async fn take_request(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<Claim>, Error> {
+        let mut invocation = self.scripts.take.prepare_invoke();
+        invocation
+            .arg(scope.as_str())
+            .arg(task)
+            .arg(holder)
+            .arg(ms(lease));
+        match self.invoke("taking a run-now request", invocation).await? {
+            Value::Array(a) => {
+                let n = |i: usize| {
+                    a.get(i)
+                        .and_then(int)
+                        .ok_or_else(|| self.malformed("a run-now request"))
+                };
+                Ok(Some(Claim::new(
+                    n(0)?,
+                    n(1)?,
+                    u64::try_from(n(2)?).unwrap_or(0),
+                    n(3)?,
+                    n(4)?,
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn read_history(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, Error> {
+        let limit = limit.min(HISTORY_LEN);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.scripts.history.prepare_invoke();
+        invocation.arg(scope.as_str()).arg(task).arg(limit);
+        let Value::Array(values) = self.invoke("reading the run history", invocation).await? else {
+            return Err(self.malformed("history"));
+        };
+        values
+            .iter()
+            .map(|value| {
+                let json: serde_json::Value = text(value)
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .ok_or_else(|| self.malformed("history"))?;
+                let n = |name: &str| json.get(name).and_then(serde_json::Value::as_i64);
+                let millis = |v: Option<i64>| {
+                    Duration::from_millis(u64::try_from(v.unwrap_or(0)).unwrap_or(0))
+                };
+                let mut run = RunRecord::new(
+                    n("started").unwrap_or(0),
+                    n("finished").unwrap_or(0),
+                    millis(n("duration")),
+                    millis(n("lateness")),
+                    json.get("outcome")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default(),
+                );
+                run.token = n("token").map(|t| u64::try_from(t).unwrap_or(0));
+                run.holder = json
+                    .get("holder")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned);
+                Ok(run)
+            })
+            .collect()
     }
 
     async fn store_now(&self) -> Result<i64, Error> {
@@ -364,6 +630,10 @@ impl RedisLedger {
                 finished: num("finished"),
                 outcome: fields.get("outcome").and_then(|v| text(v)),
                 duration: millis(num("duration_ms")),
+                lateness: millis(num("lateness_ms")),
+                paused: num("paused") == Some(1),
+                paused_reason: fields.get("paused_reason").and_then(|v| text(v)),
+                run_requested: num("run_requested"),
                 runs: count("runs"),
                 failures: count("failures"),
                 read_at,
@@ -413,5 +683,70 @@ impl TaskLedger for RedisLedger {
         scope: Option<&'a TaskScope>,
     ) -> BoxFuture<'a, Result<Vec<LedgerEntry>, Error>> {
         Box::pin(self.read_entries(scope))
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        tasks: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            if tasks.is_empty() {
+                return Ok(());
+            }
+            let mut invocation = self.scripts.prepare.prepare_invoke();
+            invocation.arg(scope.as_str());
+            for task in tasks {
+                invocation.arg(*task);
+            }
+            self.invoke("creating ledger rows", invocation)
+                .await
+                .map(drop)
+        })
+    }
+
+    fn settle<'a>(
+        &'a self,
+        _scope: &'a TaskScope,
+        _task: &'a str,
+        claim: &'a Claim,
+        report: Option<&'a RunReport>,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(self.settle_run(claim, report))
+    }
+
+    fn control<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        control: &'a TaskControl,
+    ) -> BoxFuture<'a, Result<LedgerEntry, Error>> {
+        Box::pin(self.apply_control(scope, task, control))
+    }
+
+    fn history<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>, Error>> {
+        Box::pin(self.read_history(scope, task, limit))
+    }
+
+    fn controls<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+    ) -> BoxFuture<'a, Result<Vec<ControlState>, Error>> {
+        Box::pin(self.read_controls(scope))
+    }
+
+    fn take_run_request<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        holder: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Option<Claim>, Error>> {
+        Box::pin(self.take_request(scope, task, holder, lease))
     }
 }

@@ -79,6 +79,15 @@ impl Dialect {
         }
     }
 
+    /// `expr` (a small integer column) read as a 64-bit integer.
+    pub(crate) fn int64(self, expr: &str) -> String {
+        match self {
+            Dialect::Sqlite => expr.to_owned(),
+            Dialect::Postgres => format!("CAST({expr} AS BIGINT)"),
+            Dialect::MySql => format!("CAST({expr} AS SIGNED)"),
+        }
+    }
+
     fn binary(self) -> &'static str {
         match self {
             Dialect::Sqlite | Dialect::Postgres => "\"binary\"",

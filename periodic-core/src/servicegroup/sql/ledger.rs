@@ -29,9 +29,10 @@ use sqlx::Row as _;
 use super::dialect::Dialect;
 use super::{Arg, Pool};
 use crate::error::{Error, ErrorKind};
-use crate::periodic::ledger::{ms, outcome_text, spacing_ms};
+use crate::periodic::ledger::{ms, outcome_text, spacing_ms, task_not_found};
 use crate::periodic::{
-    Claim, ClaimRequest, Claimed, LedgerEntry, RunOutcome, RunReport, TaskLedger, TaskScope,
+    Claim, ClaimRequest, Claimed, ControlState, HISTORY_LEN, LedgerEntry, RunOutcome, RunRecord,
+    RunReport, TaskControl, TaskLedger, TaskScope,
 };
 
 /// The most tasks one claim statement names.
@@ -134,6 +135,37 @@ impl SqlLedger {
 
     fn insert_missing(&self, rows: usize) -> String {
         InsertText(self.dialect).insert_missing(rows)
+    }
+}
+
+/// The channel a control `NOTIFY`s on PostgreSQL (the payload is the scope).
+pub(crate) const CONTROL_CHANNEL: &str = "periodic_task_controls";
+
+/// The statements of the run history: append, the id below which runs are trimmed (the
+/// [`HISTORY_LEN`]th newest), trim.
+struct HistoryText {
+    insert: String,
+    cut: String,
+    trim: String,
+}
+
+impl HistoryText {
+    fn new(dialect: Dialect) -> HistoryText {
+        HistoryText {
+            insert: dialect.params(
+                "INSERT INTO periodic_task_runs (scope, task, started_ms, finished_ms, \
+                 duration_ms, lateness_ms, outcome, token, holder) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            ),
+            cut: dialect.params(&format!(
+                "SELECT id FROM periodic_task_runs WHERE scope = $1 AND task = $2 \
+                 ORDER BY id DESC LIMIT 1 OFFSET {}",
+                HISTORY_LEN - 1
+            )),
+            trim: dialect.params(
+                "DELETE FROM periodic_task_runs WHERE scope = $1 AND task = $2 AND id < $3",
+            ),
+        }
     }
 }
 
@@ -518,6 +550,16 @@ impl SqlLedger {
         Ok(self.execute("releasing a lease", sql, &args).await? > 0)
     }
 
+    fn begin_sql(&self) -> &'static str {
+        if self.dialect == Dialect::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        }
+    }
+
+    /// Records a plain run, appends it to the history and trims the history, in one
+    /// transaction on the database's clock.
     async fn record_run(
         &self,
         scope: &TaskScope,
@@ -525,70 +567,378 @@ impl SqlLedger {
         report: &RunReport,
     ) -> Result<(), Error> {
         self.ensure_rows(scope.as_str(), &[task]).await?;
-        let now = self.store_now().await?;
-        let finished = now - ms(report.age);
+        let now_sql = format!("SELECT {}", self.now_sql());
+        let update = self.dialect.params(
+            "UPDATE periodic_task_ledger SET started_ms = $1, finished_ms = $2, \
+             outcome = $3, duration_ms = $4, lateness_ms = $5, runs = runs + 1, \
+             failures = failures + $6, updated_ms = $7, spacing_ms = COALESCE($8, spacing_ms) \
+             WHERE scope = $9 AND task = $10",
+        );
+        let history = HistoryText::new(self.dialect);
+        let begin = self.begin_sql();
+        let (scope, outcome) = (scope.as_str(), outcome_text(report.outcome));
+        let (duration, lateness, age) = (ms(report.duration), ms(report.lateness), ms(report.age));
         let failed = i64::from(report.outcome != RunOutcome::Succeeded);
-        let sql = "UPDATE periodic_task_ledger SET started_ms = $1, finished_ms = $2, \
-                   outcome = $3, duration_ms = $4, lateness_ms = $5, runs = runs + 1, \
-                   failures = failures + $6, updated_ms = $7 WHERE scope = $8 AND task = $9";
-        let args = [
-            Arg::I64(finished - ms(report.duration)),
-            Arg::I64(finished),
-            Arg::Str(outcome_text(report.outcome)),
-            Arg::I64(ms(report.duration)),
-            Arg::I64(ms(report.lateness)),
-            Arg::I64(failed),
-            Arg::I64(now),
-            Arg::Str(scope.as_str()),
-            Arg::Str(task),
-        ];
-        self.execute("recording a run", sql, &args).await.map(drop)
+        let spacing = report.spacing.map(spacing_ms);
+        let result: Result<(), sqlx::Error> = retrying!(on_pool!(&self.pool, |p| {
+            async {
+                let mut tx = p.begin_with(begin).await?;
+                let now: i64 = sqlx::query(&now_sql)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get_unchecked(0)?;
+                let finished = now - age;
+                let started = finished - duration;
+                let args = [
+                    Arg::I64(started),
+                    Arg::I64(finished),
+                    Arg::Str(outcome),
+                    Arg::I64(duration),
+                    Arg::I64(lateness),
+                    Arg::I64(failed),
+                    Arg::I64(now),
+                    Arg::OptI64(spacing),
+                    Arg::Str(scope),
+                    Arg::Str(task),
+                ];
+                bound_query!(&update, &args[..]).execute(&mut *tx).await?;
+                let run = [
+                    Arg::Str(scope),
+                    Arg::Str(task),
+                    Arg::I64(started),
+                    Arg::I64(finished),
+                    Arg::I64(duration),
+                    Arg::I64(lateness),
+                    Arg::Str(outcome),
+                    Arg::OptI64(None),
+                    Arg::OptStr(None),
+                ];
+                bound_query!(&history.insert, &run[..])
+                    .execute(&mut *tx)
+                    .await?;
+                let keys = [Arg::Str(scope), Arg::Str(task)];
+                let cut: Option<i64> = match bound_query!(&history.cut, &keys[..])
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(row) => Some(row.try_get_unchecked(0)?),
+                    None => None,
+                };
+                if let Some(cut) = cut {
+                    let trim = [Arg::Str(scope), Arg::Str(task), Arg::I64(cut)];
+                    bound_query!(&history.trim, &trim[..])
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }
+            .await
+        }));
+        result.map_err(|e| self.failed("recording a run", e))
     }
 
-    /// Records a fleet run and releases its lease in one statement, on the database's
-    /// clock at that statement (PostgreSQL: `statement_timestamp()`, so that every
-    /// reference reads the same instant), guarded by the token.
-    async fn settle_run(&self, claim: &Claim, report: Option<&RunReport>) -> Result<bool, Error> {
+    /// Records a fleet (or run-now) run and releases its lease in one transaction on the
+    /// database's clock, guarded by the token: the run is appended to the history with
+    /// its token and holder. A stale token records and releases nothing (`false`).
+    async fn settle_run(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        claim: &Claim,
+        report: Option<&RunReport>,
+    ) -> Result<bool, Error> {
         let Some(report) = report else {
             return self.release_lease(claim.row, claim.token).await;
         };
-        let now = match self.dialect {
-            Dialect::Postgres => {
-                "CAST(FLOOR(EXTRACT(EPOCH FROM statement_timestamp()) * 1000) AS BIGINT)"
-            }
-            _ => self.now_sql(),
+        let lock = if self.dialect == Dialect::Sqlite {
+            ""
+        } else {
+            " FOR UPDATE"
         };
-        let sql = format!(
-            "UPDATE periodic_task_ledger SET started_ms = {now} - $1, finished_ms = {now} - $2, \
+        let now_sql = format!("SELECT {}", self.now_sql());
+        let holder_sql = self.dialect.params(&format!(
+            "SELECT holder FROM periodic_task_ledger WHERE id = $1 AND token = $2{lock}"
+        ));
+        let update = self.dialect.params(
+            "UPDATE periodic_task_ledger SET started_ms = $1, finished_ms = $2, \
              outcome = $3, duration_ms = $4, lateness_ms = $5, runs = runs + 1, \
-             failures = failures + $6, updated_ms = {now}, holder = NULL, lease_until_ms = NULL \
-             WHERE id = $7 AND token = $8"
+             failures = failures + $6, updated_ms = $7, holder = NULL, lease_until_ms = NULL \
+             WHERE id = $8 AND token = $9",
         );
-        let age = ms(report.age);
-        let args = [
-            Arg::I64(age + ms(report.duration)),
-            Arg::I64(age),
-            Arg::Str(outcome_text(report.outcome)),
-            Arg::I64(ms(report.duration)),
-            Arg::I64(ms(report.lateness)),
-            Arg::I64(i64::from(report.outcome != RunOutcome::Succeeded)),
-            Arg::I64(claim.row),
-            Arg::I64(i64::try_from(claim.token).unwrap_or(i64::MAX)),
-        ];
-        Ok(self.execute("recording a run", &sql, &args).await? > 0)
+        let history = HistoryText::new(self.dialect);
+        let begin = self.begin_sql();
+        let (scope, outcome) = (scope.as_str(), outcome_text(report.outcome));
+        let (duration, lateness, age) = (ms(report.duration), ms(report.lateness), ms(report.age));
+        let failed = i64::from(report.outcome != RunOutcome::Succeeded);
+        let token = i64::try_from(claim.token).unwrap_or(i64::MAX);
+        let row_id = claim.row;
+        let result: Result<bool, sqlx::Error> = retrying!(on_pool!(&self.pool, |p| {
+            async {
+                let mut tx = p.begin_with(begin).await?;
+                let now: i64 = sqlx::query(&now_sql)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get_unchecked(0)?;
+                let ids = [Arg::I64(row_id), Arg::I64(token)];
+                let Some(found) = bound_query!(&holder_sql, &ids[..])
+                    .fetch_optional(&mut *tx)
+                    .await?
+                else {
+                    tx.rollback().await?;
+                    return Ok(false);
+                };
+                let holder: Option<String> = found.try_get_unchecked(0)?;
+                let finished = now - age;
+                let started = finished - duration;
+                let args = [
+                    Arg::I64(started),
+                    Arg::I64(finished),
+                    Arg::Str(outcome),
+                    Arg::I64(duration),
+                    Arg::I64(lateness),
+                    Arg::I64(failed),
+                    Arg::I64(now),
+                    Arg::I64(row_id),
+                    Arg::I64(token),
+                ];
+                bound_query!(&update, &args[..]).execute(&mut *tx).await?;
+                let run = [
+                    Arg::Str(scope),
+                    Arg::Str(task),
+                    Arg::I64(started),
+                    Arg::I64(finished),
+                    Arg::I64(duration),
+                    Arg::I64(lateness),
+                    Arg::Str(outcome),
+                    Arg::OptI64(Some(token)),
+                    Arg::OptStr(holder.as_deref()),
+                ];
+                bound_query!(&history.insert, &run[..])
+                    .execute(&mut *tx)
+                    .await?;
+                let keys = [Arg::Str(scope), Arg::Str(task)];
+                let cut: Option<i64> = match bound_query!(&history.cut, &keys[..])
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(row) => Some(row.try_get_unchecked(0)?),
+                    None => None,
+                };
+                if let Some(cut) = cut {
+                    let trim = [Arg::Str(scope), Arg::Str(task), Arg::I64(cut)];
+                    bound_query!(&history.trim, &trim[..])
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await
+        }));
+        result.map_err(|e| self.failed("recording a run", e))
     }
 
-    async fn read_entries(&self, scope: Option<&TaskScope>) -> Result<Vec<LedgerEntry>, Error> {
+    /// Applies `control` to `task` of `scope`; on PostgreSQL, `NOTIFY`s the runners.
+    async fn apply_control(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        control: &TaskControl,
+    ) -> Result<LedgerEntry, Error> {
+        control.check()?;
+        let now = self.store_now().await?;
+        let (scope_arg, task_arg) = (Arg::Str(scope.as_str()), Arg::Str(task));
+        let (sql, args) = match control {
+            TaskControl::Pause { reason } => (
+                "UPDATE periodic_task_ledger SET paused = 1, paused_reason = $1, \
+                 updated_ms = $2 WHERE scope = $3 AND task = $4",
+                vec![
+                    Arg::OptStr(reason.as_deref()),
+                    Arg::I64(now),
+                    scope_arg,
+                    task_arg,
+                ],
+            ),
+            TaskControl::Resume => (
+                "UPDATE periodic_task_ledger SET paused = 0, paused_reason = NULL, \
+                 updated_ms = $1 WHERE scope = $2 AND task = $3",
+                vec![Arg::I64(now), scope_arg, task_arg],
+            ),
+            TaskControl::RunNow => (
+                "UPDATE periodic_task_ledger SET \
+                 run_requested_ms = COALESCE(run_requested_ms, $1), updated_ms = $2 \
+                 WHERE scope = $3 AND task = $4",
+                vec![Arg::I64(now), Arg::I64(now), scope_arg, task_arg],
+            ),
+        };
+        self.execute("applying a task control", sql, &args).await?;
+        if self.dialect == Dialect::Postgres {
+            let args = [Arg::Str(scope.as_str())];
+            self.execute(
+                "notifying the runners",
+                &format!("SELECT pg_notify('{CONTROL_CHANNEL}', $1)"),
+                &args,
+            )
+            .await?;
+        }
+        self.read_entries(Some(scope), Some(task))
+            .await?
+            .pop()
+            .ok_or_else(|| task_not_found(scope, task))
+    }
+
+    async fn read_history(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, Error> {
+        let limit = limit.min(HISTORY_LEN);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = self.dialect.params(&format!(
+            "SELECT started_ms, finished_ms, duration_ms, lateness_ms, outcome, token, holder \
+             FROM periodic_task_runs WHERE scope = $1 AND task = $2 ORDER BY id DESC LIMIT {limit}"
+        ));
+        let args = [Arg::Str(scope.as_str()), Arg::Str(task)];
+        let args = &args[..];
+        let result: Result<Vec<RunRecord>, sqlx::Error> = on_pool!(&self.pool, |p| {
+            async {
+                let rows = bound_query!(&sql, args).fetch_all(p).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let millis = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
+                    let mut run = RunRecord::new(
+                        row.try_get_unchecked(0)?,
+                        row.try_get_unchecked(1)?,
+                        millis(row.try_get_unchecked(2)?),
+                        millis(row.try_get_unchecked(3)?),
+                        row.try_get_unchecked::<String, _>(4)?,
+                    );
+                    run.token = row
+                        .try_get_unchecked::<Option<i64>, _>(5)?
+                        .map(|t| u64::try_from(t).unwrap_or(0));
+                    run.holder = row.try_get_unchecked(6)?;
+                    out.push(run);
+                }
+                Ok(out)
+            }
+            .await
+        });
+        result.map_err(|e| self.failed("reading the run history", e))
+    }
+
+    async fn read_controls(&self, scope: &TaskScope) -> Result<Vec<ControlState>, Error> {
+        let sql = self.dialect.params(&format!(
+            "SELECT task, {}, run_requested_ms FROM periodic_task_ledger \
+             WHERE scope = $1 AND (paused <> 0 OR run_requested_ms IS NOT NULL)",
+            self.dialect.int64("paused")
+        ));
+        let args = [Arg::Str(scope.as_str())];
+        let args = &args[..];
+        let result: Result<Vec<ControlState>, sqlx::Error> = on_pool!(&self.pool, |p| {
+            async {
+                let rows = bound_query!(&sql, args).fetch_all(p).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    out.push(ControlState::new(
+                        row.try_get_unchecked::<String, _>(0)?,
+                        row.try_get_unchecked::<i64, _>(1)? != 0,
+                        row.try_get_unchecked(2)?,
+                    ));
+                }
+                Ok(out)
+            }
+            .await
+        });
+        result.map_err(|e| self.failed("reading the task controls", e))
+    }
+
+    /// Consumes a run-now request: one conditional `UPDATE` (a request pending, no lease
+    /// held) that issues the next token, then the row's id, slot and token read in the
+    /// same transaction.
+    async fn take_request(
+        &self,
+        scope: &TaskScope,
+        task: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<Claim>, Error> {
+        let now_sql = format!("SELECT {}", self.now_sql());
+        let update = self.dialect.params(
+            "UPDATE periodic_task_ledger SET run_requested_ms = NULL, token = token + 1, \
+             holder = $1, lease_until_ms = $2, started_ms = $3, updated_ms = $4 \
+             WHERE scope = $5 AND task = $6 AND run_requested_ms IS NOT NULL \
+             AND (holder IS NULL OR lease_until_ms IS NULL OR lease_until_ms < $7)",
+        );
+        let select = self.dialect.params(
+            "SELECT id, slot, token FROM periodic_task_ledger WHERE scope = $1 AND task = $2",
+        );
+        let begin = self.begin_sql();
+        let lease = ms(lease);
+        let scope = scope.as_str();
+        let result: Result<Option<Claim>, sqlx::Error> = retrying!(on_pool!(&self.pool, |p| {
+            async {
+                let mut tx = p.begin_with(begin).await?;
+                let now: i64 = sqlx::query(&now_sql)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get_unchecked(0)?;
+                let args = [
+                    Arg::Str(holder),
+                    Arg::I64(now + lease),
+                    Arg::I64(now),
+                    Arg::I64(now),
+                    Arg::Str(scope),
+                    Arg::Str(task),
+                    Arg::I64(now),
+                ];
+                let done = bound_query!(&update, &args[..]).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                let keys = [Arg::Str(scope), Arg::Str(task)];
+                let row = bound_query!(&select, &keys[..]).fetch_one(&mut *tx).await?;
+                let id: i64 = row.try_get_unchecked(0)?;
+                let slot: Option<i64> = row.try_get_unchecked(1)?;
+                let token: i64 = row.try_get_unchecked(2)?;
+                tx.commit().await?;
+                Ok(Some(Claim::new(
+                    id,
+                    slot.unwrap_or(0),
+                    u64::try_from(token).unwrap_or(0),
+                    now + lease,
+                    now,
+                )))
+            }
+            .await
+        }));
+        result.map_err(|e| self.failed("taking a run-now request", e))
+    }
+
+    async fn read_entries(
+        &self,
+        scope: Option<&TaskScope>,
+        task: Option<&str>,
+    ) -> Result<Vec<LedgerEntry>, Error> {
         let mut sql = format!(
             "SELECT id, scope, task, spacing_ms, slot, token, holder, lease_until_ms, \
-             started_ms, finished_ms, outcome, duration_ms, runs, failures, {} \
+             started_ms, finished_ms, outcome, duration_ms, runs, failures, {}, \
+             lateness_ms, {}, paused_reason, run_requested_ms \
              FROM periodic_task_ledger",
-            self.now_sql()
+            self.now_sql(),
+            self.dialect.int64("paused"),
         );
         let mut args = Vec::new();
         if let Some(scope) = scope {
             sql.push_str(" WHERE scope = $1");
             args.push(Arg::Str(scope.as_str()));
+            if let Some(task) = task {
+                sql.push_str(" AND task = $2");
+                args.push(Arg::Str(task));
+            }
         }
         sql.push_str(" ORDER BY scope, task");
         let sql = self.dialect.params(&sql);
@@ -618,6 +968,10 @@ impl SqlLedger {
                         runs: count(row.try_get_unchecked(12)?),
                         failures: count(row.try_get_unchecked(13)?),
                         read_at: row.try_get_unchecked(14)?,
+                        lateness: millis(row.try_get_unchecked(15)?),
+                        paused: row.try_get_unchecked::<i64, _>(16)? != 0,
+                        paused_reason: row.try_get_unchecked(17)?,
+                        run_requested: row.try_get_unchecked(18)?,
                     });
                 }
                 Ok(out)
@@ -677,20 +1031,113 @@ impl TaskLedger for SqlLedger {
 
     fn settle<'a>(
         &'a self,
-        _scope: &'a TaskScope,
-        _task: &'a str,
+        scope: &'a TaskScope,
+        task: &'a str,
         claim: &'a Claim,
         report: Option<&'a RunReport>,
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(self.settle_run(claim, report))
+        Box::pin(self.settle_run(scope, task, claim, report))
     }
 
     fn entries<'a>(
         &'a self,
         scope: Option<&'a TaskScope>,
     ) -> BoxFuture<'a, Result<Vec<LedgerEntry>, Error>> {
-        Box::pin(self.read_entries(scope))
+        Box::pin(self.read_entries(scope, None))
     }
+
+    fn control<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        control: &'a TaskControl,
+    ) -> BoxFuture<'a, Result<LedgerEntry, Error>> {
+        Box::pin(self.apply_control(scope, task, control))
+    }
+
+    fn history<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>, Error>> {
+        Box::pin(self.read_history(scope, task, limit))
+    }
+
+    fn controls<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+    ) -> BoxFuture<'a, Result<Vec<ControlState>, Error>> {
+        Box::pin(self.read_controls(scope))
+    }
+
+    fn take_run_request<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        holder: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Option<Claim>, Error>> {
+        Box::pin(self.take_request(scope, task, holder, lease))
+    }
+
+    fn control_signals(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        self.listen()
+    }
+}
+
+impl SqlLedger {
+    /// PostgreSQL: a stream of the `NOTIFY`s of controls; other dialects have none.
+    fn listen(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        match &self.pool {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Some(pg_signals(pool.clone())),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+}
+
+/// `LISTEN`s on [`CONTROL_CHANNEL`] on a connection of its own and yields at every
+/// notification, and once after each (re)connection (a notification sent while it was
+/// away is lost, so the runner reads the controls then). A lost connection is opened
+/// again after a second.
+#[cfg(feature = "postgres")]
+fn pg_signals(pool: sqlx::PgPool) -> futures::stream::BoxStream<'static, ()> {
+    use futures::StreamExt as _;
+    use sqlx::postgres::PgListener;
+
+    futures::stream::unfold(
+        (pool, None::<PgListener>),
+        |(pool, mut listener)| async move {
+            loop {
+                let Some(current) = listener.as_mut() else {
+                    let connected = async {
+                        let mut l = PgListener::connect_with(&pool).await?;
+                        l.listen(CONTROL_CHANNEL).await?;
+                        Ok::<_, sqlx::Error>(l)
+                    }
+                    .await;
+                    match connected {
+                        Ok(l) => return Some(((), (pool, Some(l)))),
+                        Err(error) => {
+                            tracing::debug!(%error, "Cannot LISTEN for task controls; retrying in 1 s");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
+                    }
+                };
+                match current.try_recv().await {
+                    Ok(Some(_)) => return Some(((), (pool, listener))),
+                    Ok(None) | Err(_) => {
+                        // The connection was lost: notifications may be lost with it.
+                        listener = None;
+                    }
+                }
+            }
+        },
+    )
+    .boxed()
 }
 
 #[cfg(test)]

@@ -112,6 +112,7 @@ enum Arg<'a> {
     Bool(bool),
     Str(&'a str),
     OptStr(Option<&'a str>),
+    OptI64(Option<i64>),
 }
 
 /// Builds `sqlx::query($sql)` with `$args` bound, for the pool type in scope.
@@ -124,6 +125,7 @@ macro_rules! bound_query {
                 Arg::Bool(v) => q.bind(v),
                 Arg::Str(v) => q.bind(v),
                 Arg::OptStr(v) => q.bind(v),
+                Arg::OptI64(v) => q.bind(v),
             };
         }
         q
