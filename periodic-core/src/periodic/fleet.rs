@@ -414,7 +414,7 @@ impl FleetRuntime {
 
     /// Reads where the runner stands in the ledger: the service's plain tasks and the
     /// fleets in `scopes`. `None` (logged) if the ledger cannot be read.
-    /// Creates the ledger rows of the fleet tasks `Resume` found none for (a first start),
+    /// Creates the ledger rows of the tasks `Resume` found none for (a first start),
     /// so that ten replicas starting at once do not all create them in their first claim
     /// at the same boundary. A failure is only logged: the claim creates them then.
     pub(super) async fn prepare(&self, resume: &Resume, tasks: &[(TaskScope, Arc<str>)]) {

@@ -404,13 +404,24 @@ where
         let Some(fleet) = &self.fleet else {
             return;
         };
-        let tasks: Vec<(TaskScope, Arc<str>)> = self
-            .state()
-            .slots
+        // Every task's row (plain ones too, so that an operator can pause a task that
+        // has not run yet), and the fleets' scopes to read.
+        let tasks: Vec<(TaskScope, Arc<str>)> = {
+            let state = self.state();
+            (0..state.slots.len())
+                .filter_map(|index| {
+                    Some((
+                        self.scope_of(&state, index)?,
+                        Arc::clone(&state.slots[index].name),
+                    ))
+                })
+                .collect()
+        };
+        let mut scopes: Vec<TaskScope> = tasks
             .iter()
-            .filter_map(|slot| Some((slot.fleet.as_ref()?.scope.clone(), Arc::clone(&slot.name))))
+            .filter(|(scope, _)| scope.fleet_name().is_some())
+            .map(|(scope, _)| scope.clone())
             .collect();
-        let mut scopes: Vec<TaskScope> = tasks.iter().map(|(scope, _)| scope.clone()).collect();
         scopes.sort();
         scopes.dedup();
         let Some(resume) = fleet.resume(scopes).await else {

@@ -255,6 +255,18 @@ impl TaskLedger for MemoryLedger {
         Box::pin(future::ready(Ok(())))
     }
 
+    fn prepare<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        tasks: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let mut rows = self.rows();
+        for task in tasks {
+            rows.row(scope, task);
+        }
+        Box::pin(future::ready(Ok(())))
+    }
+
     fn settle<'a>(
         &'a self,
         _scope: &'a TaskScope,
