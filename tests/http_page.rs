@@ -194,7 +194,11 @@ async fn cross_site_writes_are_refused_in_novas_shape() {
                     )
                     .await;
                 assert_eq!(answer.status, 403, "{auth:?} {verb} {headers:?}");
-                assert!(answer.fault("forbidden").starts_with("Cross-site write refused"));
+                assert!(
+                    answer
+                        .fault("forbidden")
+                        .starts_with("Cross-site write refused")
+                );
             }
         }
         // The page's own requests (its origin) and clients that are not browsers pass.

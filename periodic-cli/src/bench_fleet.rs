@@ -18,8 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use periodic::{
-    ClaimRequest, Claimed, Concurrency, Fleet, Jitter, LedgerEntry, PeriodicRunner, PeriodicTask,
-    RunContext, RunReport, RunnerOptions, ServiceGroup, ServiceGroupConfig, TaskLedger, TaskScope,
+    Claim, ClaimRequest, Claimed, Concurrency, ControlState, Fleet, Jitter, LedgerEntry,
+    PeriodicRunner, PeriodicTask, RunContext, RunRecord, RunReport, RunnerOptions, ServiceGroup,
+    ServiceGroupConfig, TaskControl, TaskLedger, TaskScope,
 };
 use serde::Serialize;
 
@@ -313,6 +314,58 @@ impl TaskLedger for Timed {
         scope: Option<&'a TaskScope>,
     ) -> BoxFuture<'a, periodic::Result<Vec<LedgerEntry>>> {
         self.0.entries(scope)
+    }
+    // The provided methods too: a replica creates its rows before its first pass and
+    // honours the operator's controls (pause, run now) as any runner on this ledger does.
+    fn prepare<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        tasks: &'a [&'a str],
+    ) -> BoxFuture<'a, periodic::Result<()>> {
+        self.0.prepare(scope, tasks)
+    }
+    fn settle<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        claim: &'a Claim,
+        report: Option<&'a RunReport>,
+    ) -> BoxFuture<'a, periodic::Result<bool>> {
+        self.0.settle(scope, task, claim, report)
+    }
+    fn control<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        control: &'a TaskControl,
+    ) -> BoxFuture<'a, periodic::Result<LedgerEntry>> {
+        self.0.control(scope, task, control)
+    }
+    fn history<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, periodic::Result<Vec<RunRecord>>> {
+        self.0.history(scope, task, limit)
+    }
+    fn controls<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+    ) -> BoxFuture<'a, periodic::Result<Vec<ControlState>>> {
+        self.0.controls(scope)
+    }
+    fn take_run_request<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        holder: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, periodic::Result<Option<Claim>>> {
+        self.0.take_run_request(scope, task, holder, lease)
+    }
+    fn control_signals(&self) -> Option<futures::stream::BoxStream<'static, ()>> {
+        self.0.control_signals()
     }
 }
 

@@ -348,7 +348,9 @@ async fn fleet_row(browser: &Browser, fleet: &str, task: &str) -> Result<Value, 
              return { paused: row.getAttribute('data-paused'),
                       cells: Array.from(row.cells, (c) => c.textContent),
                       bars: Array.from(row.querySelectorAll('svg rect[data-outcome]'),
-                                       (r) => r.getAttribute('data-outcome')) };",
+                                       (r) => r.getAttribute('data-outcome')),
+                      tips: Array.from(row.querySelectorAll('svg rect title'),
+                                       (t) => t.textContent) };",
             vec![json!(fleet), json!(task)],
         )
         .await;
@@ -434,9 +436,10 @@ async fn task_controls_from_the_page(store: Store, url: String, kind: &str) {
     let _one = ONE_BROWSER.lock().await;
     let run = format!("{kind}-{}", std::process::id());
     let fleet = format!("ui-fleet-{run}");
-    let (server, addr) = api_serve(&url, DOWN_SECS, TOKEN);
-    // A service to select, and a fleet replica whose task runs once an hour.
+    // A service to select (it creates the tables), and a fleet replica whose task runs
+    // once an hour.
     let (service, service_id) = service_process(&url, DOWN_SECS, &format!("tasks-{run}"));
+    let (server, addr) = api_serve(&url, DOWN_SECS, TOKEN);
     let replica = fleet_process(&url, &fleet, &format!("holder-{run}"), 3600);
     let entry = wait_until(
         "the fleet task in the ledger",
@@ -466,8 +469,10 @@ async fn task_controls_from_the_page(store: Store, url: String, kind: &str) {
         async || fleet_row(&browser, &fleet, "0").await,
     )
     .await;
-    // Spacing 3600 s, shown in minutes.
-    assert_eq!(shown["cells"][1], "60.0 min", "{shown}");
+    assert!(
+        shown["cells"][0].as_str().unwrap().starts_with("0 ("),
+        "{shown}"
+    );
     type_into(&browser, "token", TOKEN).await;
     click(&browser, "#token-use").await;
 
@@ -485,15 +490,20 @@ async fn task_controls_from_the_page(store: Store, url: String, kind: &str) {
         }
     })
     .await;
-    assert_eq!(ran["holder"], format!("holder-{run}"), "{ran}");
+    assert!(ran["token"].as_u64().unwrap() >= 1, "a fenced run: {ran}");
     wait_until(
         "the page's timeline draws the run",
         Duration::from_secs(10),
         async || {
             let row = fleet_row(&browser, &fleet, "0").await?;
+            // A bar in the outcome's colour, its tooltip naming the replica that ran it.
+            let holder = format!("holder holder-{run}");
             if row["bars"]
                 .as_array()
                 .is_some_and(|b| b.iter().any(|o| o == "succeeded"))
+                && row["tips"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t.as_str().unwrap_or("").contains(&holder)))
             {
                 Ok(())
             } else {
