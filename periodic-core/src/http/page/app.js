@@ -20,6 +20,8 @@
     host: '', binary: '', state: '', offset: 0, limit: 50,
     selected: null, // {uuid, host, binary}
     firstRows: false,
+    // A link to the page may name a service to open: /#service=ID.
+    wanted: (/^#service=(\d+)$/.exec(window.location.hash) || [])[1] || null,
   };
 
   // ---- building DOM from data, as text only -------------------------------------
@@ -176,6 +178,11 @@
       const current = page.services.find((s) => s.uuid === view.selected.uuid);
       if (current) showFacts(current);
     }
+    if (view.wanted !== null) {
+      const wanted = page.services.find((s) => String(s.id) === view.wanted);
+      view.wanted = null;
+      if (wanted) select(wanted);
+    }
     if (!view.firstRows) {
       view.firstRows = true;
       performance.mark('periodic-first-rows');
@@ -196,6 +203,7 @@
 
   function select(s) {
     showFacts(s);
+    window.history.replaceState(null, '', `#service=${encodeURIComponent(s.id)}`);
     $('detail').hidden = false;
     for (const row of $('service-rows').children) {
       row.classList.toggle('selected', row.getAttribute('data-uuid') === s.uuid);
