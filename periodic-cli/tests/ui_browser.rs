@@ -456,13 +456,11 @@ async fn task_controls_from_the_page(store: Store, url: String, kind: &str) {
     let runs_before = entry["runs"].as_u64().unwrap_or(0);
 
     let browser = Browser::start().await;
-    browser.goto(&format!("http://{addr}/")).await;
+    // A link that names the service opens it (no click).
+    browser
+        .goto(&format!("http://{addr}/#service={service_id}"))
+        .await;
     row_shows(&browser, service_id, "up", Duration::from_secs(10)).await;
-    click(
-        &browser,
-        &format!("#service-rows tr[data-id=\"{service_id}\"]"),
-    )
-    .await;
     let shown = wait_until(
         "the fleet task on the page",
         Duration::from_secs(10),
