@@ -163,6 +163,64 @@ async fn seed(url: &str, run: &str) -> [i64; 4] {
     [ids[0], ids[1], ids[2], ids[3]]
 }
 
+/// The ids of the rows on the page.
+async fn row_ids(browser: &Browser) -> Vec<i64> {
+    let ids = browser
+        .js(
+            "return Array.from(document.querySelectorAll('#service-rows tr'),
+                               (r) => Number(r.getAttribute('data-id')));",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(ids).unwrap()
+}
+
+/// The filters ask the server: a part of the host name and the state narrow the rows
+/// to the killed service; cleared, all six come back.
+async fn filters(browser: &Browser, victim: i64, run: &str) {
+    type_into(browser, "filter-host", &format!("VICTIM-{run}")).await;
+    browser
+        .js(
+            "const s = document.getElementById('filter-state'); s.value = 'down';
+             s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await;
+    wait_until("the filtered rows", Duration::from_secs(5), async || {
+        let ids = row_ids(browser).await;
+        if ids == [victim] {
+            Ok(())
+        } else {
+            Err(format!("{ids:?}"))
+        }
+    })
+    .await;
+    let range = browser
+        .js(
+            "return document.getElementById('page-range').textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(range, "1–1 of 1");
+    type_into(browser, "filter-host", "").await;
+    browser
+        .js(
+            "const s = document.getElementById('filter-state'); s.value = '';
+             s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await;
+    wait_until("all rows again", Duration::from_secs(5), async || {
+        let ids = row_ids(browser).await;
+        if ids.len() == 6 {
+            Ok(())
+        } else {
+            Err(format!("{ids:?}"))
+        }
+    })
+    .await;
+}
+
 /// Disable with a reason from the page (refused without the token, done with it, seen
 /// by `periodic service list`), then force down and unset.
 async fn service_controls(browser: &Browser, url: &str, steady: i64, steady_host: &str) {
@@ -313,6 +371,7 @@ async fn the_page_follows_the_store(store: Store, url: String, kind: &str) {
         "the page was reloaded"
     );
 
+    filters(&browser, victim, &run).await;
     service_controls(&browser, &url, steady, &steady_host).await;
     browser
         .screenshot(&format!("operator-page-{kind}-detail"))
