@@ -144,6 +144,9 @@ use crate::servicegroup::ServiceGroup;
 /// that a browser marks `Sec-Fetch-Site: cross-site`, is refused 403 before anything
 /// else, in every mode, `InsecureNoAuth` included: a page on another site cannot write
 /// through an operator's browser. Clients that are not browsers send neither header.
+/// The server's own origin is `http://` or `https://` and the request's `Host`: a
+/// reverse proxy in front must pass the browser's `Host` on (`X-Forwarded-Host` is not
+/// read), or the page's own writes are refused too.
 ///
 /// See [`ApiAuth`]: read-only by default (writes → 403 saying how to enable them); with
 /// a token, writes need `X-Auth-Token: TOKEN` (what OpenStack clients send) or
