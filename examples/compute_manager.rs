@@ -119,8 +119,9 @@ struct Args {
     /// The availability zone recorded for this service.
     #[arg(long, default_value = "nova")]
     availability_zone: String,
-    /// Serve the HTTP API (os-services, /healthz, /tasks, /metrics) on this address,
-    /// e.g. 127.0.0.1:8775 [default: [api] bind, or off].
+    /// Serve the HTTP API (os-services, /healthz, /tasks, /metrics, the task ledger, and
+    /// the operator's page at / for a browser) on this address, e.g. 127.0.0.1:8775
+    /// [default: [api] bind, or off].
     #[cfg(feature = "http")]
     #[arg(long, value_name = "ADDR")]
     api_bind: Option<std::net::SocketAddr>,

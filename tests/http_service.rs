@@ -447,6 +447,13 @@ async fn the_api_stops_with_the_service() {
     let services = api.get("/os-services").await.json();
     assert_eq!(services["services"][0]["host"], "node-1");
     assert_eq!(services["services"][0]["state"], "up");
+    // And the operator's page, the same router as `periodic api serve`'s.
+    let page = api.call("GET", "/", &[("accept", "text/html")], None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("/ui/app.js"), "{}", page.text);
+    let rows = api.get("/ui/services").await.json();
+    assert_eq!(rows["services"][0]["host"], "node-1");
+    assert_eq!(rows["totals"]["up"], 1);
     // Read-only: writes refused.
     let id = services["services"][0]["id"].as_str().unwrap().to_owned();
     let answer = api

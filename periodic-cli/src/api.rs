@@ -1,5 +1,6 @@
 //! `periodic api serve`: nova's `/os-services` API over the services table, with
-//! `/healthz` and `/metrics`, until SIGTERM or Ctrl-C.
+//! `/healthz`, `/metrics`, the task ledger and the operator's page, until SIGTERM or
+//! Ctrl-C.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -17,7 +18,10 @@ pub(crate) enum ApiCommand {
     /// Serve nova's os-services API (GET/PUT/DELETE /os-services), the task ledger
     /// (GET /task-ledger, POST /task-ledger/{run,pause,resume}), /healthz and /metrics
     /// over the services table, until SIGTERM or Ctrl-C. Prints `listening on
-    /// http://ADDR` on stdout once it accepts connections.
+    /// http://ADDR` on stdout once it accepts connections. Open http://ADDR/ in a browser
+    /// for the operator's page: services up and down, their tasks, and buttons to
+    /// disable, force down, run a task now, pause and resume (with the token typed into
+    /// the page); writes from another site's page are refused.
     Serve(ServeArgs),
 }
 

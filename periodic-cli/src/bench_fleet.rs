@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use periodic::{
     Claim, ClaimRequest, Claimed, Concurrency, ControlState, Fleet, Jitter, LedgerEntry,
-    PeriodicRunner, PeriodicTask, RunContext, RunReport, RunnerOptions, ServiceGroup,
-    ServiceGroupConfig, TaskLedger, TaskScope,
+    PeriodicRunner, PeriodicTask, RunContext, RunRecord, RunReport, RunnerOptions, ServiceGroup,
+    ServiceGroupConfig, TaskControl, TaskLedger, TaskScope,
 };
 use serde::Serialize;
 
@@ -315,6 +315,8 @@ impl TaskLedger for Timed {
     ) -> BoxFuture<'a, periodic::Result<Vec<LedgerEntry>>> {
         self.0.entries(scope)
     }
+    // The provided methods too: a replica creates its rows before its first pass and
+    // honours the operator's controls (pause, run now) as any runner on this ledger does.
     fn prepare<'a>(
         &'a self,
         scope: &'a TaskScope,
@@ -330,6 +332,22 @@ impl TaskLedger for Timed {
         report: Option<&'a RunReport>,
     ) -> BoxFuture<'a, periodic::Result<bool>> {
         self.0.settle(scope, task, claim, report)
+    }
+    fn control<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        control: &'a TaskControl,
+    ) -> BoxFuture<'a, periodic::Result<LedgerEntry>> {
+        self.0.control(scope, task, control)
+    }
+    fn history<'a>(
+        &'a self,
+        scope: &'a TaskScope,
+        task: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, periodic::Result<Vec<RunRecord>>> {
+        self.0.history(scope, task, limit)
     }
     fn controls<'a>(
         &'a self,

@@ -1,4 +1,4 @@
-//! Checking a request against the [`ApiAuth`] model.
+//! Checking a request against the [`ApiAuth`] model, and refusing cross-site writes.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
@@ -25,8 +25,15 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
-    /// `Ok` when the request may go on, else the 401/403 fault.
+    /// `Ok` when the request may go on, else the 401/403 fault. A write from another
+    /// site (see [`cross_site`]) is refused first, whatever the mode: a page elsewhere
+    /// must not write through an operator's browser, even on an `InsecureNoAuth` server.
     pub(crate) fn check(&self, headers: &HeaderMap, access: Access) -> Result<(), Fault> {
+        if access == Access::Write
+            && let Some(why) = cross_site(headers)
+        {
+            return Err(Fault::new(StatusCode::FORBIDDEN, why));
+        }
         match (&self.mode, access) {
             (ApiAuth::InsecureNoAuth, _)
             | (_, Access::Probe)
@@ -55,6 +62,38 @@ impl Auth {
             _ => Err(Fault::new(StatusCode::FORBIDDEN, "Access denied.")),
         }
     }
+}
+
+/// Why a request comes from another site, or `None`: its `Origin` is not this server's
+/// own (`http://` or `https://` and the request's `Host`; `Origin: null` included), or,
+/// without an `Origin`, the browser says `Sec-Fetch-Site: cross-site`. Requests with
+/// neither header (the CLI, `curl`, OpenStack clients) are not browsers' and pass.
+///
+/// Browsers send `Origin` with every `PUT`, `POST` and `DELETE`, same-origin or not, and
+/// a page cannot forge it: this is the same-origin check OWASP's CSRF cheat sheet
+/// describes ("verifying origin with standard headers").
+pub(crate) fn cross_site(headers: &HeaderMap) -> Option<String> {
+    const REFUSED: &str = "Cross-site write refused: this API accepts writes from its own \
+                           page or from clients that are not browsers.";
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("").trim().to_owned())
+    };
+    if let Some(origin) = text(header::ORIGIN) {
+        let host = text(header::HOST).unwrap_or_default();
+        let own = !host.is_empty()
+            && ["http://", "https://"].iter().any(|scheme| {
+                origin.len() == scheme.len() + host.len()
+                    && origin[..scheme.len()].eq_ignore_ascii_case(scheme)
+                    && origin[scheme.len()..].eq_ignore_ascii_case(&host)
+            });
+        return (!own).then(|| format!("{REFUSED} Origin {origin:?} is not this server's."));
+    }
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    fetch_site
+        .is_some_and(|site| site.trim().eq_ignore_ascii_case("cross-site"))
+        .then(|| format!("{REFUSED} The browser says Sec-Fetch-Site: cross-site."))
 }
 
 /// The token of `X-Auth-Token`, else of `Authorization: Bearer`.
@@ -143,5 +182,54 @@ mod tests {
             loopback: false,
         };
         assert!(open.check(&HeaderMap::new(), Access::Write).is_ok());
+    }
+
+    fn request(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_writes_are_refused_in_every_mode() {
+        let own = [
+            ("host", "127.0.0.1:8774"),
+            ("origin", "http://127.0.0.1:8774"),
+        ];
+        let other_port = [
+            ("host", "127.0.0.1:8774"),
+            ("origin", "http://127.0.0.1:9999"),
+        ];
+        let null = [("host", "127.0.0.1:8774"), ("origin", "null")];
+        let fetch = [("host", "127.0.0.1:8774"), ("sec-fetch-site", "cross-site")];
+        let same_site = [
+            ("host", "127.0.0.1:8774"),
+            ("sec-fetch-site", "same-origin"),
+        ];
+        for mode in [ApiAuth::InsecureNoAuth, ApiAuth::Token("t".into())] {
+            let auth = Auth {
+                mode: mode.clone(),
+                loopback: true,
+            };
+            let with_token = |pairs: &[(&'static str, &'static str)]| {
+                let mut h = request(pairs);
+                h.insert("x-auth-token", HeaderValue::from_static("t"));
+                auth.check(&h, Access::Write)
+            };
+            assert!(with_token(&own).is_ok(), "{mode:?}");
+            assert!(with_token(&same_site).is_ok(), "{mode:?}");
+            assert!(with_token(&[]).is_ok(), "{mode:?}");
+            for refused in [&other_port[..], &null, &fetch] {
+                let fault = with_token(refused).unwrap_err();
+                assert_eq!(fault.status, StatusCode::FORBIDDEN, "{mode:?} {refused:?}");
+                assert!(fault.message.starts_with("Cross-site write refused"));
+            }
+            // Reads are not writes: a cross-site page may not read them either (the
+            // browser keeps the answer from it), but nothing changes.
+            assert!(auth.check(&request(&other_port), Access::Read).is_ok());
+        }
+        assert!(cross_site(&request(&[("host", "h:1"), ("origin", "HTTPS://H:1")])).is_none());
     }
 }

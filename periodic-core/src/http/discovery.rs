@@ -33,11 +33,11 @@ fn v21(headers: &HeaderMap) -> Value {
     })
 }
 
-/// `GET /`: `{"versions": [v2.1]}`.
-pub(crate) async fn versions(headers: HeaderMap) -> Response {
+/// `GET /` for API clients: `{"versions": [v2.1]}`.
+pub(crate) fn versions(headers: &HeaderMap) -> Response {
     (
         StatusCode::OK,
-        json_body(&json!({ "versions": [v21(&headers)] })),
+        json_body(&json!({ "versions": [v21(headers)] })),
     )
         .into_response()
 }

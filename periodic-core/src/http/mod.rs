@@ -8,7 +8,7 @@
 //! | `options.rs` | [`ApiServerOptions`], [`ApiAuth`], [`DEFAULT_API_BIND`] |
 //! | `server.rs` | [`ApiServer`]: bind policy, routes, graceful shutdown |
 //! | `connections.rs` | the accept loop: header-read timeout, connection cap |
-//! | `auth.rs` | the token check (`X-Auth-Token`, `Authorization: Bearer`) |
+//! | `auth.rs` | the token check (`X-Auth-Token`, `Authorization: Bearer`), cross-site writes refused |
 //! | `microversion.rs` | `OpenStack-API-Version` / `X-OpenStack-Nova-API-Version` |
 //! | `os_services.rs` | `GET`/`PUT`/`DELETE /os-services`, nova's view and 400 texts |
 //! | `health.rs` | `GET /healthz` |
@@ -18,6 +18,8 @@
 //! | `metrics.rs` | `GET /metrics` |
 //! | `task_metrics.rs` | the runner's observer: per-task counters and histograms |
 //! | `discovery.rs` | `GET /` and `GET /v2.1`: version documents for keystoneauth |
+//! | `page.rs` | the operator's page: `GET /` for browsers, `/ui/app.js`, `/ui/app.css` (in `page/`) |
+//! | `page_services.rs` | `GET /ui/services`: the page's services, filtered and paginated |
 //! | `fault.rs` | nova's error bodies |
 //! | `seconds.rs` | durations in JSON, to the microsecond |
 //! | `state.rs` | what the handlers share |
@@ -32,6 +34,7 @@
 //! | `GET /task-ledger` | the store's task ledger: schedule, last runs, claims, controls |
 //! | `POST /task-ledger/{run,pause,resume}` | the operator's controls of a task |
 //! | `GET /metrics` | Prometheus (OpenMetrics text) |
+//! | `GET /` (a browser), `GET /ui/...` | the operator's page and its JSON |
 
 mod auth;
 mod connections;
@@ -44,6 +47,8 @@ mod metrics;
 mod microversion;
 mod options;
 mod os_services;
+mod page;
+mod page_services;
 mod seconds;
 mod server;
 mod state;

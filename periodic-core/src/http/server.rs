@@ -19,7 +19,7 @@ use super::connections::{Limits, serve};
 use super::fault::Fault;
 use super::options::{ApiAuth, ApiServerOptions};
 use super::state::{AppState, Embedded};
-use super::{discovery, health, ledger, metrics, os_services, tasks};
+use super::{discovery, health, ledger, metrics, os_services, page, page_services, tasks};
 use crate::error::{Error, ErrorKind, Result};
 use crate::periodic::TaskLedger;
 use crate::servicegroup::ServiceGroup;
@@ -49,7 +49,9 @@ use crate::servicegroup::ServiceGroup;
 /// | `POST /task-ledger/pause` | body `{"scope", "task", "reason"}` (`reason` optional, ≤ 255 characters): pause the task everywhere; 200 `{"task": entry}` |
 /// | `POST /task-ledger/resume` | body `{"scope", "task"}`: resume it; 200 `{"task": entry}` |
 /// | `GET /metrics` | Prometheus metrics, OpenMetrics text |
-/// | `GET /`, `GET /v2.1` | nova's version documents (keystoneauth reads them first) |
+/// | `GET /`, `GET /v2.1` | nova's version documents (keystoneauth reads them first); `/` answers a browser (an `Accept` preferring `text/html`) with the operator's page |
+/// | `GET /ui/app.js`, `GET /ui/app.css` | the page's script and style, embedded in the binary |
+/// | `GET /ui/services[?host=][&binary=][&state=up\|down][&offset=][&limit=]` | the page's services: `{"totals": {"services", "up", "down"}, "matched", "offset", "limit", "services": [row, ...]}`, filtered (host and binary: a part of the name, any case) and paginated (limit 1 to 500, 50 by default) on the server |
 ///
 /// Every `/os-services` path also answers under `/v2.1/`, nova's versioned endpoint.
 ///
@@ -126,7 +128,28 @@ use crate::servicegroup::ServiceGroup;
 /// the cap new connections wait in the listen backlog, and a warning is logged. Clients
 /// that open connections and never finish their headers cannot starve `/healthz`.
 ///
+/// **The operator's page** (`/` in a browser) lists the services with their state and
+/// why they are down, status, heartbeat age, clock skew, disabled reason and forced
+/// down, filtered by host, binary and state, one page at a time; a selected service
+/// shows its periodic tasks and the fleets' from the task ledger (spacing, next due,
+/// holder and token, the last 20 runs as a timeline). It polls once a second while the
+/// tab is visible, so a killed service turns down without a reload. Its buttons enable,
+/// disable (with a reason), force down and unset through `PUT /os-services/{uuid}`, and
+/// run a task now, pause and resume it through `POST /task-ledger/...`, with the token
+/// typed once into the page (kept in the tab's `sessionStorage`, sent as `X-Auth-Token`).
+/// Plain HTML, CSS and JavaScript embedded in the binary, under a strict
+/// `Content-Security-Policy` (no inline script); every text from the store is set as
+/// text, never as markup.
+///
 /// # Auth
+///
+/// Every write (`PUT`, `POST`, `DELETE`) whose `Origin` is not this server's own, or
+/// that a browser marks `Sec-Fetch-Site: cross-site`, is refused 403 before anything
+/// else, in every mode, `InsecureNoAuth` included: a page on another site cannot write
+/// through an operator's browser. Clients that are not browsers send neither header.
+/// The server's own origin is `http://` or `https://` and the request's `Host`: a
+/// reverse proxy in front must pass the browser's `Host` on (`X-Forwarded-Host` is not
+/// read), or the page's own writes are refused too.
 ///
 /// See [`ApiAuth`]: read-only by default (writes → 403 saying how to enable them); with
 /// a token, writes need `X-Auth-Token: TOKEN` (what OpenStack clients send) or
@@ -285,7 +308,10 @@ fn router(state: AppState) -> Router {
             put(os_services::update).delete(os_services::delete),
         );
     Router::new()
-        .route("/", get(discovery::versions))
+        .route("/", get(page::root))
+        .route("/ui/app.js", get(page::script))
+        .route("/ui/app.css", get(page::style))
+        .route("/ui/services", get(page_services::services))
         .merge(compute.clone())
         .route("/v2.1/", get(discovery::version))
         .nest("/v2.1", compute.route("/", get(discovery::version)))
@@ -305,7 +331,8 @@ fn router(state: AppState) -> Router {
 async fn not_found() -> Response {
     Fault::not_found(
         "Unknown resource. This API serves /os-services, /os-services/{id}, /healthz, /tasks, \
-         /task-ledger and /metrics.",
+         /task-ledger, /metrics and, for browsers, the operator's page at / (with \
+         /ui/services).",
     )
     .into_response()
 }
