@@ -363,13 +363,16 @@ impl<M: Manager> RunningService<M> {
     /// named in the report, not applied. SIGHUP calls this under
     /// [`run_until_signal`](Self::run_until_signal).
     ///
-    /// The timer keeps the sleep it started before the reload: a shorter spacing takes
-    /// effect at its next wake-up (when the next task is due by the old spacings, at most
-    /// `periodic_interval_max` later).
+    /// A shorter spacing takes effect at the timer's next wake-up. A runner with a task
+    /// ledger (every SQL store, `memory://`, a `fleet_store`) wakes at least every 500 ms
+    /// to follow the operator's controls, so there it applies at once; without one the
+    /// timer keeps the sleep it started before the reload (until the next task due by the
+    /// old spacings, at most `periodic_interval_max` later).
     ///
     /// ```text
-    /// spacing 30 s   run 0     run 30 | reload: 5 s   run 60 (the planned wake-up)  65  70
-    ///                  |─────────|─────|────────────────|───────────────────────────|───|
+    /// with a ledger:  spacing 30 s   run 0   run 30 | reload: 5 s   35  40  45  50  55  60
+    /// without one:    spacing 30 s   run 0   run 30 | reload: 5 s   run 60 (the planned
+    ///                                                                wake-up)  65  70
     /// ```
     ///
     /// Returns `Ok(None)` when the service has nothing to re-read.
