@@ -91,10 +91,10 @@ fn write(path: &Path, text: &str) {
 }
 
 // spacing work = 30 (file) over its declared 10; reload with work = 5 and audit = 120:
-// the timer wakes at 60 as it planned before the reload, then work runs every 5 s;
+// the runner, woken every 500 ms by the ledger's poll, runs work every 5 s from 35;
 // reload without `work`: back to the declared 10 s.
 //
-//   0 run   30 run | reload (work 5)   60 run   65   70   75   80 run | reload (no work)   90 run
+//   0 run   30 run | reload (work 5)   35 run ... 80 run | reload (no work)   90 run
 #[tokio::test(start_paused = true)]
 async fn a_reload_applies_the_spacings_and_names_what_needs_a_restart() {
     let dir = TempDir::new();
@@ -253,7 +253,7 @@ async fn without_a_file_there_is_nothing_to_reload() {
 }
 
 #[test]
-fn needs_restart_names_every_option_but_the_spacings() {
+fn needs_restart_names_every_option_but_the_spacings_and_run_external() {
     let started = Config::default();
     let mut next = started.clone();
     next.periodic_task_spacing
@@ -264,12 +264,83 @@ fn needs_restart_names_every_option_but_the_spacings() {
     next.api.auth_token = Some("secret".to_owned());
     assert_eq!(
         started.needs_restart(&next),
-        [
-            "run_external_periodic_tasks",
-            "[cache] redis_url",
-            "[api] auth_token"
-        ]
+        ["[cache] redis_url", "[api] auth_token"]
     );
+}
+
+/// `run_external_periodic_tasks` is applied by a reload: the tasks marked
+/// `external_process_ok` stop at once when it turns off and run again when it turns on.
+///
+/// ```text
+/// sync (external_process_ok, every 10 s)   run 0  10 | reload: false   ...   | reload: true  run 35 (at once: overdue)  45
+/// ```
+#[tokio::test(start_paused = true)]
+async fn a_reload_stops_and_restarts_external_tasks() {
+    let dir = TempDir::new();
+    let path = dir.0.join("periodic.toml");
+    write(&path, "[DEFAULT]\nrun_external_periodic_tasks = true\n");
+    let file = ConfigFile::new(&path);
+    let config = file.load().unwrap();
+    let group = ServiceGroup::open("memory://", config.servicegroup_config())
+        .await
+        .unwrap();
+    let running = file
+        .apply_to_service(
+            &config,
+            Service::builder(External::default(), "periodic-external", "external"),
+        )
+        .host("node1")
+        .servicegroup(group.clone())
+        .periodic_fuzzy_delay(Duration::ZERO)
+        .jitter(Jitter::None)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let manager = Arc::clone(running.manager());
+    let runs = || manager.sync_runs.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(10_500)).await;
+    assert_eq!(runs(), 2, "runs at 0 and 10");
+
+    write(&path, "[DEFAULT]\nrun_external_periodic_tasks = false\n");
+    let report = running.reload().unwrap().unwrap();
+    assert_eq!(report.run_external_periodic_tasks, Some((true, false)));
+    assert!(report.needs_restart.is_empty(), "{report:?}");
+    assert_eq!(
+        report.to_string(),
+        "run_external_periodic_tasks: true -> false"
+    );
+    assert!(!running.runner().task("sync").unwrap().runnable);
+    tokio::time::sleep(secs(24)).await; // to 34.5: 20 and 30 are not run
+    assert_eq!(runs(), 2, "stopped by the reload");
+
+    write(&path, "[DEFAULT]\nrun_external_periodic_tasks = true\n");
+    let report = running.reload().unwrap().unwrap();
+    assert_eq!(report.run_external_periodic_tasks, Some((false, true)));
+    tokio::time::sleep(secs(1)).await;
+    assert_eq!(runs(), 3, "overdue since 20: runs at once");
+    tokio::time::sleep(secs(10)).await;
+    assert_eq!(runs(), 4, "then every 10 s");
+    running.stop().await.unwrap();
+}
+
+#[derive(Default)]
+struct External {
+    sync_runs: AtomicU64,
+}
+
+impl Manager for External {
+    type Context = ();
+    fn context(&self) {}
+}
+
+#[periodic_tasks]
+impl External {
+    #[periodic_task(spacing = 10, run_immediately, external_process_ok)]
+    async fn sync(&self) {
+        self.sync_runs.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// The child: a service started from the file named by `PERIODIC_RELOAD_CHILD`, until a

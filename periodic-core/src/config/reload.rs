@@ -22,8 +22,10 @@ type Overrides = Arc<dyn Fn(&mut Config) -> Result<()> + Send + Sync>;
 ///
 /// On SIGHUP ([`RunningService::reload`](crate::RunningService::reload)) the
 /// `[periodic_task_spacing]` table is applied to the runner at once and takes effect from
-/// its next pass (a removed entry returns its task to its declared spacing); every other option that differs from the configuration the
-/// service started with is named in one log line, `Configuration changed but needs a
+/// its next pass (a removed entry returns its task to its declared spacing), and so is
+/// `run_external_periodic_tasks` (the tasks marked `external_process_ok` stop or start
+/// again); every other option that differs from the configuration the service started
+/// with is named in one log line, `Configuration changed but needs a
 /// restart: report_interval, [database] connection`. A file that cannot be read or
 /// parsed keeps the old configuration, with the same error text as at start. Log levels
 /// are not a configuration option here (`RUST_LOG` is read once by the program's
@@ -33,9 +35,9 @@ type Overrides = Arc<dyn Fn(&mut Config) -> Result<()> + Send + Sync>;
 ///
 /// oslo.config reloads the options declared `mutable=True` and names the others
 /// ("Ignoring change to immutable option"); here the mutable ones are the per-task
-/// spacings only: `run_external_periodic_tasks`, `periodic_interval_max`,
+/// spacings and `run_external_periodic_tasks`: `periodic_interval_max`,
 /// `periodic_fuzzy_delay`, `graceful_shutdown_timeout` and `clock_skew_warning` need a
-/// restart too. oslo re-reads log levels (`debug`); this port has no such option.
+/// restart. oslo re-reads log levels (`debug`); this port has no such option.
 ///
 /// # Examples
 ///
@@ -172,13 +174,15 @@ impl Reload for FileReload {
     fn reload(&self) -> Result<Reloaded> {
         let next = self.file.load()?;
         Ok(Reloaded::new(next.periodic_task_spacing.clone())
+            .run_external_periodic_tasks(next.run_external_periodic_tasks)
             .needs_restart(self.started.needs_restart(&next)))
     }
 }
 
 impl Config {
     /// The options that differ between `self` and `next` and only take effect at a
-    /// restart: every option but `[periodic_task_spacing]`, by its name in the file
+    /// restart: every option but `[periodic_task_spacing]` and
+    /// `run_external_periodic_tasks`, by its name in the file
     /// (`report_interval`, `[database] connection`, ...). Secrets are named, never shown.
     ///
     /// ```
@@ -213,10 +217,6 @@ impl Config {
             (
                 "periodic_interval_max",
                 a.periodic_interval_max != b.periodic_interval_max,
-            ),
-            (
-                "run_external_periodic_tasks",
-                a.run_external_periodic_tasks != b.run_external_periodic_tasks,
             ),
             (
                 "graceful_shutdown_timeout",

@@ -199,6 +199,37 @@ where
             .set_spacing(name, spacing.into(), Instant::now())
     }
 
+    /// Changes oslo's `run_external_periodic_tasks` at run time (what a service's SIGHUP
+    /// reload does): with `false` the tasks marked `external_process_ok` stop running at
+    /// once; with `true` they run again, each one interval after its last run (at once if
+    /// it never ran; a cron task at its next occurrence).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use periodic::{PeriodicRunner, PeriodicTask};
+    ///
+    /// # struct Manager;
+    /// let runner = PeriodicRunner::<Manager>::new(Manager)?;
+    /// runner.add_periodic_task(
+    ///     PeriodicTask::new("sync", |_m: Arc<Manager>, _c: Arc<()>| async {}).external_process_ok(true),
+    /// )?;
+    /// runner.set_run_external_periodic_tasks(false);
+    /// assert!(!runner.run_external_periodic_tasks());
+    /// assert!(!runner.task("sync").unwrap().runnable);
+    /// runner.set_run_external_periodic_tasks(true);
+    /// assert!(runner.task("sync").unwrap().runnable);
+    /// # Ok::<(), periodic::Error>(())
+    /// ```
+    pub fn set_run_external_periodic_tasks(&self, yes: bool) {
+        self.shared.state().set_run_external(yes, Instant::now());
+    }
+
+    /// Whether tasks marked `external_process_ok` run here (oslo's
+    /// `run_external_periodic_tasks`).
+    pub fn run_external_periodic_tasks(&self) -> bool {
+        self.shared.state().run_external()
+    }
+
     /// A snapshot of every task, in pass order: spacing, whether it is enabled and
     /// runnable, last run, next due, run and failure counts, last duration and lateness.
     ///

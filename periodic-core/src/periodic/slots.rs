@@ -522,6 +522,53 @@ impl<M, C> State<M, C> {
         Ok(())
     }
 
+    /// Changes oslo's `run_external_periodic_tasks`: the tasks marked
+    /// `external_process_ok` stop running or start again. One that starts is next due one
+    /// interval after its last run (at once if it never ran), a cron task at its next
+    /// occurrence.
+    pub(super) fn set_run_external(&mut self, yes: bool, now: Instant) {
+        if self.run_external == yes {
+            return;
+        }
+        self.run_external = yes;
+        for index in 0..self.slots.len() {
+            if !self.slots[index].external_process_ok {
+                continue;
+            }
+            let slot = &self.slots[index];
+            let calendar = slot.plan().is_some();
+            let mut runnable = yes && slot.enabled && !slot.spacing.is_disabled();
+            let mut due = match slot.last_run {
+                Some(last) => last + slot.interval(),
+                None => slot.due.min(now),
+            };
+            if calendar && runnable {
+                match self.next_occurrence(index, now) {
+                    Some(next) => due = next,
+                    None => runnable = false,
+                }
+            }
+            let slot = &mut self.slots[index];
+            slot.runnable = runnable;
+            if runnable {
+                slot.due = due;
+            }
+            let value = if runnable { self.ns(due) } else { NEVER };
+            self.due.set(index, value);
+        }
+        self.min_interval = self
+            .slots
+            .iter()
+            .filter(|s| s.runnable && s.plan().is_none())
+            .map(Slot::interval)
+            .min();
+    }
+
+    /// Whether tasks marked `external_process_ok` run here.
+    pub(super) fn run_external(&self) -> bool {
+        self.run_external
+    }
+
     /// [`set_spacing`](Self::set_spacing) on a cron task: [`Spacing::Disabled`] disables
     /// it, [`Spacing::Default`] (what a cron task declares) puts it back on its cron
     /// schedule from its next occurrence; a spacing of its own is refused, so that

@@ -57,7 +57,8 @@ pub trait Reload: Send + Sync + 'static {
     fn reload(&self) -> Result<Reloaded>;
 }
 
-/// What a [`Reload`] read: the spacing overrides to run with, and the options that
+/// What a [`Reload`] read: the spacing overrides and `run_external_periodic_tasks` to
+/// run with, and the options that
 /// differ from the ones the service started with but only take effect at a restart.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -65,6 +66,8 @@ pub struct Reloaded {
     /// Spacings by task name, replacing the overrides in effect; a task without one
     /// returns to its declared spacing.
     pub spacing: BTreeMap<String, Spacing>,
+    /// oslo's `run_external_periodic_tasks` to run with; `None` keeps the runner's.
+    pub run_external_periodic_tasks: Option<bool>,
     /// Options that changed but need a restart (`report_interval`, `[database]
     /// connection`, ...), by their configuration names.
     pub needs_restart: Vec<String>,
@@ -75,8 +78,17 @@ impl Reloaded {
     pub fn new(spacing: BTreeMap<String, Spacing>) -> Self {
         Reloaded {
             spacing,
+            run_external_periodic_tasks: None,
             needs_restart: Vec::new(),
         }
+    }
+
+    /// Runs the tasks marked `external_process_ok`, or stops them
+    /// ([`PeriodicRunner::set_run_external_periodic_tasks`]).
+    #[must_use]
+    pub fn run_external_periodic_tasks(mut self, yes: bool) -> Self {
+        self.run_external_periodic_tasks = Some(yes);
+        self
     }
 
     /// Names options that changed but need a restart.
@@ -93,6 +105,8 @@ impl Reloaded {
 pub struct ReloadReport {
     /// Tasks whose spacing changed: name, old spacing, new spacing.
     pub spacing: Vec<(String, Spacing, Spacing)>,
+    /// `run_external_periodic_tasks` if it changed: old, new.
+    pub run_external_periodic_tasks: Option<(bool, bool)>,
     /// As [`Reloaded::needs_restart`]: changed, not applied.
     pub needs_restart: Vec<String>,
 }
@@ -100,7 +114,7 @@ pub struct ReloadReport {
 impl fmt::Display for ReloadReport {
     /// `spacing of a: 10s -> 20s, spacing of b: ...` or `nothing`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.spacing.is_empty() {
+        if self.spacing.is_empty() && self.run_external_periodic_tasks.is_none() {
             return f.write_str("nothing changed at run time");
         }
         for (i, (name, old, new)) in self.spacing.iter().enumerate() {
@@ -108,6 +122,12 @@ impl fmt::Display for ReloadReport {
                 f.write_str(", ")?;
             }
             write!(f, "spacing of {name}: {old} -> {new}")?;
+        }
+        if let Some((old, new)) = self.run_external_periodic_tasks {
+            if !self.spacing.is_empty() {
+                f.write_str(", ")?;
+            }
+            write!(f, "run_external_periodic_tasks: {old} -> {new}")?;
         }
         Ok(())
     }
@@ -150,7 +170,8 @@ impl Reloader {
         self.source.origin()
     }
 
-    /// Re-reads the source and applies its spacings to `runner`. On error nothing
+    /// Re-reads the source and applies its spacings and `run_external_periodic_tasks`
+    /// to `runner`. On error nothing
     /// changed: a configuration that cannot be read, or a spacing naming no task.
     pub(crate) fn reload<M, C>(&self, runner: &PeriodicRunner<M, C>) -> Result<ReloadReport>
     where
@@ -215,6 +236,13 @@ impl Reloader {
             }
         }
         *current = reloaded.spacing;
+        if let Some(yes) = reloaded.run_external_periodic_tasks {
+            let was = runner.run_external_periodic_tasks();
+            if was != yes {
+                runner.set_run_external_periodic_tasks(yes);
+                applied.run_external_periodic_tasks = Some((was, yes));
+            }
+        }
         Ok(applied)
     }
 }
