@@ -13,6 +13,34 @@ use crate::error::Error;
 use crate::periodic::ledger::{ms, outcome_text, spacing_ms};
 use crate::periodic::{Claim, HISTORY_LEN, LedgerEntry, RunOutcome, RunReport, TaskScope};
 
+/// Inside a run's transaction `$tx`: appends `$run` (the values of
+/// [`HistoryText::insert`]) to the task's run history and trims the history to its
+/// newest [`HISTORY_LEN`] runs. A macro, not a function, because the transaction's type
+/// differs per pool (`on_pool!`).
+macro_rules! append_history {
+    ($tx:ident, $history:ident, $run:expr) => {{
+        let run = $run;
+        let (scope, task) = (run[0], run[1]);
+        bound_query!(&$history.insert, &run[..])
+            .execute(&mut *$tx)
+            .await?;
+        let keys = [scope, task];
+        let cut: Option<i64> = match bound_query!(&$history.cut, &keys[..])
+            .fetch_optional(&mut *$tx)
+            .await?
+        {
+            Some(row) => Some(row.try_get_unchecked(0)?),
+            None => None,
+        };
+        if let Some(cut) = cut {
+            let trim = [scope, task, Arg::I64(cut)];
+            bound_query!(&$history.trim, &trim[..])
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
 /// The statements of the run history: append, the id below which runs are trimmed (the
 /// [`HISTORY_LEN`]th newest), trim.
 struct HistoryText {
@@ -125,34 +153,21 @@ impl SqlLedger {
                     Arg::Str(task),
                 ];
                 bound_query!(&update, &args[..]).execute(&mut *tx).await?;
-                let run = [
-                    Arg::Str(scope),
-                    Arg::Str(task),
-                    Arg::I64(started),
-                    Arg::I64(finished),
-                    Arg::I64(duration),
-                    Arg::I64(lateness),
-                    Arg::Str(outcome),
-                    Arg::OptI64(None),
-                    Arg::OptStr(None),
-                ];
-                bound_query!(&history.insert, &run[..])
-                    .execute(&mut *tx)
-                    .await?;
-                let keys = [Arg::Str(scope), Arg::Str(task)];
-                let cut: Option<i64> = match bound_query!(&history.cut, &keys[..])
-                    .fetch_optional(&mut *tx)
-                    .await?
-                {
-                    Some(row) => Some(row.try_get_unchecked(0)?),
-                    None => None,
-                };
-                if let Some(cut) = cut {
-                    let trim = [Arg::Str(scope), Arg::Str(task), Arg::I64(cut)];
-                    bound_query!(&history.trim, &trim[..])
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                append_history!(
+                    tx,
+                    history,
+                    [
+                        Arg::Str(scope),
+                        Arg::Str(task),
+                        Arg::I64(started),
+                        Arg::I64(finished),
+                        Arg::I64(duration),
+                        Arg::I64(lateness),
+                        Arg::Str(outcome),
+                        Arg::OptI64(None),
+                        Arg::OptStr(None),
+                    ]
+                );
                 tx.commit().await
             }
             .await
@@ -225,34 +240,21 @@ impl SqlLedger {
                     Arg::I64(token),
                 ];
                 bound_query!(&update, &args[..]).execute(&mut *tx).await?;
-                let run = [
-                    Arg::Str(scope),
-                    Arg::Str(task),
-                    Arg::I64(started),
-                    Arg::I64(finished),
-                    Arg::I64(duration),
-                    Arg::I64(lateness),
-                    Arg::Str(outcome),
-                    Arg::OptI64(Some(token)),
-                    Arg::OptStr(holder.as_deref()),
-                ];
-                bound_query!(&history.insert, &run[..])
-                    .execute(&mut *tx)
-                    .await?;
-                let keys = [Arg::Str(scope), Arg::Str(task)];
-                let cut: Option<i64> = match bound_query!(&history.cut, &keys[..])
-                    .fetch_optional(&mut *tx)
-                    .await?
-                {
-                    Some(row) => Some(row.try_get_unchecked(0)?),
-                    None => None,
-                };
-                if let Some(cut) = cut {
-                    let trim = [Arg::Str(scope), Arg::Str(task), Arg::I64(cut)];
-                    bound_query!(&history.trim, &trim[..])
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                append_history!(
+                    tx,
+                    history,
+                    [
+                        Arg::Str(scope),
+                        Arg::Str(task),
+                        Arg::I64(started),
+                        Arg::I64(finished),
+                        Arg::I64(duration),
+                        Arg::I64(lateness),
+                        Arg::Str(outcome),
+                        Arg::OptI64(Some(token)),
+                        Arg::OptStr(holder.as_deref()),
+                    ]
+                );
                 tx.commit().await?;
                 Ok(true)
             }
